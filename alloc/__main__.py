@@ -1,0 +1,3 @@
+from alloc.cli import main
+
+raise SystemExit(main())

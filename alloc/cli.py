@@ -1,0 +1,120 @@
+"""The `alloc` command: wires the stages together and turns failures into messages and exit codes.
+
+Exit codes: 0 optimal, 1 infeasible (or no optimal answer), 2 bad input, 3 internal error,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from alloc import __version__
+from alloc.errors import InputError, SolveError
+
+EXIT_OK, EXIT_NOT_OPTIMAL, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alloc", description="Allocate a financial plan over a strategic plan.")
+    parser.add_argument("--version", action="version", version=f"alloc {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("scenario", nargs="?", default="baseline",
+                        help="a scenario name in scenarios/ or a scenario file (default: baseline)")
+    common.add_argument("--project", type=Path, default=Path("."),
+                        help="project folder holding models/, scenarios/ and reports/ (default: .)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    run = sub.add_parser("run", parents=[common], help="solve a scenario and write its report")
+    run.add_argument("--solver", choices=["highs", "cbc"], default="highs")
+    run.add_argument("--time-limit", type=float, default=None, metavar="SECONDS")
+    run.add_argument("--reports", type=Path, default=None,
+                     help="folder for reports (default: PROJECT/reports)")
+    run.add_argument("--quiet", action="store_true")
+    sub.add_parser("check", parents=[common], help="validate a scenario without solving")
+    return parser
+
+
+def _fmt(x: float) -> str:
+    return f"{round(x) + 0:,.0f}"
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from alloc.load import load_plan
+
+    plan = load_plan(args.scenario, args.project)
+    print(f"{plan.name}: valid ({plan.model}; {len(plan.entities)} entities, "
+          f"{sum(not p.support for p in plan.priorities)} thematic priorities, "
+          f"{sum(p.support for p in plan.priorities)} support lines, {len(plan.outputs)} outputs, "
+          f"{len(plan.mandate)} cells, {len(plan.funds)} extrabudgetary funds)")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from alloc.build import build
+    from alloc.load import load_plan
+    from alloc.report import write_report
+    from alloc.solve import SolveOptions, solve
+
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+    plan = load_plan(args.scenario, args.project)
+    seconds["load"] = time.perf_counter() - t
+    t = time.perf_counter()
+    lp = build(plan)
+    seconds["build"] = time.perf_counter() - t
+    t = time.perf_counter()
+    solution = solve(lp, SolveOptions(args.solver, args.time_limit))
+    seconds["solve_and_check"] = time.perf_counter() - t
+    reports = args.reports if args.reports is not None else args.project / "reports"
+    target = reports / plan.name
+    written = write_report(solution, target, seconds)
+    out = sys.stdout
+    if not args.quiet:
+        chain = " <- ".join(plan.scenario_chain)
+        print(f"alloc run {plan.name}: {solution.status} ({solution.solver}); model {plan.model}"
+              + (f"; scenario chain {chain}" if len(plan.scenario_chain) > 1 else ""), file=out)
+        if solution.optimal:
+            print(f"  {'year':<6}{'ceiling':>14}{'regular':>14}{'extrabudgetary':>16}"
+                  f"{'unallocated':>14}   (CHF thousands)", file=out)
+            for y in plan.years:
+                regular = solution.allocated(y, "regular")
+                total = solution.allocated(y)
+                print(f"  {y:<6}{_fmt(plan.ceiling(y)):>14}{_fmt(regular):>14}"
+                      f"{_fmt(total - regular):>16}{_fmt(plan.ceiling(y) - regular):>14}", file=out)
+            levels = ", ".join(f"{k} {v:.6g}" for k, v in solution.objectives.items())
+            print(f"  objective: {levels}", file=out)
+        else:
+            print(f"  {solution.message}", file=out)
+            for c in solution.conflicts:
+                print(f"  - {c['change']} {c['name']} by {c['amount']:,.3f}: {c['text']}"
+                      + (f" [{c['source']}]" if c["source"] else ""), file=out)
+        print(f"  wrote {target.as_posix()}/ ({', '.join(written)})", file=out)
+    return EXIT_OK if solution.optimal else EXIT_NOT_OPTIMAL
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"run": cmd_run, "check": cmd_check}[args.command](args)
+    except InputError as exc:
+        print(f"alloc: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("alloc: interrupted; the previous report is unchanged", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SolveError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"alloc: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"alloc: internal error: {type(exc).__name__}: {exc} (rerun with --debug for "
+              "details and please report it)", file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,315 @@
+"""Scenario resolution: a model folder plus a chain of scenario overrides, as one document.
+
+The result keeps, for every key, the file (and line) it came from, so validation can name the
+place a user must fix, and every override with its old and new value, for provenance.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alloc.domain import Override
+from alloc.errors import InputError, Problem
+from alloc.files import parse_csv, parse_toml, read_text
+from alloc.suggest import closest
+
+Path_ = tuple[str, ...]
+
+MODEL_TOML = {
+    "model.toml": "model",
+    "framework.toml": "framework",
+    "financial-plan.toml": "financial_plan",
+    "rules.toml": "rules",
+}
+REQUIRED_MODEL_FILES = ("model.toml", "framework.toml", "financial-plan.toml", "rules.toml",
+                        "mandate.csv")
+MANDATE_COLUMNS = ("entity", "priority", "output", "min", "max", "note")
+PREVIOUS_COLUMNS = ("entity", "priority", "amount")
+SECTIONS = ("model", "framework", "financial_plan", "rules", "mandate", "previous_allocation")
+SCENARIO_KEYS = ("model", "parent", "title", "description", "remove")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a key was written: a file, how many leading path parts the file implies, a line."""
+
+    file: str
+    implied: int = 1
+    line: int | None = None
+
+    def field(self, path: Path_) -> str:
+        if self.line is not None:
+            column = f", column {path[-1]}" if len(path) > 2 else ""
+            return f"line {self.line}{column}"
+        return dotted(path[self.implied:])
+
+
+def dotted(path: Path_) -> str:
+    return ".".join(p if p.replace("_", "").replace("-", "").isalnum() else f'"{p}"' for p in path)
+
+
+@dataclass
+class Resolved:
+    """A scenario resolved into one document, with where each key came from."""
+
+    name: str
+    model: str
+    title: str
+    description: str
+    chain: tuple[str, ...]
+    """The scenario and its parents, the scenario first."""
+    doc: dict
+    origins: dict[Path_, Source]
+    overrides: list[Override] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    """Every input file read: label -> sha256."""
+
+    def source(self, path: Path_) -> Source:
+        for n in range(len(path), 0, -1):
+            if path[:n] in self.origins:
+                return self.origins[path[:n]]
+        return Source("(resolved scenario)", 0)
+
+    def problem(self, path: Path_, message: str) -> Problem:
+        src = self.source(path)
+        return Problem(src.file, src.field(path), message)
+
+
+def locate_scenario(ref: str, root: Path) -> Path:
+    """A scenario file's path, or a name in the project's `scenarios/` folder."""
+    candidate = Path(ref)
+    if candidate.suffix == ".toml" or candidate.exists():
+        return candidate
+    path = root / "scenarios" / f"{ref}.toml"
+    if not path.exists():
+        known = sorted(p.stem for p in (root / "scenarios").glob("*.toml"))
+        hint = closest(ref, known)
+        raise InputError([Problem(
+            f"scenarios/{ref}.toml", "",
+            "no such scenario" + (f"; did you mean '{hint}'?" if hint else "")
+            + (f" Known scenarios: {', '.join(known)}." if known else ""),
+        )])
+    return path
+
+
+def resolve(ref: str, root: Path) -> Resolved:
+    """Resolve a scenario (name or path) under a project root into one document."""
+    root = Path(root)
+    chain = _read_chain(locate_scenario(ref, root), root)
+    model = _model_name(chain)
+    resolved = _load_model(model, root)
+    resolved.name = chain[0].path.stem
+    resolved.chain = tuple(link.path.stem for link in chain)
+    resolved.title = next((link.meta["title"] for link in chain if "title" in link.meta), resolved.name)
+    resolved.description = next(
+        (link.meta["description"] for link in chain if "description" in link.meta), "")
+    problems: list[Problem] = []
+    for link in reversed(chain):
+        resolved.files[link.label] = link.sha256
+        _apply(resolved, link, problems)
+    if problems:
+        raise InputError(problems)
+    return resolved
+
+
+@dataclass(frozen=True)
+class _Link:
+    path: Path
+    label: str
+    sha256: str
+    meta: dict
+    overrides: dict
+
+
+def _read_chain(path: Path, root: Path) -> list[_Link]:
+    chain: list[_Link] = []
+    seen: list[Path] = []
+    while True:
+        file = read_text(path, root)
+        doc = parse_toml(file)
+        key = path.resolve()
+        if key in seen:
+            loop = " -> ".join([*(p.stem for p in seen), path.stem])
+            raise InputError([Problem(file.label, "scenario.parent",
+                                      f"the parent chain loops ({loop}); remove one parent")])
+        seen.append(key)
+        meta = doc.pop("scenario", None)
+        problems = []
+        if not isinstance(meta, dict):
+            problems.append(Problem(file.label, "scenario",
+                                    "missing [scenario] table; add one with at least model = \"...\""))
+            meta = {}
+        for k in meta:
+            if k not in SCENARIO_KEYS:
+                hint = closest(k, SCENARIO_KEYS)
+                problems.append(Problem(file.label, f"scenario.{k}", "unknown key"
+                                        + (f"; did you mean '{hint}'?" if hint else "")
+                                        + f" Expected one of {', '.join(SCENARIO_KEYS)}."))
+        for k in ("model", "parent", "title", "description"):
+            if k in meta and not isinstance(meta[k], str):
+                problems.append(Problem(file.label, f"scenario.{k}", "expected text in quotes"))
+        remove = meta.get("remove", [])
+        if not isinstance(remove, list) or not all(isinstance(r, str) for r in remove):
+            problems.append(Problem(file.label, "scenario.remove",
+                                    "expected a list of keys in quotes, e.g. ['rules.bounds.x']"))
+        for k in doc:
+            if k not in SECTIONS:
+                hint = closest(k, SECTIONS)
+                problems.append(Problem(file.label, k, "unknown section"
+                                        + (f"; did you mean '{hint}'?" if hint else "")
+                                        + f" A scenario may override {', '.join(SECTIONS)}."))
+            elif not isinstance(doc[k], dict):
+                problems.append(Problem(file.label, k, "expected a table"))
+        if problems:
+            raise InputError(problems)
+        chain.append(_Link(path, file.label, file.sha256, meta, doc))
+        parent = meta.get("parent")
+        if parent is None:
+            return chain
+        if "/" in parent or "\\" in parent or parent.endswith(".toml"):
+            raise InputError([Problem(file.label, "scenario.parent",
+                                      f"'{parent}' should be a scenario name, without folder or .toml")])
+        sibling = path.parent / f"{parent}.toml"
+        path = sibling if sibling.exists() else locate_scenario(parent, root)
+
+
+def _model_name(chain: list[_Link]) -> str:
+    named = [(link, link.meta["model"]) for link in chain if "model" in link.meta]
+    if not named:
+        raise InputError([Problem(chain[0].label, "scenario.model",
+                                  "no model named; add model = \"<folder in models/>\"")])
+    first_link, model = named[0]
+    for link, other in named[1:]:
+        if other != model:
+            raise InputError([Problem(first_link.label, "scenario.model",
+                                      f"names model '{model}' but its parent {link.label} "
+                                      f"names '{other}'; a scenario must keep its parent's model")])
+    return model
+
+
+def _load_model(name: str, root: Path) -> Resolved:
+    models = root / "models"
+    folder = models / name
+    if not name or "/" in name or "\\" in name or name.startswith(".") or not folder.is_dir():
+        known = sorted(p.name for p in models.iterdir() if p.is_dir()) if models.is_dir() else []
+        hint = closest(name, known)
+        raise InputError([Problem(f"models/{name}", "", "no such model folder"
+                                  + (f"; did you mean '{hint}'?" if hint else "")
+                                  + (f" Known models: {', '.join(known)}." if known else ""))])
+    doc: dict = {}
+    origins: dict[Path_, Source] = {}
+    files: dict[str, str] = {}
+    problems: list[Problem] = []
+    for filename in REQUIRED_MODEL_FILES:
+        if not (folder / filename).exists():
+            problems.append(Problem(f"models/{name}/{filename}", "",
+                                    "missing model file; see docs/model-format.md"))
+    for extra in sorted(folder.iterdir()):
+        if extra.name not in (*MODEL_TOML, "mandate.csv", "previous-allocation.csv", "README.md"):
+            problems.append(Problem(f"models/{name}/{extra.name}", "",
+                                    "unknown file in the model folder; expected "
+                                    + ", ".join((*MODEL_TOML, "mandate.csv",
+                                                 "previous-allocation.csv"))))
+    if problems:
+        raise InputError(problems)
+    for filename, section in MODEL_TOML.items():
+        try:
+            file = read_text(folder / filename, root)
+            files[file.label] = file.sha256
+            doc[section] = parse_toml(file)
+            _mark(doc[section], (section,), Source(file.label, 1), origins)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    for filename, section, columns, key_columns, numeric in (
+        ("mandate.csv", "mandate", MANDATE_COLUMNS, ("entity", "priority", "output"), ("min", "max")),
+        ("previous-allocation.csv", "previous_allocation", PREVIOUS_COLUMNS,
+         ("entity", "priority"), ("amount",)),
+    ):
+        if not (folder / filename).exists():
+            doc[section] = {}
+            continue
+        try:
+            file = read_text(folder / filename, root)
+            files[file.label] = file.sha256
+            rows = parse_csv(file, columns, key_columns, numeric)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        table: dict = {}
+        for line, record in rows:
+            parts = [record.get(c) for c in key_columns]
+            if not all(isinstance(p, str) for p in parts):
+                problems.append(Problem(file.label, f"line {line}",
+                                        f"every row needs {', '.join(key_columns)}"))
+                continue
+            key = "/".join(parts)  # type: ignore[arg-type]
+            if key in table:
+                problems.append(Problem(file.label, f"line {line}",
+                                        f"'{key}' is listed twice; keep one row"))
+                continue
+            table[key] = {k: v for k, v in record.items() if k not in key_columns}
+            src = Source(file.label, 1, line)
+            origins[(section, key)] = src
+        origins[(section,)] = Source(file.label, 1)
+        doc[section] = table
+    if problems:
+        raise InputError(problems)
+    return Resolved(name="", model=name, title="", description="", chain=(), doc=doc,
+                    origins=origins, files=files)
+
+
+def _mark(value: object, path: Path_, src: Source, origins: dict[Path_, Source]) -> None:
+    origins[path] = src
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _mark(v, (*path, str(k)), src, origins)
+
+
+def parse_key(text: str) -> Path_ | None:
+    """A dotted key as TOML writes it (`a.b."1.1"`) as a path; None if it is not one."""
+    try:
+        doc = tomllib.loads(f"{text} = 0")
+    except tomllib.TOMLDecodeError:
+        return None
+    path: list[str] = []
+    while isinstance(doc, dict) and len(doc) == 1:
+        (k, doc), = doc.items()
+        path.append(k)
+    return tuple(path) if doc == 0 else None
+
+
+def _apply(resolved: Resolved, link: _Link, problems: list[Problem]) -> None:
+    scenario = link.path.stem
+    src = Source(link.label, 0)
+    for i, text in enumerate(link.meta.get("remove", [])):
+        path = parse_key(text)
+        node = resolved.doc
+        if path is not None and path[0] in SECTIONS:
+            for part in path[:-1]:
+                node = node.get(part) if isinstance(node, dict) else None
+        if path is None or not isinstance(node, dict) or path[-1] not in node:
+            problems.append(Problem(link.label, f"scenario.remove[{i}]",
+                                    f"'{text}' names no key of the model or parents; "
+                                    "check the spelling (quote keys with dots)"))
+            continue
+        resolved.overrides.append(Override(scenario, dotted(path), node.pop(path[-1]), None))
+    for section, table in link.overrides.items():
+        _merge(resolved, resolved.doc.setdefault(section, {}), table, (section,), scenario, src)
+
+
+def _merge(resolved: Resolved, base: dict, new: dict, path: Path_, scenario: str, src: Source) -> None:
+    for key, value in new.items():
+        here = (*path, str(key))
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            if not value:
+                resolved.origins[here] = src
+            _merge(resolved, base[key], value, here, scenario, src)
+            continue
+        old = base.get(key)
+        if old != value:
+            resolved.overrides.append(Override(scenario, dotted(here), copy.deepcopy(old), value))
+        base[key] = copy.deepcopy(value)
+        _mark(value, here, src, resolved.origins)

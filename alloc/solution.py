@@ -1,0 +1,51 @@
+"""The result of a solve: a tidy allocation, the rules with their activity and duals, metadata.
+
+Tables, writers and diagnoses read a `Solution`; none of them needs the LP or the solver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+from alloc.domain import Plan
+
+Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "error"]
+ALLOCATION_COLUMNS = ["entity", "priority", "output", "year", "fund", "amount"]
+CONSTRAINT_COLUMNS = ["rule", "name", "source", "text", "sense", "bound", "activity", "slack",
+                      "shadow_price"]
+AMOUNT_DECIMALS = 6
+"""Amounts are kept to a thousandth of a franc (CHF thousands with 6 decimals)."""
+
+
+@dataclass
+class Solution:
+    plan: Plan
+    status: Status
+    solver: str
+    message: str = ""
+    objectives: dict[str, float] = field(default_factory=dict)
+    """Optimum of each goal-programming level, in order."""
+    allocation: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=ALLOCATION_COLUMNS))
+    """One row per non-zero (entity, priority, output, year, fund), sorted, CHF thousands."""
+    constraints: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=CONSTRAINT_COLUMNS))
+    """Every rule: activity, bound, slack and shadow price at the final level."""
+    conflicts: list[dict] = field(default_factory=list)
+    """For an infeasible plan: the rules that had to give way, and by how much."""
+    max_violation: float = 0.0
+    """Largest violation found by the independent check (0 when every rule holds)."""
+
+    @property
+    def optimal(self) -> bool:
+        return self.status == "optimal"
+
+    def allocated(self, year: int, fund: str | None = None) -> float:
+        a = self.allocation
+        mask = a["year"] == year
+        if fund is not None:
+            mask &= a["fund"] == fund
+        return float(a.loc[mask, "amount"].sum())

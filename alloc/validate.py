@@ -1,0 +1,740 @@
+"""Validation: a resolved scenario document becomes a `Plan`, or every problem is reported at once.
+
+Each problem names the file and the field as the user wrote them, says what was expected, and
+suggests the closest valid key or code when one was misspelt.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from alloc.domain import (
+    REGULAR,
+    SUPPORT_OUTPUT,
+    AllocationTarget,
+    Bound,
+    Cell,
+    Commitment,
+    Entity,
+    Envelope,
+    Fund,
+    Goal,
+    MandateCell,
+    Outcome,
+    Output,
+    Plan,
+    Priority,
+    RevenueLine,
+    Selection,
+    Stability,
+    StrategicTarget,
+)
+from alloc.errors import InputError, Problem
+from alloc.scenario import Path_, Resolved
+from alloc.suggest import closest
+
+MAX_AMOUNT = 1e9
+"""Largest amount accepted, in the plan's unit: a trillion CHF is a typing error, not a budget."""
+SHARE_TOLERANCE = 1e-6
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+MISSING: Any = object()
+REVENUE_GROUPS = ("assessed", "cost_recovery", "interest", "reserve", "other")
+PERIODS = ("year", "biennium", "plan")
+
+
+def natural_key(code: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", code)]
+
+
+class Fields:
+    """Typed access to one table of the document; problems recorded, unknown keys flagged."""
+
+    def __init__(self, v: Validator, path: Path_, table: object, what: str):
+        self.v = v
+        self.path = path
+        self.ok = isinstance(table, dict)
+        if not self.ok:
+            v.error(path, f"expected a table ({what}), got {_kind(table)}")
+        self.table: dict = table if isinstance(table, dict) else {}
+        self.allowed: list[str] = []
+
+    def at(self, key: str) -> Path_:
+        return (*self.path, key)
+
+    def raw(self, key: str, required: bool = False, what: str = "a value") -> Any:
+        self.allowed.append(key)
+        if key not in self.table:
+            if required and self.ok:
+                self.v.error(self.at(key), f"missing; expected {what}")
+            return MISSING
+        return self.table[key]
+
+    def text(self, key: str, required: bool = False, default: str = "") -> str:
+        value = self.raw(key, required, "text in quotes")
+        if value is MISSING:
+            return default
+        if not isinstance(value, str):
+            self.v.error(self.at(key), f"expected text in quotes, got {_kind(value)}")
+            return default
+        return value
+
+    def number(self, key: str, *, required: bool = False, default: Any = None, lo: float = 0.0,
+               hi: float = MAX_AMOUNT, what: str = "an amount in CHF thousands") -> Any:
+        value = self.raw(key, required, what)
+        if value is MISSING:
+            return default
+        return self.v.check_number(self.at(key), value, lo, hi, what)
+
+    def share(self, key: str, required: bool = False) -> float | None:
+        return self.number(key, required=required, hi=1.0, what="a share between 0 and 1")
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.raw(key)
+        if value is MISSING:
+            return default
+        if not isinstance(value, bool):
+            self.v.error(self.at(key), f"expected true or false, got {_kind(value)}")
+            return default
+        return value
+
+    def choice(self, key: str, options: Iterable[str], default: str) -> str:
+        options = tuple(options)
+        value = self.raw(key)
+        if value is MISSING:
+            return default
+        if value not in options:
+            hint = closest(str(value), options)
+            self.v.error(self.at(key), f"expected one of {', '.join(options)}, got {value!r}"
+                         + (f"; did you mean '{hint}'?" if hint else ""))
+            return default
+        return value
+
+    def per_year(self, key: str, years: Iterable[int], *, required: bool = False,
+                 lo: float = 0.0, hi: float = MAX_AMOUNT,
+                 what: str = "an amount in CHF thousands") -> dict[int, float] | None:
+        """One number for every year, or a table keyed by year (only the years given)."""
+        years = tuple(years)
+        value = self.raw(key, required, f"{what}, one number or a table by year")
+        if value is MISSING:
+            return None
+        if not isinstance(value, dict):
+            number = self.v.check_number(self.at(key), value, lo, hi, what)
+            return None if number is None else {y: number for y in years}
+        out: dict[int, float] = {}
+        for k, item in value.items():
+            year = int(k) if str(k).isdigit() else None
+            if year not in years:
+                self.v.error((*self.at(key), str(k)),
+                             f"'{k}' is not a year of the plan ({', '.join(map(str, years))})")
+                continue
+            number = self.v.check_number((*self.at(key), str(k)), item, lo, hi, what)
+            if number is not None:
+                out[year] = number
+        return out
+
+    def codes(self, key: str, known: Iterable[str], what: str) -> frozenset[str] | None:
+        value = self.raw(key)
+        if value is MISSING:
+            return None
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+            self.v.error(self.at(key), f"expected a code of {what} or a non-empty list of them")
+            return None
+        known = tuple(known)
+        for item in items:
+            if item not in known:
+                self.v.unknown_code(self.at(key), item, known, what)
+        return frozenset(items)
+
+    def selection(self, plan: _Framework) -> Selection:
+        return Selection(
+            entities=self.codes("entity", plan.entity_codes, "an entity"),
+            priorities=self.codes("priority", plan.priority_codes, "a priority or support line"),
+            outputs=self.codes("output", plan.output_codes, "an output"),
+        )
+
+    def funds(self, key: str, fund_codes: tuple[str, ...], default: str) -> tuple[str, ...]:
+        value = self.raw(key)
+        if value is MISSING:
+            value = default
+        groups = {"regular": (REGULAR,), "extrabudgetary": fund_codes[1:], "all": fund_codes}
+        if isinstance(value, str) and value in groups:
+            return groups[value]
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+            self.v.error(self.at(key), "expected regular, extrabudgetary, all or a list of fund codes")
+            return fund_codes
+        for item in items:
+            if item not in fund_codes:
+                self.v.unknown_code(self.at(key), item, fund_codes, "a fund")
+        return tuple(f for f in fund_codes if f in items)
+
+    def close(self) -> None:
+        for key in self.table:
+            if key not in self.allowed:
+                hint = closest(str(key), self.allowed)
+                self.v.error(self.at(str(key)), "unknown key"
+                             + (f"; did you mean '{hint}'?" if hint else "")
+                             + f" Expected one of: {', '.join(self.allowed)}.")
+
+
+class _Framework:
+    def __init__(self) -> None:
+        self.entity_codes: tuple[str, ...] = ()
+        self.priority_codes: tuple[str, ...] = ()
+        self.thematic_codes: tuple[str, ...] = ()
+        self.output_codes: tuple[str, ...] = ()
+        self.goal_codes: tuple[str, ...] = ()
+
+
+class Validator:
+    def __init__(self, resolved: Resolved):
+        self.r = resolved
+        self.problems: list[Problem] = []
+
+    def error(self, path: Path_, message: str) -> None:
+        self.problems.append(self.r.problem(path, message))
+
+    def check_number(self, path: Path_, value: Any, lo: float, hi: float, what: str) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.error(path, f"expected {what}, got {_kind(value)}")
+            return None
+        value = float(value)
+        if value < lo:
+            self.error(path, f"expected {what}, got {value:g}: must be at least {lo:g}")
+            return None
+        if value > hi:
+            self.error(path, f"expected {what}, got {value:g}: must be at most {hi:g}"
+                       + ("; is it in CHF thousands?" if hi == MAX_AMOUNT else ""))
+            return None
+        return value
+
+    def unknown_code(self, path: Path_, code: str, known: Iterable[str], what: str) -> None:
+        known = tuple(known)
+        hint = closest(code, known)
+        self.error(path, f"'{code}' is not {what} of the model"
+                   + (f"; did you mean '{hint}'?" if hint else "")
+                   + (f" Known: {', '.join(known)}." if len(known) <= 30 else ""))
+
+    def table(self, path: Path_, required: bool = True) -> dict:
+        node: Any = self.r.doc
+        for part in path:
+            node = node.get(part, MISSING) if isinstance(node, dict) else MISSING
+        if node is MISSING:
+            if required:
+                self.error(path, "missing table")
+            return {}
+        if not isinstance(node, dict):
+            self.error(path, f"expected a table, got {_kind(node)}")
+            return {}
+        return node
+
+    def keyed(self, path: Path_, what: str, required: bool = True) -> list[tuple[str, Fields]]:
+        """The entries of a table of codes (e.g. entities.BR), in a stable order."""
+        table = self.table(path, required)
+        if required and not table and path_exists(self.r.doc, path):
+            self.error(path, f"is empty; expected at least one {what}")
+        out = []
+        for code, body in table.items():
+            if not CODE.match(str(code)):
+                self.error((*path, str(code)), "a code must start with a letter or digit and hold "
+                           "only letters, digits, '.', '-' and '_' (at most 40)")
+                continue
+            out.append((str(code), Fields(self, (*path, str(code)), body, what)))
+        return out
+
+    def run(self) -> Plan:
+        r = self.r
+        meta = Fields(self, ("model",), self.table(("model",)), "model")
+        title = meta.text("title", required=True)
+        unit = meta.text("unit", default="CHF thousands")
+        if unit != "CHF thousands":
+            self.error(("model", "unit"), f"alloc works in CHF thousands; got '{unit}'. Convert "
+                       "the amounts and set unit = \"CHF thousands\"")
+        inputs_date = meta.text("inputs_date", required=True)
+        if inputs_date and not re.match(r"^\d{4}-\d{2}-\d{2}$", inputs_date):
+            self.error(("model", "inputs_date"), "expected a date YYYY-MM-DD")
+        meta.text("description")
+        meta.close()
+
+        fw = _Framework()
+        entities = self._entities(fw)
+        goals = self._goals(fw)
+        priorities = self._priorities(fw)
+        outputs = self._outputs(fw)
+        years, biennia = self._years()
+        revenue = self._revenue(years)
+        funds = self._funds(fw, years)
+        fund_codes = (REGULAR, *(f.code for f in funds))
+        mandate = self._mandate(fw, years)
+        budget = Fields(self, ("rules", "budget"), self.table(("rules", "budget"), False), "budget")
+        balance = budget.boolean("balance", True)
+        ceiling_period = budget.choice("ceiling_period", ("year", "biennium"), "year")
+        budget.close()
+        ceilings = {y: sum(line.amounts.get(y, 0.0) for line in revenue) for y in years}
+        envelopes = self._envelopes(fw, years, ceilings)
+        commitments = self._commitments(fw, years, fund_codes)
+        bounds = self._bounds(fw, fund_codes)
+        stability = self._stability(fw, mandate)
+        targets = self._targets(fw, fund_codes)
+        objective = Fields(self, ("rules", "objective"),
+                           self.table(("rules", "objective"), False), "objective")
+        tolerance = objective.number("level_tolerance", default=1e-6, hi=0.1, what="a tolerance")
+        objective.close()
+        rules = Fields(self, ("rules",), self.table(("rules",)), "rules")
+        for key in ("budget", "envelopes", "committed", "bounds", "stability", "targets",
+                    "objective"):
+            rules.raw(key)
+        rules.close()
+        self._cross_checks(mandate, commitments, targets, bounds, fw)
+        if self.problems:
+            raise InputError(self.problems)
+        return Plan(
+            name=r.name, model=r.model, title=r.title or title, unit=unit,
+            inputs_date=inputs_date, scenario_chain=r.chain, entities=entities, goals=goals,
+            priorities=priorities, outputs=outputs, years=years, biennia=biennia,
+            revenue=revenue, funds=funds, mandate=mandate, envelopes=envelopes,
+            commitments=commitments, bounds=bounds, stability=stability, targets=targets,
+            balance_budget=balance, ceiling_period=ceiling_period,  # type: ignore[arg-type]
+            level_tolerance=tolerance, overrides=tuple(r.overrides),
+            input_files=dict(sorted(r.files.items())),
+            sources=self._sources(mandate),
+        )
+
+    def _sources(self, mandate: tuple[MandateCell, ...]) -> dict[str, str]:
+        """Where each rule, fund and cell was written, for reports and diagnoses."""
+        out = {}
+
+        def note(path: Path_, key: str | None = None) -> None:
+            src = self.r.source(path)
+            out[key or ".".join(path)] = f"{src.file}: {src.field(path)}"
+
+        for group in ("envelopes", "committed", "bounds", "targets"):
+            for code in self.table(("rules", group), required=False):
+                note(("rules", group, code))
+        note(("rules", "stability"))
+        note(("financial_plan", "revenue"))
+        for code in self.table(("financial_plan", "funds"), required=False):
+            note(("financial_plan", "funds", code))
+        rows = list(self.table(("mandate",), required=False))
+        for m in mandate:
+            key = "/".join(m.cell)
+            row = next((r for r in reversed(rows) if _matches(r, m.cell)), key)
+            note(("mandate", row), f"mandate.{key}")
+        return dict(sorted(out.items()))
+
+    # -- framework --------------------------------------------------------------------------
+    def _ordered(self, items: list[tuple[str, Fields]]) -> list[tuple[str, Fields, int]]:
+        out = []
+        for code, f in items:
+            order = f.number("order", default=0, lo=-1e6, hi=1e6, what="an order number")
+            out.append((code, f, order))
+        return sorted(out, key=lambda t: (t[2], natural_key(t[0])))
+
+    def _entities(self, fw: _Framework) -> tuple[Entity, ...]:
+        out = []
+        for code, f, _ in self._ordered(self.keyed(("framework", "entities"), "entity")):
+            out.append(Entity(code, f.text("name", required=True)))
+            f.close()
+        fw.entity_codes = tuple(e.code for e in out)
+        return tuple(out)
+
+    def _goals(self, fw: _Framework) -> tuple[Goal, ...]:
+        out = []
+        for code, f, _ in self._ordered(self.keyed(("framework", "goals"), "strategic goal")):
+            name = f.text("name", required=True)
+            f.text("statement")
+            targets = []
+            raw = f.raw("targets")
+            if raw is not MISSING:
+                if not isinstance(raw, dict):
+                    self.error(f.at("targets"), "expected a table of target code = \"name\"")
+                else:
+                    for tcode, tname in sorted(raw.items(), key=lambda kv: natural_key(kv[0])):
+                        if not isinstance(tname, str):
+                            self.error((*f.at("targets"), tcode), "expected the target's name")
+                        else:
+                            targets.append(StrategicTarget(tcode, tname))
+            f.close()
+            out.append(Goal(code, name, tuple(targets)))
+        fw.goal_codes = tuple(g.code for g in out)
+        return tuple(out)
+
+    def _priorities(self, fw: _Framework) -> tuple[Priority, ...]:
+        thematic = []
+        for code, f, _ in self._ordered(self.keyed(("framework", "priorities"), "thematic priority")):
+            name = f.text("name", required=True)
+            outcomes = []
+            raw = f.raw("outcomes")
+            if raw is not MISSING:
+                if not isinstance(raw, dict):
+                    self.error(f.at("outcomes"), "expected a table of outcome number = \"text\"")
+                else:
+                    for ocode, text in sorted(raw.items(), key=lambda kv: natural_key(kv[0])):
+                        if not isinstance(text, str):
+                            self.error((*f.at("outcomes"), ocode), "expected the outcome's text")
+                        else:
+                            outcomes.append(Outcome(ocode, text))
+            shares = self._goal_shares(f, fw)
+            f.close()
+            thematic.append(Priority(code, name, False, tuple(outcomes), shares))
+        support = []
+        for code, f, _ in self._ordered(self.keyed(("framework", "support"), "support line",
+                                                   required=False)):
+            support.append(Priority(code, f.text("name", required=True), True))
+            f.close()
+        seen: dict[str, str] = {}
+        for p in (*thematic, *support):
+            if p.code in seen or p.code == SUPPORT_OUTPUT:
+                where = ("framework", "support" if p.support else "priorities", p.code)
+                self.error(where, f"code '{p.code}' is already used"
+                           + (" by a thematic priority" if p.code in seen else " (reserved)")
+                           + "; codes of priorities and support lines must differ")
+            seen[p.code] = p.code
+        fw.thematic_codes = tuple(p.code for p in thematic)
+        fw.priority_codes = tuple(p.code for p in (*thematic, *support))
+        return (*thematic, *support)
+
+    def _goal_shares(self, f: Fields, fw: _Framework) -> dict[str, float]:
+        raw = f.raw("goal_shares", required=bool(fw.goal_codes),
+                    what="a table goal = share, adding up to 1")
+        if raw is MISSING:
+            return {}
+        if not isinstance(raw, dict):
+            self.error(f.at("goal_shares"), "expected a table goal = share, adding up to 1")
+            return {}
+        shares = {}
+        for goal, value in raw.items():
+            if goal not in fw.goal_codes:
+                self.unknown_code((*f.at("goal_shares"), goal), goal, fw.goal_codes, "a goal")
+                continue
+            number = self.check_number((*f.at("goal_shares"), goal), value, 0.0, 1.0,
+                                       "a share between 0 and 1")
+            if number is not None:
+                shares[goal] = number
+        if len(shares) == len(raw) and abs(sum(shares.values()) - 1.0) > SHARE_TOLERANCE:
+            self.error(f.at("goal_shares"), f"the shares add up to {sum(shares.values()):.6g}, "
+                       "expected 1; correct them so that the priority is fully assigned")
+        return dict(sorted(shares.items(), key=lambda kv: fw.goal_codes.index(kv[0])))
+
+    def _outputs(self, fw: _Framework) -> tuple[Output, ...]:
+        out = []
+        for code, f, _ in self._ordered(self.keyed(("framework", "outputs"), "output")):
+            if code == SUPPORT_OUTPUT:
+                self.error(f.path, "'support' is reserved for support lines; choose another code")
+            out.append(Output(code, f.text("name", required=True)))
+            f.close()
+        fw.output_codes = (*(o.code for o in out), SUPPORT_OUTPUT)
+        fw_sections = Fields(self, ("framework",), self.table(("framework",)), "framework")
+        for key in ("entities", "goals", "priorities", "outputs", "support"):
+            fw_sections.raw(key)
+        fw_sections.close()
+        return tuple(out)
+
+    # -- financial plan ---------------------------------------------------------------------
+    def _years(self) -> tuple[tuple[int, ...], dict[str, tuple[int, ...]]]:
+        f = Fields(self, ("financial_plan", "plan"), self.table(("financial_plan", "plan")), "plan")
+        raw = f.raw("years", required=True, what="a list of years, e.g. [2024, 2025]")
+        years: tuple[int, ...] = ()
+        if raw is not MISSING:
+            if (not isinstance(raw, list) or not raw
+                    or not all(isinstance(y, int) and not isinstance(y, bool) for y in raw)):
+                self.error(f.at("years"), "expected a list of years, e.g. [2024, 2025]")
+            elif len(set(raw)) != len(raw) or sorted(raw) != raw:
+                self.error(f.at("years"), "years must be in order, each once")
+            elif not all(1900 <= y <= 2200 for y in raw) or raw[-1] - raw[0] != len(raw) - 1:
+                self.error(f.at("years"), "expected consecutive calendar years")
+            else:
+                years = tuple(raw)
+        biennia: dict[str, tuple[int, ...]] = {}
+        raw = f.raw("biennia")
+        if raw is MISSING:
+            biennia = {f"{y}-{y + 1}" if y + 1 in years else str(y):
+                       tuple(v for v in (y, y + 1) if v in years) for y in years[::2]}
+        elif not isinstance(raw, dict):
+            self.error(f.at("biennia"), "expected a table label = [years]")
+        else:
+            covered: list[int] = []
+            for label, ys in raw.items():
+                if not isinstance(ys, list) or not all(y in years for y in ys) or not ys:
+                    self.error((*f.at("biennia"), label), "expected a list of years of the plan")
+                    continue
+                biennia[label] = tuple(ys)
+                covered.extend(ys)
+            if years and sorted(covered) != list(years):
+                self.error(f.at("biennia"), "every year of the plan must be in exactly one biennium")
+        f.close()
+        top = Fields(self, ("financial_plan",), self.table(("financial_plan",)), "financial plan")
+        for key in ("plan", "revenue", "funds"):
+            top.raw(key)
+        top.close()
+        return years, biennia
+
+    def _revenue(self, years: tuple[int, ...]) -> tuple[RevenueLine, ...]:
+        out = []
+        for code, f in self.keyed(("financial_plan", "revenue"), "revenue line"):
+            name = f.text("name", required=True)
+            group = f.choice("group", REVENUE_GROUPS, "other")
+            units = f.per_year("units", years, hi=1e6, what="a number of contributory units")
+            unit_value = f.number("unit_value_chf", hi=1e9, what="the value of one unit in CHF")
+            amounts = f.per_year("amount", years)
+            source = f.text("source")
+            f.close()
+            if units is not None or unit_value is not None:
+                if amounts is not None:
+                    self.error(f.at("amount"), "give either amount, or units and unit_value_chf")
+                if units is None or unit_value is None:
+                    self.error(f.path, "a line in units needs both units and unit_value_chf")
+                    continue
+                amounts = {y: u * unit_value / 1000.0 for y, u in units.items()}
+            elif amounts is None:
+                self.error(f.path, "missing amount (CHF thousands per year) or units and "
+                           "unit_value_chf")
+                continue
+            out.append(RevenueLine(code, name, group, amounts, units, unit_value, source))
+        return tuple(out)
+
+    def _funds(self, fw: _Framework, years: tuple[int, ...]) -> tuple[Fund, ...]:
+        out = []
+        for code, f in self.keyed(("financial_plan", "funds"), "fund", required=False):
+            if code == REGULAR:
+                self.error(f.path, "'regular' is the regular budget; give the fund another code")
+            name = f.text("name", required=True)
+            pledges = f.per_year("pledge", years, required=True) or {}
+            rate = f.share("receipt_rate", required=True)
+            raw = f.raw("earmark")
+            earmark = Selection()
+            if raw is not MISSING:
+                ef = Fields(self, f.at("earmark"), raw, "earmark")
+                earmark = Selection(
+                    ef.codes("entities", fw.entity_codes, "an entity"),
+                    ef.codes("priorities", fw.priority_codes, "a priority or support line"),
+                    ef.codes("outputs", fw.output_codes, "an output"),
+                )
+                ef.close()
+            must_spend = f.boolean("must_spend", False)
+            psc = f.share("support_cost_rate") or 0.0
+            source = f.text("source")
+            f.close()
+            out.append(Fund(code, name, pledges, 1.0 if rate is None else rate, earmark,
+                            must_spend, psc, source))
+        return tuple(sorted(out, key=lambda fund: natural_key(fund.code)))
+
+    # -- mandate ----------------------------------------------------------------------------
+    def _mandate(self, fw: _Framework, years: tuple[int, ...]) -> tuple[MandateCell, ...]:
+        table = self.table(("mandate",))
+        if not table:
+            self.error(("mandate",), "the mandate lists no cell; add rows entity,priority,output")
+        cells: dict[Cell, MandateCell] = {}
+        for key, body in table.items():
+            path = ("mandate", key)
+            parts = key.split("/")
+            if len(parts) != 3:
+                self.error(path, f"'{key}' should be ENTITY/PRIORITY/OUTPUT")
+                continue
+            f = Fields(self, path, body if body is not None else {}, "mandate cell")
+            lo = f.per_year("min", years)
+            hi = f.per_year("max", years)
+            f.text("note")
+            f.close()
+            axes = []
+            for part, codes, what, column in (
+                (parts[0], fw.entity_codes, "an entity", "entity"),
+                (parts[1], fw.thematic_codes if parts[1] == "*" else fw.priority_codes,
+                 "a priority or support line", "priority"),
+                (parts[2], fw.output_codes[:-1] if parts[2] == "*" else fw.output_codes,
+                 "an output", "output"),
+            ):
+                if part == "*":
+                    axes.append(codes)
+                elif part not in codes:
+                    self.unknown_code((*path, column), part, codes, what)
+                    axes.append(())
+                else:
+                    axes.append((part,))
+            for e in axes[0]:
+                for p in axes[1]:
+                    for o in axes[2]:
+                        support = p not in fw.thematic_codes
+                        if support != (o == SUPPORT_OUTPUT):
+                            if "*" not in parts:
+                                self.error(path, "support lines use the output 'support' and "
+                                           "thematic priorities a product or service offering")
+                            continue
+                        cell = Cell(e, p, o)
+                        for y in years:
+                            if lo and hi and y in lo and y in hi and lo[y] > hi[y] + 1e-9:
+                                self.error(path, f"min {lo[y]:g} is above max {hi[y]:g} in {y}")
+                        cells[cell] = MandateCell(cell, lo or {}, hi or {})
+        return tuple(cells[c] for c in sorted(cells, key=self._cell_order(fw)))
+
+    @staticmethod
+    def _cell_order(fw: _Framework) -> Callable[[Cell], tuple[int, int, int]]:
+        e = {c: i for i, c in enumerate(fw.entity_codes)}
+        p = {c: i for i, c in enumerate(fw.priority_codes)}
+        o = {c: i for i, c in enumerate(fw.output_codes)}
+        return lambda cell: (e[cell.entity], p[cell.priority], o[cell.output])
+
+    # -- rules ------------------------------------------------------------------------------
+    def _envelopes(self, fw: _Framework, years: tuple[int, ...],
+                   ceilings: Mapping[int, float]) -> tuple[Envelope, ...]:
+        out = []
+        for code, f in self.keyed(("rules", "envelopes"), "envelope", required=False):
+            if code not in fw.entity_codes:
+                self.unknown_code(f.path, code, fw.entity_codes, "an entity")
+            fixed = f.per_year("fixed", years)
+            lo = f.per_year("min", years) or {}
+            hi = f.per_year("max", years) or {}
+            lo_share = f.share("min_share")
+            hi_share = f.share("max_share")
+            f.close()
+            if fixed is not None:
+                if lo or hi or lo_share is not None or hi_share is not None:
+                    self.error(f.at("fixed"), "fixed replaces min and max; give one or the other")
+                lo, hi = dict(fixed), dict(fixed)
+            for y in years:
+                if lo_share is not None:
+                    lo[y] = max(lo.get(y, 0.0), lo_share * ceilings[y])
+                if hi_share is not None:
+                    hi[y] = min(hi.get(y, float("inf")), hi_share * ceilings[y])
+                if y in lo and y in hi and lo[y] > hi[y] + 1e-9:
+                    self.error(f.path, f"the minimum {lo[y]:,.1f} is above the maximum "
+                               f"{hi[y]:,.1f} in {y}")
+            out.append(Envelope(code, lo, hi))
+        return tuple(out)
+
+    def _commitments(self, fw: _Framework, years: tuple[int, ...],
+                     fund_codes: tuple[str, ...]) -> tuple[Commitment, ...]:
+        out = []
+        for code, f in self.keyed(("rules", "committed"), "committed cost", required=False):
+            name = f.text("name", default=code)
+            selection = f.selection(fw)
+            amounts = f.per_year("amount", years, required=True) or {}
+            kind = f.choice("kind", ("minimum", "exact", "cap"), "minimum")
+            funds = f.funds("funds", fund_codes, "all")
+            f.close()
+            out.append(Commitment(code, name, selection, amounts, kind, funds))  # type: ignore[arg-type]
+        return tuple(sorted(out, key=lambda c: natural_key(c.code)))
+
+    def _bounds(self, fw: _Framework, fund_codes: tuple[str, ...]) -> tuple[Bound, ...]:
+        out = []
+        for code, f in self.keyed(("rules", "bounds"), "bound", required=False):
+            name = f.text("name", default=code)
+            selection = f.selection(fw)
+            period = f.choice("period", PERIODS, "year")
+            funds = f.funds("funds", fund_codes, "all")
+            lo, hi = f.number("min"), f.number("max")
+            lo_share, hi_share = f.share("min_share"), f.share("max_share")
+            f.close()
+            if all(v is None for v in (lo, hi, lo_share, hi_share)):
+                self.error(f.path, "a bound needs min, max, min_share or max_share")
+            if lo is not None and hi is not None and lo > hi:
+                self.error(f.path, f"min {lo:g} is above max {hi:g}")
+            if lo_share is not None and hi_share is not None and lo_share > hi_share:
+                self.error(f.path, f"min_share {lo_share:g} is above max_share {hi_share:g}")
+            out.append(Bound(code, name, selection, period, funds, lo, hi, lo_share, hi_share))  # type: ignore[arg-type]
+        return tuple(sorted(out, key=lambda b: natural_key(b.code)))
+
+    def _stability(self, fw: _Framework, mandate: tuple[MandateCell, ...]) -> Stability | None:
+        table = self.table(("rules", "stability"), required=False)
+        previous_table = self.table(("previous_allocation",), required=False)
+        previous: dict[tuple[str, str], float] = {}
+        pairs = {(m.cell.entity, m.cell.priority) for m in mandate}
+        for key, body in previous_table.items():
+            path = ("previous_allocation", key)
+            parts = key.split("/")
+            f = Fields(self, path, body, "previous allocation")
+            amount = f.number("amount", required=True)
+            f.close()
+            if len(parts) != 2:
+                self.error(path, f"'{key}' should be ENTITY/PRIORITY")
+                continue
+            if parts[0] not in fw.entity_codes:
+                self.unknown_code((*path, "entity"), parts[0], fw.entity_codes, "an entity")
+            elif parts[1] not in fw.priority_codes:
+                self.unknown_code((*path, "priority"), parts[1], fw.priority_codes, "a priority")
+            elif (parts[0], parts[1]) not in pairs:
+                self.error(path, f"{parts[0]} has no cell for {parts[1]} in the mandate; remove "
+                           "the row or add the cell")
+            elif amount is not None:
+                previous[(parts[0], parts[1])] = amount
+        if not table:
+            return None
+        f = Fields(self, ("rules", "stability"), table, "stability")
+        max_change = f.number("max_change", required=True, hi=10.0, what="a fraction, e.g. 0.25")
+        f.close()
+        if not previous_table:
+            self.error(("rules", "stability"), "stability needs the previous allocation: add "
+                       "previous-allocation.csv to the model or remove [stability]")
+        return Stability(max_change or 0.0, dict(sorted(previous.items())))
+
+    def _targets(self, fw: _Framework, fund_codes: tuple[str, ...]) -> tuple[AllocationTarget, ...]:
+        out = []
+        for code, f in self.keyed(("rules", "targets"), "target", required=False):
+            name = f.text("name", default=code)
+            selection = f.selection(fw)
+            period = f.choice("period", PERIODS, "plan")
+            funds = f.funds("funds", fund_codes, "all")
+            level = f.number("level", default=1, lo=1, hi=100, what="a level 1, 2, ...")
+            if level is not None and level != int(level):
+                self.error(f.at("level"), "expected a whole number")
+            short = f.number("shortfall_weight", default=1.0, hi=1e6, what="a weight")
+            excess = f.number("excess_weight", default=1.0, hi=1e6, what="a weight")
+            amount = f.number("amount")
+            share = f.share("share")
+            f.close()
+            if (amount is None) == (share is None):
+                self.error(f.path, "a target needs either amount or share, not both")
+            out.append(AllocationTarget(code, name, selection, period, funds, int(level or 1),  # type: ignore[arg-type]
+                                        short or 0.0, excess or 0.0, amount, share))
+        return tuple(sorted(out, key=lambda t: (t.level, natural_key(t.code))))
+
+    def _cross_checks(self, mandate: tuple[MandateCell, ...], commitments: tuple[Commitment, ...],
+                      targets: tuple[AllocationTarget, ...], bounds: tuple[Bound, ...],
+                      fw: _Framework) -> None:
+        cells = [m.cell for m in mandate]
+        for group, items in (("committed", commitments), ("targets", targets), ("bounds", bounds)):
+            for item in items:
+                if cells and not any(item.selection.admits(c) for c in cells):
+                    self.error(("rules", group, item.code),
+                               f"selects no cell of the mandate ({item.selection.describe()}); "
+                               "add the cell to mandate.csv or correct the selection")
+        covered = {c.priority for c in cells}
+        for p in fw.priority_codes:
+            if cells and p not in covered:
+                self.error(("mandate",), f"no entity delivers '{p}': add at least one cell for it")
+
+
+def _matches(row_key: str, cell: Cell) -> bool:
+    parts = row_key.split("/")
+    return len(parts) == 3 and all(p in ("*", c) for p, c in zip(parts, cell, strict=True))
+
+
+def path_exists(doc: dict, path: Path_) -> bool:
+    node: Any = doc
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"true/false ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return f"a number ({value:g})"
+    if isinstance(value, str):
+        return f"text ('{value[:40]}')"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def validate(resolved: Resolved) -> Plan:
+    """The resolved scenario as a `Plan`; raises InputError listing every problem found."""
+    return Validator(resolved).run()
