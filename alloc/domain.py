@@ -199,6 +199,19 @@ class AllocationTarget:
 
 
 @dataclass(frozen=True)
+class SupportServices:
+    """How support lines serve each other, for distributing support costs over priorities.
+
+    `services[s][t]` is the share of support line s's cost consumed by support line t; the rest of
+    s's cost serves the thematic priorities (in proportion to their direct costs). `order` is the
+    step-down order: support lines closed first to last.
+    """
+
+    order: tuple[str, ...] = ()
+    services: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Override:
     """One key a scenario changed, for provenance: where, from what, to what."""
 
@@ -235,6 +248,7 @@ class Plan:
     balance_budget: bool
     ceiling_period: Literal["year", "biennium"]
     level_tolerance: float = 1e-6
+    support_services: SupportServices = field(default_factory=SupportServices)
     overrides: tuple[Override, ...] = ()
     input_files: Mapping[str, str] = field(default_factory=dict)
     """Path (as shown to the user) -> sha256 of every input file read."""

@@ -30,6 +30,7 @@ from alloc.domain import (
     Selection,
     Stability,
     StrategicTarget,
+    SupportServices,
 )
 from alloc.errors import InputError, Problem
 from alloc.scenario import Path_, Resolved
@@ -283,9 +284,10 @@ class Validator:
                            self.table(("rules", "objective"), False), "objective")
         tolerance = objective.number("level_tolerance", default=1e-6, hi=0.1, what="a tolerance")
         objective.close()
+        support_services = self._support_services(priorities)
         rules = Fields(self, ("rules",), self.table(("rules",)), "rules")
         for key in ("budget", "envelopes", "committed", "bounds", "stability", "targets",
-                    "objective"):
+                    "objective", "support_distribution"):
             rules.raw(key)
         rules.close()
         self._cross_checks(mandate, commitments, targets, bounds, fw)
@@ -298,7 +300,8 @@ class Validator:
             revenue=revenue, funds=funds, mandate=mandate, envelopes=envelopes,
             commitments=commitments, bounds=bounds, stability=stability, targets=targets,
             balance_budget=balance, ceiling_period=ceiling_period,  # type: ignore[arg-type]
-            level_tolerance=tolerance, overrides=tuple(r.overrides),
+            level_tolerance=tolerance, support_services=support_services,
+            overrides=tuple(r.overrides),
             input_files=dict(sorted(r.files.items())),
             sources=self._sources(mandate),
         )
@@ -690,6 +693,37 @@ class Validator:
             out.append(AllocationTarget(code, name, selection, period, funds, int(level or 1),  # type: ignore[arg-type]
                                         short or 0.0, excess or 0.0, amount, share))
         return tuple(sorted(out, key=lambda t: (t.level, natural_key(t.code))))
+
+    def _support_services(self, priorities: tuple[Priority, ...]) -> SupportServices:
+        support = tuple(p.code for p in priorities if p.support)
+        f = Fields(self, ("rules", "support_distribution"),
+                   self.table(("rules", "support_distribution"), required=False), "support distribution")
+        order = f.raw("order")
+        if order is MISSING:
+            order = list(support)
+        elif not isinstance(order, list) or sorted(order) != sorted(support):
+            self.error(f.at("order"), "expected every support line once, in the order they are "
+                       f"closed: {', '.join(support)}")
+            order = list(support)
+        services: dict[str, dict[str, float]] = {}
+        raw = f.raw("services")
+        if raw is not MISSING:
+            table = Fields(self, f.at("services"), raw, "services")
+            for s in support:
+                row = table.raw(s)
+                if row is MISSING:
+                    continue
+                rf = Fields(self, table.at(s), row, f"shares of {s} used by other support lines")
+                shares = {t: v for t in support if t != s
+                          and (v := rf.share(t)) is not None}
+                rf.close()
+                if sum(shares.values()) > 1 + SHARE_TOLERANCE:
+                    self.error(table.at(s), f"the shares add up to {sum(shares.values()):.6g}; "
+                               "they must not exceed 1")
+                services[s] = shares
+            table.close()
+        f.close()
+        return SupportServices(tuple(order), services)
 
     def _cross_checks(self, mandate: tuple[MandateCell, ...], commitments: tuple[Commitment, ...],
                       targets: tuple[AllocationTarget, ...], bounds: tuple[Bound, ...],
