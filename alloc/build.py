@@ -8,6 +8,7 @@ levels one objective at a time.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -338,7 +339,7 @@ class PulpModel:
     def __init__(self, lp: LinearProgram):
         self.lp = lp
         self.problem = pulp.LpProblem(lp.plan.name or "alloc", pulp.LpMinimize)
-        self.vars = [pulp.LpVariable(f"c{j}", lowBound=0) for j in range(lp.n_cols)]
+        self.vars = [self.problem.add_variable(f"c{j}", lowBound=0) for j in range(lp.n_cols)]
         self.constraints: list[pulp.LpConstraint] = []
         for i, row in enumerate(lp.rows):
             self.constraints.append(self._add(f"r{i}", row.sense, row.rhs, row.cols, row.coefs))
@@ -359,8 +360,25 @@ class PulpModel:
                                                       strict=True)]))
 
     def hold_level(self, k: int, optimum: float, tolerance: float) -> None:
-        """Keep level k within its optimum (relative tolerance) while later levels are solved."""
+        """Keep later levels on level k's optimal face.
+
+        By complementary slackness the optimal solutions are the feasible ones with every column
+        of positive reduced cost at zero and every row of non-zero dual active: fixing those keeps
+        the optimum exactly, where a bound on the objective alone would let later levels drift by
+        the tolerance. The bound is added as well, as a safety net.
+        """
         level = self.lp.levels[k]
+        scale = float(np.abs(level.coefs).max()) if len(level.coefs) else 1.0
+        threshold = 1e-9 * max(scale, 1e-12)
+        for var in self.vars:
+            if (var.dj is not None and var.dj > threshold and var.varValue is not None
+                    and abs(var.varValue) <= 1e-9):
+                var.upBound = 0.0
+        for constraint in (*self.constraints, *self.level_bounds):
+            if (constraint.pi is not None and abs(constraint.pi) > threshold
+                    and constraint.sense != pulp.LpConstraintEQ
+                    and constraint.slack is not None and abs(constraint.slack) <= 1e-7):
+                constraint.sense = pulp.LpConstraintEQ
         self.level_bounds.append(self._add(f"level{k}", "<=", optimum * (1 + tolerance) + tolerance,
                                            level.cols, level.coefs))
 
@@ -385,7 +403,9 @@ class PulpModel:
 
 def make_solver(name: str, msg: bool, time_limit: float | None, **options: object) -> object:
     """A PuLP solver object by its PuLP name; which one and how to read it is solve's business."""
-    return pulp.getSolver(name, msg=msg, timeLimit=time_limit, **options)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PULP_CBC_CMD is deprecated", DeprecationWarning)
+        return pulp.getSolver(name, msg=msg, timeLimit=time_limit, **options)
 
 
 def available_solvers() -> list[str]:

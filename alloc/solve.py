@@ -190,53 +190,75 @@ def solve(lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
     return solution
 
 
+SOFT_RULES = ("target", "reference", "level")
+DIAGNOSIS_EPS = 1e-6
+
+
 def diagnose(lp: LinearProgram, options: SolveOptions) -> list[dict]:
-    """Which rules must give way, and by how much: an elastic copy minimising total slack."""
-    elastic = elastic_copy(lp)
-    status, _, model, _, _ = _run_levels(elastic, options)
-    if status != "optimal":
-        return []
-    values = model.values()
+    """A small set of rules that cannot hold together, and how far each would have to move.
+
+    An elastic filter finds rules that must give way (each solve of the elastic copy enforces the
+    rules that took slack, until the enforced set alone is infeasible), then a deletion filter
+    drops every rule the conflict does not need: what is left is irreducible. For each rule left,
+    the amount is what it would have to move if it alone gave way (None if that is not enough).
+    """
+    hard = [i for i, row in enumerate(lp.rows) if row.rule not in SOFT_RULES]
+    enforced: list[int] = []
+    while True:
+        status, slack = _elastic_solve(lp, hard, [i for i in hard if i not in enforced], options)
+        if status != "optimal":
+            break
+        taking = [i for i in hard if abs(slack.get(i, 0.0)) > DIAGNOSIS_EPS and i not in enforced]
+        if not taking:
+            return []
+        enforced.extend(taking)
+    conflict = sorted(enforced)
+    for i in list(conflict):
+        trial = [j for j in conflict if j != i]
+        if _elastic_solve(lp, trial, [], options)[0] != "optimal":
+            conflict = trial
     out = []
-    for i, row in enumerate(lp.rows):
-        over, under = elastic.slack_cols[i]
-        lowered = values[under] if under >= 0 else 0.0
-        raised = values[over] if over >= 0 else 0.0
-        amount = lowered + raised
-        if amount > 1e-6:
-            direction = "lower" if lowered > raised else "raise"
-            out.append({"rule": row.rule, "name": row.name, "source": row.source,
-                        "text": row.text, "change": direction, "amount": round(float(amount), 3)})
+    for i in conflict:
+        row = lp.rows[i]
+        status, slack = _elastic_solve(lp, hard, [i], options)
+        amount = round(abs(slack.get(i, 0.0)), 3) if status == "optimal" else None
+        change = {"<=": "raise", ">=": "lower"}.get(row.sense)
+        if change is None:
+            change = "raise" if status == "optimal" and slack.get(i, 0.0) > 0 else "lower"
+        out.append({"rule": row.rule, "name": row.name, "source": row.source, "text": row.text,
+                    "change": change, "amount": amount})
     return out
 
 
-class _ElasticProgram(LinearProgram):
-    slack_cols: list[tuple[int, int]]
+def _elastic_solve(lp: LinearProgram, rows: list[int], elastic: list[int],
+                   options: SolveOptions) -> tuple[Status, dict[int, float]]:
+    """Solve the allocation LP restricted to `rows`, with slack on the `elastic` ones.
 
-
-def elastic_copy(lp: LinearProgram) -> _ElasticProgram:
-    """The LP with a non-negative slack on each hard rule and one objective: total slack."""
-    copy = _ElasticProgram(lp.plan, lp.cell, lp.year, lp.fund, list(lp.col_names))
-    copy.slack_cols = []
-    slack_cols, slack_coefs = [], []
-    for row in lp.rows:
-        if row.rule in ("target", "reference", "level"):
-            copy.rows.append(row)
-            copy.slack_cols.append((-1, -1))
-            continue
-        over = under = -1
+    Returns the status and, per elastic row, its slack: positive where the row's bound would have
+    to be raised (a cap or an equality from above), negative where lowered.
+    """
+    copy = LinearProgram(lp.plan, lp.cell, lp.year, lp.fund, list(lp.col_names))
+    slack_cols: dict[int, tuple[int, int]] = {}
+    elastic_set = set(elastic)
+    for i in rows:
+        row = lp.rows[i]
         cols, coefs = row.cols, row.coefs
-        if row.sense in (">=", "=="):
-            (under,) = copy.add_cols([f"slack_under[{row.name}]"])
-            cols, coefs = np.append(cols, under), np.append(coefs, 1.0)
-        if row.sense in ("<=", "=="):
-            (over,) = copy.add_cols([f"slack_over[{row.name}]"])
-            cols, coefs = np.append(cols, over), np.append(coefs, -1.0)
-        copy.rows.append(type(row)(row.name, row.rule, row.sense, row.rhs, cols, coefs,
-                                   row.source, row.text))
-        copy.slack_cols.append((int(over), int(under)))
-        slack_cols.extend(c for c in (over, under) if c >= 0)
-        slack_coefs.extend(1.0 for c in (over, under) if c >= 0)
-    copy.levels = [Level("slack", np.array(slack_cols, dtype=np.int64), np.array(slack_coefs),
+        over = under = -1
+        if i in elastic_set:
+            if row.sense in (">=", "=="):
+                (under,) = copy.add_cols([f"slack_under[{row.name}]"])
+                cols, coefs = np.append(cols, under), np.append(coefs, 1.0)
+            if row.sense in ("<=", "=="):
+                (over,) = copy.add_cols([f"slack_over[{row.name}]"])
+                cols, coefs = np.append(cols, over), np.append(coefs, -1.0)
+            slack_cols[i] = (int(over), int(under))
+        copy.add_row(row.name, row.rule, row.sense, row.rhs, cols, coefs, row.source, row.text)
+    objective = [c for pair in slack_cols.values() for c in pair if c >= 0]
+    copy.levels = [Level("slack", np.array(objective, dtype=np.int64), np.ones(len(objective)),
                          "total amount by which rules must give way")]
-    return copy
+    status, _, model, _, _ = _run_levels(copy, options)
+    if status != "optimal":
+        return status, {}
+    values = model.values()
+    return status, {i: (values[o] if o >= 0 else 0.0) - (values[u] if u >= 0 else 0.0)
+                    for i, (o, u) in slack_cols.items()}

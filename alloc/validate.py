@@ -310,9 +310,15 @@ class Validator:
         """Where each rule, fund and cell was written, for reports and diagnoses."""
         out = {}
 
-        def note(path: Path_, key: str | None = None) -> None:
+        def note(path: Path_, key: str | None = None, nested: bool = True) -> None:
             src = self.r.source(path)
-            out[key or ".".join(path)] = f"{src.file}: {src.field(path)}"
+            text = f"{src.file}: {src.field(path)}"
+            if nested:
+                changed = sorted({f"{o.file}: {o.field(p)}" for p, o in self.r.origins.items()
+                                  if p[: len(path)] == path and len(p) > len(path) and o != src})
+                if changed:
+                    text += f" (changed by {'; '.join(changed)})"
+            out[key or ".".join(path)] = text
 
         for group in ("envelopes", "committed", "bounds", "targets"):
             for code in self.table(("rules", group), required=False):
@@ -321,11 +327,12 @@ class Validator:
         note(("financial_plan", "revenue"))
         for code in self.table(("financial_plan", "funds"), required=False):
             note(("financial_plan", "funds", code))
-        rows = list(self.table(("mandate",), required=False))
+        rows = self.table(("mandate",), required=False)
+        wildcards = [r for r in rows if "*" in r.split("/")][::-1]
         for m in mandate:
             key = "/".join(m.cell)
-            row = next((r for r in reversed(rows) if _matches(r, m.cell)), key)
-            note(("mandate", row), f"mandate.{key}")
+            row = key if key in rows else next((r for r in wildcards if _matches(r, m.cell)), key)
+            note(("mandate", row), f"mandate.{key}", nested=False)
         return dict(sorted(out.items()))
 
     # -- framework --------------------------------------------------------------------------
@@ -531,7 +538,7 @@ class Validator:
         if not table:
             self.error(("mandate",), "the mandate lists no cell; add rows entity,priority,output")
         cells: dict[Cell, MandateCell] = {}
-        for key, body in table.items():
+        for key, body in sorted(table.items(), key=lambda kv: "*" not in kv[0].split("/")):
             path = ("mandate", key)
             parts = key.split("/")
             if len(parts) != 3:
