@@ -74,7 +74,12 @@ class Resolved:
         return Source("(resolved scenario)", 0)
 
     def problem(self, path: Path_, message: str) -> Problem:
+        """A problem at a key, naming too any other file that set keys inside it."""
         src = self.source(path)
+        others = sorted({f"{o.file}: {o.field(p)}" for p, o in self.origins.items()
+                         if len(p) > len(path) and p[: len(path)] == path and o.file != src.file})
+        if others:
+            message += f" (values set in {'; '.join(others)})"
         return Problem(src.file, src.field(path), message)
 
 
@@ -147,7 +152,7 @@ def _read_chain(path: Path, root: Path) -> list[_Link]:
                 hint = closest(k, SCENARIO_KEYS)
                 problems.append(Problem(file.label, f"scenario.{k}", "unknown key"
                                         + (f"; did you mean '{hint}'?" if hint else "")
-                                        + f" Expected one of {', '.join(SCENARIO_KEYS)}."))
+                                        + f". Expected one of {', '.join(SCENARIO_KEYS)}."))
         for k in ("model", "parent", "title", "description"):
             if k in meta and not isinstance(meta[k], str):
                 problems.append(Problem(file.label, f"scenario.{k}", "expected text in quotes"))
@@ -160,7 +165,7 @@ def _read_chain(path: Path, root: Path) -> list[_Link]:
                 hint = closest(k, SECTIONS)
                 problems.append(Problem(file.label, k, "unknown section"
                                         + (f"; did you mean '{hint}'?" if hint else "")
-                                        + f" A scenario may override {', '.join(SECTIONS)}."))
+                                        + f". A scenario may override {', '.join(SECTIONS)}."))
             elif not isinstance(doc[k], dict):
                 problems.append(Problem(file.label, k, "expected a table"))
         if problems:

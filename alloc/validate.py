@@ -178,7 +178,7 @@ class Fields:
                 hint = closest(str(key), self.allowed)
                 self.v.error(self.at(str(key)), "unknown key"
                              + (f"; did you mean '{hint}'?" if hint else "")
-                             + f" Expected one of: {', '.join(self.allowed)}.")
+                             + f". Expected one of: {', '.join(self.allowed)}.")
 
 
 class _Framework:
@@ -610,7 +610,8 @@ class Validator:
                 if hi_share is not None:
                     hi[y] = min(hi.get(y, float("inf")), hi_share * ceilings[y])
                 if y in lo and y in hi and lo[y] > hi[y] + 1e-9:
-                    self.error(f.path, f"the minimum {lo[y]:,.1f} is above the maximum "
+                    key = "min" if "min" in f.table else "min_share"
+                    self.error(f.at(key), f"the minimum {lo[y]:,.1f} is above the maximum "
                                f"{hi[y]:,.1f} in {y}")
             out.append(Envelope(code, lo, hi))
         return tuple(out)
@@ -696,7 +697,8 @@ class Validator:
             share = f.share("share")
             f.close()
             if (amount is None) == (share is None):
-                self.error(f.path, "a target needs either amount or share, not both")
+                self.error(f.at("share") if share is not None else f.path,
+                           "a target needs either amount or share, not both")
             out.append(AllocationTarget(code, name, selection, period, funds, int(level or 1),  # type: ignore[arg-type]
                                         short or 0.0, excess or 0.0, amount, share))
         return tuple(sorted(out, key=lambda t: (t.level, natural_key(t.code))))

@@ -1,0 +1,48 @@
+"""The flow of DESIGN.md section 4, enforced: who may import what."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "alloc"
+
+
+def imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def modules() -> dict[str, set[str]]:
+    return {p.relative_to(PACKAGE).as_posix(): imports(p) for p in PACKAGE.rglob("*.py")}
+
+
+def test_only_the_build_module_imports_pulp() -> None:
+    assert {m for m, names in modules().items() if "pulp" in names} == {"build.py"}
+
+
+def test_only_the_solve_module_knows_solvers() -> None:
+    assert {m for m, names in modules().items() if "highspy" in names} <= {"solve.py"}
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "solve.py":
+            text = path.read_text()
+            for solver_name in ("HiGHS", "PULP_CBC_CMD", "COIN_CMD"):
+                assert f'"{solver_name}"' not in text, f"{path.name} names solver {solver_name}"
+
+
+def test_the_checker_shares_no_code_with_the_builder() -> None:
+    names = imports(PACKAGE / "check.py")
+    assert "pulp" not in names
+    source = (PACKAGE / "check.py").read_text()
+    assert "alloc.build" not in source and "alloc.solve" not in source
+
+
+def test_loading_and_validation_know_nothing_of_the_lp() -> None:
+    for name in ("files.py", "scenario.py", "validate.py", "domain.py", "load.py"):
+        source = (PACKAGE / name).read_text()
+        assert "alloc.build" not in source and "alloc.solve" not in source, name
