@@ -129,12 +129,16 @@ def build(plan: Plan) -> LinearProgram:
     src = plan.sources.get
     regular = ix.fund == REGULAR
 
+    psc = np.array([0.0, *(f.support_cost_rate for f in plan.funds)])[lp.fund]
     for label, ys, amount in plan.ceiling_periods():
-        cols = np.flatnonzero(regular & ix.years(ys))
+        in_period = ix.years(ys)
+        cols = np.flatnonzero((regular | (psc > 0)) & in_period)
+        coefs = np.where(regular, 1.0, -psc)[cols]
         verb = "equals" if plan.balance_budget else "stays within"
+        extra = " plus programme support costs earned" if (psc > 0).any() else ""
         lp.add_row(f"ceiling[{label}]", "ceiling", "==" if plan.balance_budget else "<=", amount,
-                   cols, 1.0, src("financial_plan.revenue", "financial-plan.toml: revenue"),
-                   f"regular-budget spending in {label} {verb} the ceiling of {_fmt(amount)}")
+                   cols, coefs, src("financial_plan.revenue", "financial-plan.toml: revenue"),
+                   f"regular-budget spending in {label} {verb} the ceiling of {_fmt(amount)}{extra}")
 
     for env in plan.envelopes:
         where = src(f"rules.envelopes.{env.entity}", "")
@@ -196,13 +200,17 @@ def build(plan: Plan) -> LinearProgram:
 
     for fund in plan.funds:
         where = src(f"financial_plan.funds.{fund.code}", "")
+        charge = 1.0 + fund.support_cost_rate
         for y in plan.years:
             available = fund.available(y)
             cols = np.flatnonzero((ix.fund == fund.code) & (ix.year == y))
             sense: Sense = "==" if fund.must_spend else "<="
-            lp.add_row(f"fund[{fund.code},{y}]", "fund", sense, available, cols, 1.0, where,
+            psc_note = (f", direct costs plus {fund.support_cost_rate:.0%} support costs"
+                        if fund.support_cost_rate else "")
+            lp.add_row(f"fund[{fund.code},{y}]", "fund", sense, available, cols, charge, where,
                        f"{fund.name} in {y}: {'exactly' if fund.must_spend else 'at most'} the "
-                       f"expected receipts of {_fmt(available)} (pledge x {fund.receipt_rate:.0%})")
+                       f"expected receipts of {_fmt(available)} (pledge x {fund.receipt_rate:.0%}"
+                       f"{psc_note})")
 
     for i, mc in enumerate(plan.mandate):
         key = "/".join(mc.cell)

@@ -86,10 +86,13 @@ class _Checker:
             if y not in plan.years:
                 self.violations.append(Violation("year", f"{y} is not a year of the plan", 1, 0, 1))
 
+        spending = {(f.code, y): self.total(self.mask(years=[y], funds=[f.code]))[0]
+                    for f in plan.funds for y in plan.years}
         for label, ys, ceiling in plan.ceiling_periods():
             value, n = self.total(self.mask(years=ys, funds=[REGULAR]))
+            earned = sum(plan.support_cost_income(spending, y) for y in ys)
             self.holds("ceiling", f"regular budget {label}", value,
-                       "==" if plan.balance_budget else "<=", ceiling, n)
+                       "==" if plan.balance_budget else "<=", ceiling + earned, len(self.amount))
 
         for env in plan.envelopes:
             for y in plan.years:
@@ -132,8 +135,9 @@ class _Checker:
         for fund in plan.funds:
             for y in plan.years:
                 value, n = self.total(self.mask(None, [y], [fund.code]))
-                self.holds("fund", f"{fund.code} {y}", value, "==" if fund.must_spend else "<=",
-                           fund.available(y), n)
+                self.holds("fund", f"{fund.code} {y} (direct plus support costs)",
+                           value * (1.0 + fund.support_cost_rate),
+                           "==" if fund.must_spend else "<=", fund.available(y), n)
 
         for mc in plan.mandate:
             sel = Selection(*(frozenset([code]) for code in mc.cell))

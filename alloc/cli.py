@@ -84,8 +84,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             for y in plan.years:
                 regular = solution.allocated(y, "regular")
                 total = solution.allocated(y)
-                print(f"  {y:<6}{_fmt(plan.ceiling(y)):>14}{_fmt(regular):>14}"
-                      f"{_fmt(total - regular):>16}{_fmt(plan.ceiling(y) - regular):>14}", file=out)
+                ceiling = solution.ceiling(y)
+                print(f"  {y:<6}{_fmt(ceiling):>14}{_fmt(regular):>14}"
+                      f"{_fmt(total - regular):>16}{_fmt(ceiling - regular):>14}", file=out)
             levels = ", ".join(f"{k} {v:.6g}" for k, v in solution.objectives.items())
             print(f"  objective: {levels}", file=out)
         else:

@@ -118,6 +118,17 @@ class RevenueLine:
     unit_value: float | None = None
     """Value of one contributory unit in CHF (not thousands), when the line is units x value."""
     source: str = ""
+    receives_support_costs: bool = False
+    """Programme support costs charged to extrabudgetary funds are added to this line."""
+
+
+@dataclass(frozen=True)
+class CeilingAdjustment:
+    """A change of the ceiling that is not revenue: a growth rule or a cut, stated per year."""
+
+    code: str
+    name: str
+    amounts: Mapping[int, float]
 
 
 @dataclass(frozen=True)
@@ -134,7 +145,12 @@ class Fund:
     source: str = ""
 
     def available(self, year: int) -> float:
+        """Expected receipts: pledge x receipt rate (direct costs plus support costs)."""
         return self.pledges.get(year, 0.0) * self.receipt_rate
+
+    def direct(self, year: int) -> float:
+        """What the fund can spend on programmes once its support costs are charged."""
+        return self.available(year) / (1.0 + self.support_cost_rate)
 
 
 @dataclass(frozen=True)
@@ -238,6 +254,7 @@ class Plan:
     years: tuple[int, ...]
     biennia: Mapping[str, tuple[int, ...]]
     revenue: tuple[RevenueLine, ...]
+    adjustments: tuple[CeilingAdjustment, ...]
     funds: tuple[Fund, ...]
     mandate: tuple[MandateCell, ...]
     envelopes: tuple[Envelope, ...]
@@ -262,9 +279,20 @@ class Plan:
     def fund(self, code: str) -> Fund:
         return next(f for f in self.funds if f.code == code)
 
-    def ceiling(self, year: int) -> float:
-        """The regular budget's ceiling in a year: the sum of the revenue lines."""
+    def revenue_total(self, year: int) -> float:
         return sum(line.amounts.get(year, 0.0) for line in self.revenue)
+
+    def ceiling(self, year: int) -> float:
+        """The regular budget's fixed ceiling in a year: revenue lines plus growth rules and cuts.
+
+        Programme support costs from extrabudgetary funds come on top; they depend on the
+        allocation (see `support_cost_income`).
+        """
+        return self.revenue_total(year) + sum(a.amounts.get(year, 0.0) for a in self.adjustments)
+
+    def support_cost_income(self, fund_spending: Mapping[tuple[str, int], float], year: int) -> float:
+        """Programme support costs earned in a year on the funds' direct spending."""
+        return sum(f.support_cost_rate * fund_spending.get((f.code, year), 0.0) for f in self.funds)
 
     def periods(self, kind: PeriodKind) -> list[tuple[str, tuple[int, ...]]]:
         """Label and years of each period of a kind, in order."""
@@ -282,8 +310,8 @@ class Plan:
         ]
 
     def available(self, fund: str, year: int) -> float:
-        """Money a fund can spend in a year: the ceiling, or expected receipts."""
-        return self.ceiling(year) if fund == REGULAR else self.fund(fund).available(year)
+        """Money a fund can spend on programmes in a year: the fixed ceiling, or direct receipts."""
+        return self.ceiling(year) if fund == REGULAR else self.fund(fund).direct(year)
 
     def admits(self, fund: str, cell: Cell) -> bool:
         return fund == REGULAR or self.fund(fund).earmark.admits(cell)

@@ -35,7 +35,7 @@ def run_record(solution: Solution, seconds: dict[str, float]) -> dict:
         "solver": solution.solver,
         "objective": solution.objectives,
         "unit": plan.unit,
-        "ceiling": {str(y): plan.ceiling(y) for y in plan.years},
+        "ceiling": {str(y): solution.ceiling(y) for y in plan.years},
         "allocated": {str(y): round(solution.allocated(y), 6) for y in plan.years},
         "check": {"tolerance_chf_thousands": ABS_TOLERANCE,
                   "passed": solution.optimal},

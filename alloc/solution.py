@@ -43,6 +43,20 @@ class Solution:
     def optimal(self) -> bool:
         return self.status == "optimal"
 
+    def fund_spending(self) -> dict[tuple[str, int], float]:
+        """Direct spending per (fund, year)."""
+        a = self.allocation
+        return {(str(f), int(y)): float(v)
+                for (f, y), v in a.groupby(["fund", "year"])["amount"].sum().items()}
+
+    def support_cost_income(self, year: int) -> float:
+        """Programme support costs earned in a year on the extrabudgetary funds' spending."""
+        return self.plan.support_cost_income(self.fund_spending(), year)
+
+    def ceiling(self, year: int) -> float:
+        """The ceiling in a year including programme support costs earned."""
+        return self.plan.ceiling(year) + self.support_cost_income(year)
+
     def allocated(self, year: int, fund: str | None = None) -> float:
         a = self.allocation
         mask = a["year"] == year

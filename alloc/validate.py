@@ -15,6 +15,7 @@ from alloc.domain import (
     SUPPORT_OUTPUT,
     AllocationTarget,
     Bound,
+    CeilingAdjustment,
     Cell,
     Commitment,
     Entity,
@@ -267,6 +268,7 @@ class Validator:
         outputs = self._outputs(fw)
         years, biennia = self._years()
         revenue = self._revenue(years)
+        adjustments, envelope_cut = self._growth(years, revenue, fw)
         funds = self._funds(fw, years)
         fund_codes = (REGULAR, *(f.code for f in funds))
         mandate = self._mandate(fw, years)
@@ -274,8 +276,9 @@ class Validator:
         balance = budget.boolean("balance", True)
         ceiling_period = budget.choice("ceiling_period", ("year", "biennium"), "year")
         budget.close()
-        ceilings = {y: sum(line.amounts.get(y, 0.0) for line in revenue) for y in years}
-        envelopes = self._envelopes(fw, years, ceilings)
+        ceilings = {y: sum(line.amounts.get(y, 0.0) for line in revenue)
+                    + sum(a.amounts.get(y, 0.0) for a in adjustments) for y in years}
+        envelopes = self._envelopes(fw, years, ceilings, envelope_cut)
         commitments = self._commitments(fw, years, fund_codes)
         bounds = self._bounds(fw, fund_codes)
         stability = self._stability(fw, mandate)
@@ -297,7 +300,7 @@ class Validator:
             name=r.name, model=r.model, title=r.title or title, unit=unit,
             inputs_date=inputs_date, scenario_chain=r.chain, entities=entities, goals=goals,
             priorities=priorities, outputs=outputs, years=years, biennia=biennia,
-            revenue=revenue, funds=funds, mandate=mandate, envelopes=envelopes,
+            revenue=revenue, adjustments=adjustments, funds=funds, mandate=mandate, envelopes=envelopes,
             commitments=commitments, bounds=bounds, stability=stability, targets=targets,
             balance_budget=balance, ceiling_period=ceiling_period,  # type: ignore[arg-type]
             level_tolerance=tolerance, support_services=support_services,
@@ -477,20 +480,22 @@ class Validator:
                 self.error(f.at("biennia"), "every year of the plan must be in exactly one biennium")
         f.close()
         top = Fields(self, ("financial_plan",), self.table(("financial_plan",)), "financial plan")
-        for key in ("plan", "revenue", "funds"):
+        for key in ("plan", "revenue", "funds", "growth"):
             top.raw(key)
         top.close()
         return years, biennia
 
     def _revenue(self, years: tuple[int, ...]) -> tuple[RevenueLine, ...]:
         out = []
-        for code, f in self.keyed(("financial_plan", "revenue"), "revenue line"):
+        rank: dict[str, tuple] = {}
+        for code, f, order in self._ordered(self.keyed(("financial_plan", "revenue"), "revenue line")):
             name = f.text("name", required=True)
             group = f.choice("group", REVENUE_GROUPS, "other")
             units = f.per_year("units", years, hi=1e6, what="a number of contributory units")
             unit_value = f.number("unit_value_chf", hi=1e9, what="the value of one unit in CHF")
             amounts = f.per_year("amount", years)
             source = f.text("source")
+            receives = f.boolean("receives_support_costs", False)
             f.close()
             if units is not None or unit_value is not None:
                 if amounts is not None:
@@ -503,8 +508,54 @@ class Validator:
                 self.error(f.path, "missing amount (CHF thousands per year) or units and "
                            "unit_value_chf")
                 continue
-            out.append(RevenueLine(code, name, group, amounts, units, unit_value, source))
-        return tuple(out)
+            out.append(RevenueLine(code, name, group, amounts, units, unit_value, source, receives))
+            rank[code] = (REVENUE_GROUPS.index(group), order, natural_key(code))
+        if sum(line.receives_support_costs for line in out) > 1:
+            self.error(("financial_plan", "revenue"), "only one revenue line may have "
+                       "receives_support_costs = true")
+        return tuple(sorted(out, key=lambda line: rank[line.code]))
+
+    def _growth(self, years: tuple[int, ...], revenue: tuple[RevenueLine, ...],
+                fw: _Framework) -> tuple[tuple[CeilingAdjustment, ...], dict[str, float]]:
+        """Growth rules and cuts as ceiling adjustments (and envelope cuts), stated per year."""
+        table = self.table(("financial_plan", "growth"), required=False)
+        if not table or not years:
+            return (), {}
+        f = Fields(self, ("financial_plan", "growth"), table, "growth rules")
+        rule = f.choice("rule", ("none", "zero_nominal", "zero_real"), "none")
+        income = {y: sum(line.amounts.get(y, 0.0) for line in revenue) for y in years}
+        reference = f.number("reference", default=income[years[0]])
+        inflation = f.per_year("inflation", years, hi=1.0, what="an inflation rate, e.g. 0.02")
+        cut = f.share("cut")
+        cut_envelopes = f.codes("cut_envelopes", fw.entity_codes, "an entity")
+        f.close()
+        if rule == "zero_real" and inflation is None:
+            self.error(f.at("inflation"), "zero real growth needs an inflation rate per year")
+        if rule != "zero_real" and inflation is not None:
+            self.error(f.at("inflation"), "an inflation rate is only used with rule = \"zero_real\"")
+        if cut_envelopes is not None and cut is None:
+            self.error(f.at("cut_envelopes"), "give the cut (a share) to apply to these envelopes")
+        adjustments = []
+        level = dict(income)
+        if rule == "zero_nominal":
+            level = dict.fromkeys(years, reference)
+            name = f"Zero nominal growth: ceiling held at {reference:,.0f}"
+        elif rule == "zero_real":
+            factor, level = 1.0, {}
+            for y in years:
+                if y != years[0]:
+                    factor *= 1.0 + (inflation or {}).get(y, 0.0)
+                level[y] = reference * factor
+            name = f"Zero real growth: {reference:,.0f} escalated by inflation"
+        if rule != "none":
+            adjustments.append(CeilingAdjustment(rule, name, {y: level[y] - income[y] for y in years}))
+        envelope_cut: dict[str, float] = {}
+        if cut is not None and cut_envelopes is None:
+            adjustments.append(CeilingAdjustment(
+                "cut", f"Cut of {cut:.1%} of the ceiling", {y: -cut * level[y] for y in years}))
+        elif cut is not None and cut_envelopes is not None:
+            envelope_cut = dict.fromkeys(sorted(cut_envelopes), cut)
+        return tuple(adjustments), envelope_cut
 
     def _funds(self, fw: _Framework, years: tuple[int, ...]) -> tuple[Fund, ...]:
         out = []
@@ -588,9 +639,14 @@ class Validator:
         return lambda cell: (e[cell.entity], p[cell.priority], o[cell.output])
 
     # -- rules ------------------------------------------------------------------------------
-    def _envelopes(self, fw: _Framework, years: tuple[int, ...],
-                   ceilings: Mapping[int, float]) -> tuple[Envelope, ...]:
+    def _envelopes(self, fw: _Framework, years: tuple[int, ...], ceilings: Mapping[int, float],
+                   cuts: Mapping[str, float]) -> tuple[Envelope, ...]:
         out = []
+        codes = list(self.table(("rules", "envelopes"), required=False))
+        for entity in cuts:
+            if entity not in codes:
+                self.error(("financial_plan", "growth", "cut_envelopes"),
+                           f"{entity} has no envelope in rules.envelopes to cut")
         for code, f in self.keyed(("rules", "envelopes"), "envelope", required=False):
             if code not in fw.entity_codes:
                 self.unknown_code(f.path, code, fw.entity_codes, "an entity")
@@ -613,7 +669,9 @@ class Validator:
                     key = "min" if "min" in f.table else "min_share"
                     self.error(f.at(key), f"the minimum {lo[y]:,.1f} is above the maximum "
                                f"{hi[y]:,.1f} in {y}")
-            out.append(Envelope(code, lo, hi))
+            cut = 1.0 - cuts.get(code, 0.0)
+            out.append(Envelope(code, {y: v * cut for y, v in lo.items()},
+                                {y: v * cut for y, v in hi.items()}))
         return tuple(out)
 
     def _commitments(self, fw: _Framework, years: tuple[int, ...],
