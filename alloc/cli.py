@@ -7,6 +7,8 @@ Exit codes: 0 optimal, 1 infeasible (or no optimal answer), 2 bad input, 3 inter
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
 import traceback
@@ -105,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"alloc: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `| head`): the work is done, stay quiet.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("alloc: interrupted; the previous report is unchanged", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -543,8 +543,7 @@ class Validator:
         elif rule == "zero_real":
             factor, level = 1.0, {}
             for y in years:
-                if y != years[0]:
-                    factor *= 1.0 + (inflation or {}).get(y, 0.0)
+                factor *= 1.0 + (inflation or {}).get(y, 0.0)
                 level[y] = reference * factor
             name = f"Zero real growth: {reference:,.0f} escalated by inflation"
         if rule != "none":
