@@ -62,21 +62,42 @@ def write_json(data: object, path: Path) -> None:
 
 @contextlib.contextmanager
 def report_folder(target: Path) -> Iterator[Path]:
-    """A temporary folder that replaces `target` when the block ends without error."""
+    """A temporary folder that replaces `target` when the block ends without error.
+
+    Concurrent runs of the same scenario each write their own temporary folder; the swap into
+    place is serialised by a lock file, so the last run to finish wins and no report is ever
+    half one run and half another.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
     try:
         yield tmp
-        if target.exists():
-            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-            os.replace(target, old / target.name)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        with _locked(target.parent / f".{target.name}.lock"):
+            if target.exists():
+                old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+                os.replace(target, old / target.name)
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a+b") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; the rename is still atomic
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_report(solution: Solution, target: Path, seconds: dict[str, float],

@@ -83,6 +83,18 @@ class Resolved:
         return Problem(src.file, src.field(path), message)
 
 
+def confined(path: Path, folders: list[Path], label: str, what: str) -> Path:
+    """`path` if it resolves (links followed) inside one of `folders`; else a clear error."""
+    real = path.resolve()
+    for folder in folders:
+        if real == folder.resolve() or real.is_relative_to(folder.resolve()):
+            return path
+    raise InputError([Problem(label, "", f"{what} resolves to {real}, outside "
+                              + " and ".join(f.as_posix() for f in folders)
+                              + "; alloc reads only the project's models/ and scenarios/ folders "
+                              "and the folder of the scenario named on the command line")])
+
+
 def locate_scenario(ref: str, root: Path) -> Path:
     """A scenario file's path, or a name in the project's `scenarios/` folder."""
     candidate = Path(ref)
@@ -179,6 +191,8 @@ def _read_chain(path: Path, root: Path) -> list[_Link]:
                                       f"'{parent}' should be a scenario name, without folder or .toml")])
         sibling = path.parent / f"{parent}.toml"
         path = sibling if sibling.exists() else locate_scenario(parent, root)
+        confined(path, [chain[0].path.parent, root / "scenarios"], file.label,
+                 f"parent scenario '{parent}'")
 
 
 def _model_name(chain: list[_Link]) -> str:
@@ -204,6 +218,9 @@ def _load_model(name: str, root: Path) -> Resolved:
         raise InputError([Problem(f"models/{name}", "", "no such model folder"
                                   + (f"; did you mean '{hint}'?" if hint else "")
                                   + (f" Known models: {', '.join(known)}." if known else ""))])
+    confined(folder, [models], f"models/{name}", "the model folder")
+    for file in folder.iterdir():
+        confined(file, [folder], f"models/{name}/{file.name}", "the file")
     doc: dict = {}
     origins: dict[Path_, Source] = {}
     files: dict[str, str] = {}

@@ -186,3 +186,30 @@ def test_order_of_keys_in_files_does_not_change_the_plan(project: Path) -> None:
     after = load_plan("tiny", project)
     assert before.entities == after.entities
     assert before.mandate == after.mandate
+
+
+def test_a_model_file_linking_outside_the_project_is_refused(project: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.toml"
+    outside.write_text((project / TINY / "rules.toml").read_text())
+    (project / TINY / "rules.toml").unlink()
+    (project / TINY / "rules.toml").symlink_to(outside)
+    message = problems(project, "tiny")
+    assert "models/tiny/rules.toml" in message and "outside" in message
+
+
+def test_a_parent_scenario_linking_outside_is_refused(project: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "secret.toml"
+    outside.write_text('[scenario]\nmodel = "tiny"\n')
+    (project / "scenarios" / "secret.toml").symlink_to(outside)
+    scenario(project, '[scenario]\nparent = "secret"\n')
+    assert "parent scenario 'secret' resolves to" in problems(project, "case")
+
+
+def test_parent_names_cannot_climb_out(project: Path) -> None:
+    message = problems(project, scenario(project, '[scenario]\nparent = "../../etc/passwd"\n'))
+    assert "should be a scenario name, without folder" in message
+
+
+def test_model_names_cannot_climb_out(project: Path) -> None:
+    message = problems(project, scenario(project, '[scenario]\nmodel = "../models/tiny"\n'))
+    assert "no such model folder" in message
