@@ -106,7 +106,7 @@ def locate_scenario(ref: str, root: Path) -> Path:
         hint = closest(ref, known)
         raise InputError([Problem(
             f"scenarios/{ref}.toml", "",
-            "no such scenario" + (f"; did you mean '{hint}'?" if hint else "")
+            "no such scenario" + (f"; did you mean '{hint}'?" if hint else ".")
             + (f" Known scenarios: {', '.join(known)}." if known else ""),
         )])
     return path
@@ -163,8 +163,8 @@ def _read_chain(path: Path, root: Path) -> list[_Link]:
             if k not in SCENARIO_KEYS:
                 hint = closest(k, SCENARIO_KEYS)
                 problems.append(Problem(file.label, f"scenario.{k}", "unknown key"
-                                        + (f"; did you mean '{hint}'?" if hint else "")
-                                        + f". Expected one of {', '.join(SCENARIO_KEYS)}."))
+                                        + (f"; did you mean '{hint}'?" if hint else ".")
+                                        + f" Expected one of {', '.join(SCENARIO_KEYS)}."))
         for k in ("model", "parent", "title", "description"):
             if k in meta and not isinstance(meta[k], str):
                 problems.append(Problem(file.label, f"scenario.{k}", "expected text in quotes"))
@@ -176,8 +176,8 @@ def _read_chain(path: Path, root: Path) -> list[_Link]:
             if k not in SECTIONS:
                 hint = closest(k, SECTIONS)
                 problems.append(Problem(file.label, k, "unknown section"
-                                        + (f"; did you mean '{hint}'?" if hint else "")
-                                        + f". A scenario may override {', '.join(SECTIONS)}."))
+                                        + (f"; did you mean '{hint}'?" if hint else ".")
+                                        + f" A scenario may override {', '.join(SECTIONS)}."))
             elif not isinstance(doc[k], dict):
                 problems.append(Problem(file.label, k, "expected a table"))
         if problems:
@@ -216,7 +216,7 @@ def _load_model(name: str, root: Path) -> Resolved:
         known = sorted(p.name for p in models.iterdir() if p.is_dir()) if models.is_dir() else []
         hint = closest(name, known)
         raise InputError([Problem(f"models/{name}", "", "no such model folder"
-                                  + (f"; did you mean '{hint}'?" if hint else "")
+                                  + (f"; did you mean '{hint}'?" if hint else ".")
                                   + (f" Known models: {', '.join(known)}." if known else ""))])
     confined(folder, [models], f"models/{name}", "the model folder")
     for file in folder.iterdir():
@@ -333,5 +333,8 @@ def _merge(resolved: Resolved, base: dict, new: dict, path: Path_, scenario: str
         old = base.get(key)
         if old != value:
             resolved.overrides.append(Override(scenario, dotted(here), copy.deepcopy(old), value))
+        if isinstance(old, dict):
+            for stale in [p for p in resolved.origins if p[: len(here)] == here]:
+                del resolved.origins[stale]
         base[key] = copy.deepcopy(value)
         _mark(value, here, src, resolved.origins)

@@ -178,8 +178,8 @@ class Fields:
             if key not in self.allowed:
                 hint = closest(str(key), self.allowed)
                 self.v.error(self.at(str(key)), "unknown key"
-                             + (f"; did you mean '{hint}'?" if hint else "")
-                             + f". Expected one of: {', '.join(self.allowed)}.")
+                             + (f"; did you mean '{hint}'?" if hint else ".")
+                             + f" Expected one of: {', '.join(self.allowed)}.")
 
 
 class _Framework:
@@ -217,7 +217,7 @@ class Validator:
         known = tuple(known)
         hint = closest(code, known)
         self.error(path, f"'{code}' is not {what} of the model"
-                   + (f"; did you mean '{hint}'?" if hint else "")
+                   + (f"; did you mean '{hint}'?" if hint else ".")
                    + (f" Known: {', '.join(known)}." if len(known) <= 30 else ""))
 
     def table(self, path: Path_, required: bool = True) -> dict:
@@ -267,6 +267,8 @@ class Validator:
         priorities = self._priorities(fw)
         outputs = self._outputs(fw)
         years, biennia = self._years()
+        if not years:
+            raise InputError(self.problems)
         revenue = self._revenue(years)
         adjustments, envelope_cut = self._growth(years, revenue, fw)
         funds = self._funds(fw, years)
@@ -505,8 +507,9 @@ class Validator:
                     continue
                 amounts = {y: u * unit_value / 1000.0 for y, u in units.items()}
             elif amounts is None:
-                self.error(f.path, "missing amount (CHF thousands per year) or units and "
-                           "unit_value_chf")
+                if "amount" not in f.table:
+                    self.error(f.path, "missing amount (CHF thousands per year) or units and "
+                               "unit_value_chf")
                 continue
             out.append(RevenueLine(code, name, group, amounts, units, unit_value, source, receives))
             rank[code] = (REVENUE_GROUPS.index(group), order, natural_key(code))
@@ -795,8 +798,13 @@ class Validator:
                       targets: tuple[AllocationTarget, ...], bounds: tuple[Bound, ...],
                       fw: _Framework) -> None:
         cells = [m.cell for m in mandate]
+        known = (set(fw.entity_codes), set(fw.priority_codes), set(fw.output_codes))
         for group, items in (("committed", commitments), ("targets", targets), ("bounds", bounds)):
             for item in items:
+                sel = item.selection
+                axes = (sel.entities, sel.priorities, sel.outputs)
+                if any(codes is not None and not codes <= k for codes, k in zip(axes, known, strict=True)):
+                    continue
                 if cells and not any(item.selection.admits(c) for c in cells):
                     self.error(("rules", group, item.code),
                                f"selects no cell of the mandate ({item.selection.describe()}); "
