@@ -1,5 +1,12 @@
 """Solving: the only module that knows solvers. HiGHS in process by default, CBC as fallback.
 
+The default path (`highs`) hands HiGHS the whole matrix in one call and keeps that one HiGHS
+instance through the goal-programming levels: each later level changes the objective, fixes the
+earlier level's optimal face by bounds and adds one row, then re-solves warm from the last basis.
+Answers are read back as arrays. The plain PuLP path (`highs-pulp`: PuLP's own HiGHS class, and
+`cbc`) builds a PuLP problem and solves each level from scratch; it is kept as the fallback when
+highspy cannot be loaded and as the yardstick the fast path is tested against.
+
 The status is ours, read from what the solver says about its solution (HiGHS' model status and
 primal solution status; CBC's solution status), never from a status word alone: PuLP reports a
 HiGHS time limit as "Optimal". Every optimal answer is then checked independently (`alloc.check`)
@@ -11,12 +18,22 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from alloc.build import Level, LinearProgram, PulpModel, available_solvers, make_solver
+from alloc.build import (
+    GE,
+    LE,
+    RULE_GROUPS,
+    Level,
+    LinearProgram,
+    PulpModel,
+    face_threshold,
+    level_bound,
+    make_solver,
+)
 from alloc.check import check
 from alloc.errors import SolveError
 from alloc.solution import (
@@ -27,8 +44,15 @@ from alloc.solution import (
     Status,
 )
 
-SOLVERS = {"highs": "HiGHS", "cbc": "PULP_CBC_CMD"}
+if TYPE_CHECKING:
+    import pandas as pd
+
+SOLVERS = {"highs": "HiGHS", "highs-pulp": "HiGHS", "cbc": "PULP_CBC_CMD"}
+"""Our solver names and the PuLP solver each stands on (`highs` only for the fallback)."""
+HIGHS_OPTIONS: dict[str, Any] = {}
+"""HiGHS options beyond its defaults, the same on every path (and in the benchmark's reference)."""
 ZERO = 0.5 * 10.0**-AMOUNT_DECIMALS
+INF = float("inf")
 
 
 @dataclass(frozen=True)
@@ -60,33 +84,45 @@ def _silence_highs_banner() -> None:
     _BANNER_SHOWN = True
 
 
+def _highs_available() -> bool:
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def solver_name(requested: str) -> str:
     """The solver to use: the one asked for, or CBC when HiGHS cannot be loaded."""
     if requested not in SOLVERS:
         raise ValueError(f"unknown solver '{requested}'; choose one of {', '.join(SOLVERS)}")
-    if requested == "highs" and "HiGHS" not in available_solvers():
+    if requested.startswith("highs") and not _highs_available():
         return "cbc"
     return requested
 
 
-def _status(model: PulpModel, solver: str, time_limited: bool) -> Status:
-    if solver == "highs":
-        import highspy
+def highs_status(highs: Any, time_limited: bool = False) -> Status:
+    """Our status from HiGHS' model status and primal solution status."""
+    import highspy
 
-        highs = model.solver_model
-        status = highs.getModelStatus()  # type: ignore[attr-defined]
-        feasible = (highs.getInfo().primal_solution_status  # type: ignore[attr-defined]
-                    == highspy.SolutionStatus.kSolutionStatusFeasible)
-        kinds = highspy.HighsModelStatus
-        if status == kinds.kOptimal and feasible:
-            return "optimal"
-        if status in (kinds.kInfeasible, kinds.kUnboundedOrInfeasible):
-            return "infeasible"
-        if status == kinds.kUnbounded:
-            return "unbounded"
-        if status == kinds.kTimeLimit:
-            return "time_limit"
-        return "error"
+    status = highs.getModelStatus()
+    feasible = (highs.getInfo().primal_solution_status
+                == highspy.SolutionStatus.kSolutionStatusFeasible)
+    kinds = highspy.HighsModelStatus
+    if status == kinds.kOptimal and feasible:
+        return "optimal"
+    if status in (kinds.kInfeasible, kinds.kUnboundedOrInfeasible):
+        return "infeasible"
+    if status == kinds.kUnbounded:
+        return "unbounded"
+    if status == kinds.kTimeLimit:
+        return "time_limit"
+    return "error"
+
+
+def _pulp_status(model: PulpModel, solver: str, time_limited: bool) -> Status:
+    if solver == "highs-pulp":
+        return highs_status(model.solver_model, time_limited)
     _, sol_status = model.pulp_status
     # PuLP's solution status codes: 1 optimal, -1 infeasible, -2 unbounded, 0/2 none or partial.
     if sol_status == 1:
@@ -98,71 +134,260 @@ def _status(model: PulpModel, solver: str, time_limited: bool) -> Status:
     return "time_limit" if time_limited else "error"
 
 
-def _run_levels(lp: LinearProgram, options: SolveOptions, elastic: bool = False
-                ) -> tuple[Status, str, PulpModel, dict[str, float], str]:
+class HighsModel:
+    """The LP in one HiGHS instance; levels solved in order on it, each warm from the last basis.
+
+    `reset` takes back what holding the levels changed (bounds, level rows), so that callers
+    (`alloc.sweep`) can change right-hand sides or coefficients and solve again, still warm.
+    """
+
+    def __init__(self, lp: LinearProgram, verbose: bool = False,
+                 options: dict[str, Any] | None = None):
+        import highspy
+
+        if not verbose:
+            _silence_highs_banner()
+        self.lp = lp
+        h = self.highs = highspy.Highs()
+        h.setOptionValue("output_flag", verbose)
+        for key, value in {**HIGHS_OPTIONS, **(options or {})}.items():
+            h.setOptionValue(key, value)
+        start, index, value = lp.matrix()
+        if len(index) >= 2**31:
+            raise SolveError(f"the LP has {len(index):,} non-zeros; HiGHS takes at most 2^31")
+        sense, rhs = lp.senses, lp.rhs
+        self.row_lower = np.where(sense == LE, -INF, rhs)
+        self.row_upper = np.where(sense == GE, INF, rhs)
+        n = lp.n_cols
+        status = h.passModel(n, lp.n_rows, len(index), int(highspy.MatrixFormat.kRowwise),
+                             int(highspy.ObjSense.kMinimize), 0.0, np.zeros(n), np.zeros(n),
+                             np.full(n, INF), self.row_lower, self.row_upper,
+                             start[:-1].astype(np.int32), index.astype(np.int32), value,
+                             np.zeros(n, dtype=np.int32))
+        if status != highspy.HighsStatus.kOk:
+            raise SolveError(f"HiGHS refused the model ({status})")
+        self.n_rows = lp.n_rows
+        self._lower = self.row_lower.copy()
+        self._upper = self.row_upper.copy()
+        self._fixed: list[np.ndarray] = []
+        self._held: list[np.ndarray] = []
+        self._costed: np.ndarray = np.zeros(0, dtype=np.int32)
+        self.col_value = np.zeros(0)
+        self.col_dual = np.zeros(0)
+        self.row_value = np.zeros(0)
+        self.row_dual = np.zeros(0)
+
+    # --- changes between solves ----------------------------------------------------------------
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """New bounds of original rows (kept as the rows' own bounds by `reset`)."""
+        rows = np.asarray(rows, dtype=np.int32)
+        if len(rows):
+            self.row_lower[rows], self.row_upper[rows] = lower, upper
+            self._lower[rows], self._upper[rows] = lower, upper
+            self.highs.changeRowsBounds(len(rows), rows, np.asarray(lower, float),
+                                        np.asarray(upper, float))
+
+    def set_coefficients(self, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
+        for r, c, v in zip(np.asarray(rows).tolist(), np.asarray(cols).tolist(),
+                           np.asarray(values, dtype=float).tolist(), strict=True):
+            self.highs.changeCoeff(r, c, v)
+
+    def reset(self) -> None:
+        """Undo the holding of levels: free fixed columns, restore row bounds, drop level rows."""
+        h = self.highs
+        if self._fixed:
+            cols = np.unique(np.concatenate(self._fixed)).astype(np.int32)
+            h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), np.full(len(cols), INF))
+            self._fixed = []
+        if self._held:
+            rows = np.unique(np.concatenate(self._held))
+            rows = rows[rows < self.n_rows].astype(np.int32)
+            h.changeRowsBounds(len(rows), rows, self.row_lower[rows], self.row_upper[rows])
+            self._held = []
+        extra = len(self._lower) - self.n_rows
+        if extra:
+            h.deleteRows(extra, np.arange(self.n_rows, self.n_rows + extra, dtype=np.int32))
+        self._lower = self.row_lower.copy()
+        self._upper = self.row_upper.copy()
+
+    # --- solving -------------------------------------------------------------------------------
+    def _set_cost(self, level: Level) -> None:
+        h = self.highs
+        if len(self._costed):
+            h.changeColsCost(len(self._costed), self._costed, np.zeros(len(self._costed)))
+        cols = level.cols.astype(np.int32)
+        h.changeColsCost(len(cols), cols, level.coefs.astype(float))
+        self._costed = cols
+
+    def solve_levels(self, time_limit: float | None = None
+                     ) -> tuple[Status, dict[str, float], str]:
+        """Solve every level in order; status, optimum per level, and the level that failed."""
+        lp, h = self.lp, self.highs
+        objectives: dict[str, float] = {}
+        started = time.perf_counter()
+        for k, level in enumerate(lp.levels):
+            remaining = None
+            if time_limit is not None:
+                remaining = max(time_limit - (time.perf_counter() - started), 0.01)
+            h.setOptionValue("time_limit", INF if remaining is None else float(remaining))
+            self._set_cost(level)
+            h.run()
+            status = highs_status(h, remaining is not None)
+            if status != "optimal":
+                return status, objectives, level.name
+            solution = h.getSolution()
+            self.col_value = np.asarray(solution.col_value)
+            self.col_dual = np.asarray(solution.col_dual)
+            self.row_value = np.asarray(solution.row_value)
+            self.row_dual = np.asarray(solution.row_dual)
+            objectives[level.name] = float(level.coefs @ self.col_value[level.cols])
+            if k < len(lp.levels) - 1:
+                self._hold(level, objectives[level.name])
+        return "optimal", objectives, ""
+
+    def _hold(self, level: Level, optimum: float) -> None:
+        """Keep later levels on this level's optimal face (see `PulpModel.hold_level`)."""
+        h = self.highs
+        threshold = face_threshold(level)
+        fix = np.flatnonzero((self.col_dual > threshold) & (np.abs(self.col_value) <= 1e-9))
+        if len(fix):
+            fix32 = fix.astype(np.int32)
+            h.changeColsBounds(len(fix32), fix32, np.zeros(len(fix32)), np.zeros(len(fix32)))
+            self._fixed.append(fix32)
+        lower, upper, act = self._lower, self._upper, self.row_value
+        le = np.isinf(lower) & np.isfinite(upper)
+        ge = np.isfinite(lower) & np.isinf(upper)
+        hold = (np.abs(self.row_dual) > threshold) & (
+            (le & (np.abs(upper - act) <= 1e-7)) | (ge & (np.abs(act - lower) <= 1e-7)))
+        rows = np.flatnonzero(hold)
+        if len(rows):
+            lower[rows] = np.where(le[rows], upper[rows], lower[rows])
+            upper[rows] = lower[rows]
+            rows32 = rows.astype(np.int32)
+            h.changeRowsBounds(len(rows32), rows32, lower[rows], upper[rows])
+            self._held.append(rows)
+        bound = level_bound(optimum, self.lp.plan.level_tolerance)
+        h.addRow(-INF, bound, len(level.cols), level.cols.astype(np.int32),
+                 level.coefs.astype(float))
+        self._lower = np.append(lower, -INF)
+        self._upper = np.append(upper, bound)
+
+    def values(self) -> np.ndarray:
+        return self.col_value
+
+    def duals(self) -> np.ndarray:
+        return self.row_dual[: self.n_rows]
+
+
+@dataclass
+class _Run:
+    status: Status
+    solver: str
+    objectives: dict[str, float] = field(default_factory=dict)
+    level: str = ""
+    """The level that failed, when one did."""
+    values: np.ndarray | None = None
+    duals: np.ndarray | None = None
+
+
+def _run_levels(lp: LinearProgram, options: SolveOptions) -> _Run:
     solver = solver_name(options.solver)
-    if solver == "highs" and not options.verbose:
+    if solver == "highs":
+        model = HighsModel(lp, options.verbose)
+        status, objectives, level = model.solve_levels(options.time_limit)
+        return _Run(status, solver, objectives, level, model.values(), model.duals())
+    return _run_pulp(lp, options, solver)
+
+
+def _run_pulp(lp: LinearProgram, options: SolveOptions, solver: str) -> _Run:
+    if solver == "highs-pulp" and not options.verbose:
         _silence_highs_banner()
     model = PulpModel(lp)
     objectives: dict[str, float] = {}
     started = time.perf_counter()
+    extra = HIGHS_OPTIONS if solver == "highs-pulp" else {}
     for k, level in enumerate(lp.levels):
         remaining = None
         if options.time_limit is not None:
             remaining = max(options.time_limit - (time.perf_counter() - started), 0.01)
         model.set_level(k)
-        model.solve(make_solver(SOLVERS[solver], msg=options.verbose, time_limit=remaining))
-        status = _status(model, solver, remaining is not None)
+        model.solve(make_solver(SOLVERS[solver], msg=options.verbose, time_limit=remaining,
+                                **extra))
+        status = _pulp_status(model, solver, remaining is not None)
         if status != "optimal":
-            return status, solver, model, objectives, level.name
+            return _Run(status, solver, objectives, level.name)
         values = model.values()
         objectives[level.name] = float(level.coefs @ values[level.cols])
         if k < len(lp.levels) - 1:
             model.hold_level(k, objectives[level.name], lp.plan.level_tolerance)
-    return "optimal", solver, model, objectives, ""
+    return _Run("optimal", solver, objectives, "", model.values(), model.duals())
 
 
 def allocation_frame(lp: LinearProgram, values: np.ndarray) -> pd.DataFrame:
-    """The allocation columns as a tidy, sorted frame of non-zero amounts."""
+    """The allocation columns as a tidy frame of non-zero amounts.
+
+    Sorted by cell (mandate order), year and fund (plan order): the order the columns are built
+    in, so no sort is needed.
+    """
+    import pandas as pd
+
     plan = lp.plan
     amounts = np.round(values[: lp.n_alloc], AMOUNT_DECIMALS)
     keep = np.flatnonzero(amounts >= ZERO)
-    cells = [plan.mandate[i].cell for i in lp.cell[keep]]
-    frame = pd.DataFrame({
-        "entity": [c.entity for c in cells],
-        "priority": [c.priority for c in cells],
-        "output": [c.output for c in cells],
-        "year": lp.year[keep].astype(int),
-        "fund": [plan.fund_codes[k] for k in lp.fund[keep]],
+    cell = lp.cell[keep]
+    axes = {axis: np.array([getattr(m.cell, axis) for m in plan.mandate], dtype=object)
+            for axis in ("entity", "priority", "output")}
+    return pd.DataFrame({
+        "entity": axes["entity"][cell],
+        "priority": axes["priority"][cell],
+        "output": axes["output"][cell],
+        "year": lp.year[keep].astype(np.int64),
+        "fund": np.array(plan.fund_codes, dtype=object)[lp.fund[keep]],
         "amount": amounts[keep] + 0.0,
     }, columns=ALLOCATION_COLUMNS)
-    order = {code: i for i, code in enumerate(plan.fund_codes)}
-    frame["_fund"] = frame["fund"].map(order)
-    frame["_cell"] = lp.cell[keep]
-    return (frame.sort_values(["_cell", "year", "_fund"], kind="stable")
-            .drop(columns=["_fund", "_cell"]).reset_index(drop=True))
+
+
+def row_activity(lp: LinearProgram, values: np.ndarray) -> np.ndarray:
+    """A @ x, row by row."""
+    start, index, value = lp.matrix()
+    rows = np.repeat(np.arange(lp.n_rows), np.diff(start))
+    return np.bincount(rows, weights=value * values[index], minlength=lp.n_rows)
 
 
 def _constraints(lp: LinearProgram, values: np.ndarray, duals: np.ndarray) -> pd.DataFrame:
-    records = []
-    for row, dual in zip(lp.rows, duals[: len(lp.rows)], strict=True):
-        if row.rule == "reference":
-            continue
-        activity = float(row.coefs @ values[row.cols])
-        slack = row.rhs - activity if row.sense == "<=" else activity - row.rhs
-        records.append((row.rule, row.name, row.source, row.text, row.sense, row.rhs, activity,
-                        0.0 if row.sense == "==" else slack, float(dual)))
-    return pd.DataFrame.from_records(records, columns=CONSTRAINT_COLUMNS)
+    import pandas as pd
+
+    rows = np.flatnonzero(lp.rules != RULE_GROUPS.index("reference"))
+    activity = row_activity(lp, values)[rows]
+    sense, rhs = lp.senses[rows], lp.rhs[rows]
+    slack = np.where(sense == LE, rhs - activity, np.where(sense == GE, activity - rhs, 0.0))
+    return pd.DataFrame({
+        "rule": [RULE_GROUPS[r] for r in lp.rules[rows]],
+        "name": [lp.row_names[i] for i in rows],
+        "source": [lp.row_sources[i] for i in rows],
+        "text": [lp.row_texts[i] for i in rows],
+        "sense": [("<=", ">=", "==")[s] for s in sense],
+        "bound": rhs,
+        "activity": activity,
+        "slack": slack,
+        "shadow_price": duals[rows],
+    }, columns=CONSTRAINT_COLUMNS)
 
 
 def solve(lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
     """Solve the levels in order, then check the answer independently of the solver."""
     options = options or SolveOptions()
-    status, solver, model, objectives, level = _run_levels(lp, options)
-    if status != "optimal":
-        solution = Solution(lp.plan, status, solver, objectives=objectives)
-        where = "" if level == lp.levels[0].name else f" (at goal-programming {level})"
-        if status == "infeasible" and not objectives:
+    run = _run_levels(lp, options)
+    return solution_of(lp, run, options)
+
+
+def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions,
+                constraints: bool = True) -> Solution:
+    """The checked `Solution` of a run of the levels (diagnosed when infeasible)."""
+    if run.status != "optimal":
+        solution = Solution(lp.plan, run.status, run.solver, objectives=run.objectives)
+        where = "" if run.level == lp.levels[0].name else f" (at goal-programming {run.level})"
+        if run.status == "infeasible" and not run.objectives:
             solution.conflicts = diagnose(lp, options)
             groups = sorted({c["rule"] for c in solution.conflicts})
             solution.message = ("the rules cannot all hold; these groups conflict: "
@@ -173,18 +398,20 @@ def solve(lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
                 "unbounded": "the objective is unbounded; a target or weight is ill-posed",
                 "time_limit": "the solver stopped at the time limit before proving optimality",
                 "error": "the solver failed",
-            }[status] + where
+            }[run.status] + where
         return solution
-    values = model.values()
-    if np.isnan(values).any():
+    values, duals = run.values, run.duals
+    if values is None or duals is None or np.isnan(values).any():
         raise SolveError("the solver reported optimal but returned no values")
     allocation = allocation_frame(lp, values)
-    solution = Solution(lp.plan, "optimal", solver, objectives=objectives, allocation=allocation,
-                        constraints=_constraints(lp, values, model.duals()))
+    solution = Solution(lp.plan, "optimal", run.solver, objectives=run.objectives,
+                        allocation=allocation)
+    if constraints:
+        solution.constraints = _constraints(lp, values, duals)
     violations = check(lp.plan, allocation)
     if violations:
         listed = "\n".join(f"  - {v}" for v in violations[:10])
-        raise SolveError(f"the {solver} solution breaks {len(violations)} rule(s) when checked "
+        raise SolveError(f"the {run.solver} solution breaks {len(violations)} rule(s) when checked "
                          f"independently; it is not reported:\n{listed}")
     solution.max_violation = 0.0
     return solution
@@ -202,7 +429,8 @@ def diagnose(lp: LinearProgram, options: SolveOptions) -> list[dict]:
     drops every rule the conflict does not need: what is left is irreducible. For each rule left,
     the amount is what it would have to move if it alone gave way (None if that is not enough).
     """
-    hard = [i for i, row in enumerate(lp.rows) if row.rule not in SOFT_RULES]
+    soft = [RULE_GROUPS.index(r) for r in SOFT_RULES]
+    hard = np.flatnonzero(~np.isin(lp.rules, soft)).tolist()
     enforced: list[int] = []
     while True:
         status, slack = _elastic_solve(lp, hard, [i for i in hard if i not in enforced], options)
@@ -219,7 +447,7 @@ def diagnose(lp: LinearProgram, options: SolveOptions) -> list[dict]:
             conflict = trial
     out = []
     for i in conflict:
-        row = lp.rows[i]
+        row = lp.row(i)
         status, slack = _elastic_solve(lp, hard, [i], options)
         amount = round(abs(slack.get(i, 0.0)), 3) if status == "optimal" else None
         change = {"<=": "raise", ">=": "lower"}.get(row.sense)
@@ -237,11 +465,12 @@ def _elastic_solve(lp: LinearProgram, rows: list[int], elastic: list[int],
     Returns the status and, per elastic row, its slack: positive where the row's bound would have
     to be raised (a cap or an equality from above), negative where lowered.
     """
-    copy = LinearProgram(lp.plan, lp.cell, lp.year, lp.fund, list(lp.col_names))
+    copy = LinearProgram(lp.plan, lp.cell, lp.year, lp.fund)
+    copy.add_cols(lp.col_names)
     slack_cols: dict[int, tuple[int, int]] = {}
     elastic_set = set(elastic)
     for i in rows:
-        row = lp.rows[i]
+        row = lp.row(i)
         cols, coefs = row.cols, row.coefs
         over = under = -1
         if i in elastic_set:
@@ -256,9 +485,9 @@ def _elastic_solve(lp: LinearProgram, rows: list[int], elastic: list[int],
     objective = [c for pair in slack_cols.values() for c in pair if c >= 0]
     copy.levels = [Level("slack", np.array(objective, dtype=np.int64), np.ones(len(objective)),
                          "total amount by which rules must give way")]
-    status, _, model, _, _ = _run_levels(copy, options)
-    if status != "optimal":
-        return status, {}
-    values = model.values()
-    return status, {i: (values[o] if o >= 0 else 0.0) - (values[u] if u >= 0 else 0.0)
-                    for i, (o, u) in slack_cols.items()}
+    run = _run_levels(copy, options)
+    if run.status != "optimal" or run.values is None:
+        return run.status, {}
+    values = run.values
+    return run.status, {i: (values[o] if o >= 0 else 0.0) - (values[u] if u >= 0 else 0.0)
+                        for i, (o, u) in slack_cols.items()}
