@@ -167,9 +167,12 @@ def _cost(residual: float, weight: int) -> int:
 def controlled_round(
     values: np.ndarray | Sequence[Sequence[float]],
     total: int | None = None,
-    row_totals: Sequence[int] | None = None,
-    col_totals: Sequence[int] | None = None,
+    row_totals: Sequence[int | None] | None = None,
+    col_totals: Sequence[int | None] | None = None,
     row_groups: Sequence[Sequence[int]] | None = None,
+    col_groups: Sequence[Sequence[int]] | None = None,
+    col_group_totals: Sequence[int | None] | None = None,
+    row_group_totals: Sequence[int | None] | None = None,
 ) -> np.ndarray:
     """Whole-number matrix close to `values` whose rows, columns and grand total add up.
 
@@ -179,9 +182,12 @@ def controlled_round(
     `SNAP` of a whole number are taken as that number). Among all such
     matrices, the one with the least weighted absolute change is returned.
 
-    `row_totals` / `col_totals` prescribe the rounded totals, e.g. to make two tables agree on
-    the totals they share; `RoundingError` when no rounding has them. `row_groups` partitions the
-    rows (default: one group).
+    `row_totals` / `col_totals` prescribe the rounded totals (None for a total left free), e.g.
+    to make two tables agree on the totals they share; `RoundingError` when no rounding has them.
+    `row_groups` partitions the rows (default: one group). `col_groups` partitions the columns
+    (biennia of years): each group's grand total is rounded down or up too, or is
+    `col_group_totals` where given (a balance that must show zero per biennium);
+    `row_group_totals` likewise prescribes the grand total of row groups.
     """
     a = np.asarray(values, dtype=float)
     if a.ndim != 2:
@@ -200,18 +206,31 @@ def controlled_round(
     if abs(want - float(a.sum())) >= 1 - 1e-9 and not (nr == 0 or nc == 0):
         raise RoundingError(f"a grand total of {want} is not within 1 of {grand:.6g}")
     base_total = int(base.sum())
+    column_groups = [list(h) for h in col_groups] if col_groups is not None else []
+    if col_groups is not None and sorted(j for h in column_groups for j in h) != list(range(nc)):
+        raise ValueError("column groups must hold every column once")
 
-    # Nodes: 0 = s, 1 = t, then groups, rows, (group, column) pairs, columns.
+    # Nodes: 0 = s, 1 = t, then row groups, rows, (row group, column) pairs, columns, column groups.
     ng = len(groups)
     g0, r0 = 2, 2 + ng
     gc0 = r0 + nr
     c0 = gc0 + ng * nc
-    net = _Network(c0 + nc)
+    h0 = c0 + nc
+    net = _Network(h0 + len(column_groups))
+    sink_of = {j: h0 + k for k, h in enumerate(column_groups) for j in h}
+    for k, h in enumerate(column_groups):
+        res = float(frac[:, h].sum()) if h else 0.0
+        given = None if col_group_totals is None else col_group_totals[k]
+        target = None if given is None else int(given) - int(base[:, h].sum())
+        lo, hi = _bounds(res, target, f"column group {k + 1}")
+        net.edge(h0 + k, 1, lo, hi, _cost(res, _TOTAL_WEIGHT) if hi > lo else 0)
     group_of = {i: k for k, g in enumerate(groups) for i in g}
     cells: dict[tuple[int, int], int] = {}
     for k, g in enumerate(groups):
         res = float(frac[g].sum()) if g else 0.0
-        lo, hi = _bounds(res, None, "a group")
+        given = None if row_group_totals is None else row_group_totals[k]
+        target = None if given is None else int(given) - int(base[g].sum())
+        lo, hi = _bounds(res, target, f"row group {k + 1}")
         net.edge(0, g0 + k, lo, hi, _cost(res, _TOTAL_WEIGHT) if hi > lo else 0)
         for j in range(nc):
             res = float(frac[g, j].sum()) if g else 0.0
@@ -219,7 +238,8 @@ def controlled_round(
             net.edge(gc0 + k * nc + j, c0 + j, lo, hi, _cost(res, _TOTAL_WEIGHT) if hi > lo else 0)
     for i in range(nr):
         res = float(frac[i].sum())
-        target = None if row_totals is None else int(row_totals[i]) - int(base[i].sum())
+        given = None if row_totals is None else row_totals[i]
+        target = None if given is None else int(given) - int(base[i].sum())
         lo, hi = _bounds(res, target, f"row {i + 1}")
         net.edge(g0 + group_of[i], r0 + i, lo, hi, _cost(res, _TOTAL_WEIGHT) if hi > lo else 0)
         for j in range(nc):
@@ -228,9 +248,10 @@ def controlled_round(
                                        _cost(float(frac[i, j]), _CELL_WEIGHT))
     for j in range(nc):
         res = float(frac[:, j].sum())
-        target = None if col_totals is None else int(col_totals[j]) - int(base[:, j].sum())
+        given = None if col_totals is None else col_totals[j]
+        target = None if given is None else int(given) - int(base[:, j].sum())
         lo, hi = _bounds(res, target, f"column {j + 1}")
-        net.edge(c0 + j, 1, lo, hi, _cost(res, _TOTAL_WEIGHT) if hi > lo else 0)
+        net.edge(c0 + j, sink_of.get(j, 1), lo, hi, _cost(res, _TOTAL_WEIGHT) if hi > lo else 0)
     up = want - base_total
     net.edge(1, 0, up, up)
     net.solve()

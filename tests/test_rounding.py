@@ -128,3 +128,44 @@ def test_largest_remainder_gives_units_to_the_largest_remainders() -> None:
 
 def test_round_half_up_is_not_bankers_rounding() -> None:
     assert [round_half_up(x) for x in (0.5, 1.5, 2.5, -0.5, 2.4999999999)] == [1, 2, 3, -1, 2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(tables(), st.data())
+def test_column_groups_totals_stay_within_one(a: np.ndarray, data: st.DataObject) -> None:
+    n = a.shape[1]
+    cut = data.draw(st.integers(0, n))
+    groups = [g for g in (list(range(cut)), list(range(cut, n))) if g]
+    r = controlled_round(a, col_groups=groups)
+    assert_controlled(a, r)
+    for g in groups:
+        assert abs(r[:, g].sum() - a[:, g].sum()) < 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_balanced_budget_rounds_to_a_zero_balance(data: st.DataObject) -> None:
+    """Revenue lines (positive) and allocations (negative) adding up to zero per year: the
+    rounded balance is zero in every year, every biennium and in total, always."""
+    years = data.draw(st.integers(1, 4))
+    n_alloc = data.draw(st.integers(1, 5))
+    n_rev = data.draw(st.integers(1, 4))
+    thousandths = st.integers(0, 10**8)
+    spent = np.array([[data.draw(thousandths) for _ in range(years)] for _ in range(n_alloc)]) / 1000
+    weights = np.array([[data.draw(st.integers(1, 9)) for _ in range(years)] for _ in range(n_rev)])
+    revenue = spent.sum(0) * weights / weights.sum(0)        # float splits: not exact to the bit
+    a = np.vstack([revenue, -spent])
+    half = max(1, years // 2)
+    biennia = [list(range(i, min(i + half, years))) for i in range(0, years, half)]
+    r = controlled_round(a, total=0, col_totals=[0] * years,
+                         row_groups=[list(range(n_rev)), list(range(n_rev, n_rev + n_alloc))],
+                         col_groups=biennia, col_group_totals=[0] * len(biennia))
+    assert (r.sum(0) == 0).all() and r.sum() == 0
+    assert (np.abs(r - a) < 1).all()
+    assert abs(r[:n_rev].sum() - a[:n_rev].sum()) < 1       # the ceiling within 1
+
+
+def test_row_group_totals_can_be_prescribed() -> None:
+    a = np.array([[0.6, 0.6], [0.7, 0.2]])
+    r = controlled_round(a, row_groups=[[0], [1]], row_group_totals=[1, None])
+    assert r[0].sum() == 1 and r.sum() == 2
