@@ -1,0 +1,333 @@
+"""Appendix A tables: they add up, they agree with each other and with the allocation.
+
+On the tiny model (tests/appendix_models), on the reference model, and on plans and allocations
+drawn by hypothesis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alloc.build import build
+from alloc.domain import (
+    REGULAR,
+    SUPPORT_OUTPUT,
+    Entity,
+    Fund,
+    Goal,
+    Output,
+    Plan,
+    Priority,
+    RevenueLine,
+    Selection,
+    SupportServices,
+)
+from alloc.errors import InputError
+from alloc.load import load_plan
+from alloc.rounding import round_half_up
+from alloc.solution import Solution
+from alloc.solve import solve
+from alloc.tables import (
+    ALLOCATED,
+    CEILING,
+    SHARE,
+    TABLE_IDS,
+    TOTAL,
+    Table,
+    appendix_a,
+    priority_entity,
+    reconciliation,
+)
+
+MODELS = Path(__file__).parent / "appendix_models"
+PROJECT = Path(__file__).parent.parent
+METHODS = ("rows", "direct", "step-down", "reciprocal")
+ALLOCATION_TABLES = TABLE_IDS[:-1]
+
+
+def solved(scenario: str, root: Path = MODELS) -> Solution:
+    solution = solve(build(load_plan(scenario, root)))
+    assert solution.optimal
+    return solution
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Solution:
+    return solved("tiny")
+
+
+@pytest.fixture(scope="module")
+def baseline() -> Solution:
+    return solved("baseline", PROJECT)
+
+
+# -- properties every table set must have --------------------------------------------------------
+
+def assert_adds_up(table: Table) -> None:
+    """Rounded and unrounded frames: rows, columns and shares add up; cells within 1."""
+    for frame, exact in ((table.rounded, True), (table.values, False)):
+        body = frame.loc[table.rows, table.value_columns].to_numpy(dtype=float)
+        totals = frame.loc[table.rows, TOTAL].to_numpy(dtype=float)
+        last = frame.loc[TOTAL, table.value_columns].to_numpy(dtype=float)
+        if exact:
+            assert (body.sum(1) == totals).all(), f"{table.id}: a row does not add up"
+            assert (body.sum(0) == last).all(), f"{table.id}: a column does not add up"
+            assert totals.sum() == frame.loc[TOTAL, TOTAL] == last.sum()
+        else:
+            assert np.allclose(body.sum(1), totals) and np.allclose(body.sum(0), last)
+        if table.has_share:
+            shares = frame.loc[table.rows, SHARE].to_numpy(dtype=float)
+            grand = float(frame.loc[TOTAL, TOTAL])
+            if grand > 0:
+                assert abs(shares.sum() - 100.0) < 1e-6
+                assert frame.loc[TOTAL, SHARE] == pytest.approx(100.0)
+    rounded = table.rounded.drop(columns=[SHARE], errors="ignore").to_numpy(dtype=float)
+    values = table.values.drop(columns=[SHARE], errors="ignore").to_numpy(dtype=float)
+    assert (np.abs(rounded - values) < 1 + 1e-9).all(), f"{table.id}: a figure moved by 1 or more"
+    assert all(np.issubdtype(table.rounded[c].dtype, np.integer) for c in table.value_columns)
+    if table.has_share:
+        shares = table.rounded[SHARE].to_numpy()
+        assert np.allclose(shares * 10, np.round(shares * 10)), "shares are in tenths of a percent"
+
+
+def assert_table_set(solution: Solution, tables: Sequence[Table], support: str) -> None:
+    plan = solution.plan
+    by_id = {t.id: t for t in tables}
+    assert [t.id for t in tables] == list(TABLE_IDS)
+    alloc = solution.allocation
+    grand = float(alloc["amount"].sum())
+    for table in tables:
+        assert table.title and table.unit == plan.unit and table.source.startswith("Source:")
+        assert_adds_up(table)
+    for tid in ALLOCATION_TABLES:
+        table = by_id[tid]
+        assert table.values.loc[TOTAL, TOTAL] == pytest.approx(grand, abs=1e-6)
+        assert table.rounded.loc[TOTAL, TOTAL] == round_half_up(grand)
+
+    a1, a2, a3, a4, a5, rec = tables
+    # unrounded figures are the allocation's sums
+    by_entity = alloc.groupby("entity")["amount"].sum()
+    for e in plan.entities:
+        for t in (a1, a2):
+            assert t.values.loc[TOTAL, e.code] == pytest.approx(by_entity.get(e.code, 0.0), abs=1e-6)
+        assert a4.values.loc[e.code, TOTAL] == pytest.approx(by_entity.get(e.code, 0.0), abs=1e-6)
+    by_year = alloc.groupby("year")["amount"].sum()
+    for y in plan.years:
+        assert a4.values.loc[TOTAL, str(y)] == pytest.approx(by_year.get(y, 0.0), abs=1e-6)
+    by_fund = alloc.groupby("fund")["amount"].sum()
+    for f in plan.fund_codes:
+        assert a5.values.loc[TOTAL, f] == pytest.approx(by_fund.get(f, 0.0), abs=1e-6)
+    by_output = alloc.groupby("output")["amount"].sum()
+    for o in a3.value_columns:
+        assert a3.values.loc[TOTAL, o] == pytest.approx(by_output.get(o, 0.0), abs=1e-6)
+    support_lines = [p.code for p in plan.priorities if p.support]
+    thematic = [p.code for p in plan.priorities if not p.support]
+    if support == "rows":
+        by_priority = alloc.groupby("priority")["amount"].sum()
+        for p in plan.priorities:
+            for t in (a1, a3, a5):
+                assert t.values.loc[p.code, TOTAL] == pytest.approx(by_priority.get(p.code, 0.0), abs=1e-6)
+        # goals: each priority's resources through its goal shares
+        for g in plan.goals:
+            expected = sum(p.goal_shares.get(g.code, 0.0) / sum(p.goal_shares.values())
+                           * by_priority.get(p.code, 0.0)
+                           for p in plan.priorities if not p.support and p.goal_shares)
+            assert a2.values.loc[g.code, TOTAL] == pytest.approx(expected, abs=1e-6)
+    else:
+        for t in (a1, a3, a5):
+            assert t.rows == thematic, "distributed tables have no support rows"
+            assert not set(support_lines) & set(t.values.index)
+        assert support in a1.method or not support_lines
+
+    # the tables agree on the totals they share (unless a table says it could not)
+    if not any("for this table alone" in n for t in tables for n in t.notes):
+        for e in plan.entities:
+            assert a1.rounded.loc[TOTAL, e.code] == a2.rounded.loc[TOTAL, e.code] \
+                == a4.rounded.loc[e.code, TOTAL]
+        for p in a1.rows:
+            assert a1.rounded.loc[p, TOTAL] == a3.rounded.loc[p, TOTAL] == a5.rounded.loc[p, TOTAL]
+        allocated = list(dict(rec.row_groups)[ALLOCATED])
+        assert a5.rounded.loc[TOTAL, REGULAR] == -rec.rounded.loc[allocated, TOTAL].sum()
+
+    # reconciliation: the ceiling lines add up to the ceiling, the balance is ceiling - regular
+    ceiling = list(dict(rec.row_groups)[CEILING])
+    for y in plan.years:
+        col = str(y)
+        assert rec.values.loc[ceiling, col].sum() == pytest.approx(solution.ceiling(y), abs=1e-6)
+        balance = solution.ceiling(y) - solution.allocated(y, REGULAR)
+        assert rec.values.loc[TOTAL, col] == pytest.approx(balance, abs=1e-6)
+        if plan.balance_budget:
+            assert rec.rounded.loc[TOTAL, col] == 0
+
+
+# -- the tiny model and the reference model ------------------------------------------------------
+
+@pytest.mark.parametrize("support", METHODS)
+def test_tiny_model_tables(tiny: Solution, support: str) -> None:
+    assert_table_set(tiny, appendix_a(tiny, support), support)
+
+
+@pytest.mark.parametrize("support", METHODS)
+def test_reference_model_tables(baseline: Solution, support: str) -> None:
+    assert_table_set(baseline, appendix_a(baseline, support), support)
+
+
+def test_reconciliation_is_zero_when_the_budget_balances(tiny: Solution, baseline: Solution) -> None:
+    for solution in (tiny, baseline):
+        rec = reconciliation(solution)
+        assert (rec.rounded.loc[TOTAL] == 0).all()
+        assert "balances the budget" in " ".join(rec.notes)
+
+
+def test_reconciliation_shows_what_is_left_when_the_budget_need_not_balance() -> None:
+    solution = solved("unbalanced")
+    rec = reconciliation(solution)
+    for y in solution.plan.years:
+        left = solution.ceiling(y) - solution.allocated(y, REGULAR)
+        assert left > 100
+        assert abs(rec.rounded.loc[TOTAL, str(y)] - left) < 1
+    assert_table_set(solution, appendix_a(solution), "rows")
+
+
+def test_programme_support_costs_are_a_line_of_the_ceiling(tiny: Solution) -> None:
+    rec = reconciliation(tiny)
+    assert "support_costs:trust" in rec.rows
+    trust = tiny.allocation.query("fund == 'trust'").groupby("year")["amount"].sum()
+    for y in tiny.plan.years:
+        assert rec.values.loc["support_costs:trust", str(y)] == pytest.approx(0.07 * trust[y])
+
+
+def test_tiny_model_figures_by_hand(tiny: Solution) -> None:
+    a1 = priority_entity(tiny)
+    assert a1.rows == ["P1", "P2", "S1", "S2"]
+    assert a1.value_columns == ["E1", "E2"]
+    assert [name for name, _ in a1.row_groups] == ["Thematic priorities", "Support lines (enablers)"]
+    assert list(a1.values.columns) == ["E1", "E2", TOTAL, SHARE]
+    # P1 is only delivered by E1 (mandate.csv), so its E2 cell is zero, exactly
+    assert a1.values.loc["P1", "E2"] == 0 and a1.rounded.loc["P1", "E2"] == 0
+    # the trust fund is earmarked to E1/P1
+    a5 = appendix_a(tiny)[4]
+    assert a5.values.loc[["P2", "S1", "S2"], "trust"].sum() == 0
+
+
+@pytest.mark.parametrize("support", ["direct", "step-down", "reciprocal"])
+def test_distribution_keeps_the_grand_total_and_every_column(tiny: Solution, support: str) -> None:
+    rows = appendix_a(tiny, "rows")
+    spread = appendix_a(tiny, support)
+    for before, after in zip(rows, spread, strict=True):
+        assert after.values.loc[TOTAL, TOTAL] == pytest.approx(before.values.loc[TOTAL, TOTAL])
+        assert after.rounded.loc[TOTAL, TOTAL] == before.rounded.loc[TOTAL, TOTAL]
+        for col in before.value_columns:
+            assert after.values.loc[TOTAL, col] == pytest.approx(before.values.loc[TOTAL, col])
+    # the thematic priorities carry at least their direct costs
+    a1_rows, a1_spread = rows[0], spread[0]
+    for p in a1_spread.rows:
+        assert a1_spread.values.loc[p, TOTAL] >= a1_rows.values.loc[p, TOTAL] - 1e-9
+
+
+def test_methods_differ_when_support_lines_serve_priorities_differently(tiny: Solution) -> None:
+    # S1 declares half of its cost for P2; S2 keeps all of its own for the priorities by direct costs
+    services = SupportServices(("S2", "S1"), {"S1": {"S2": 0.3, "P2": 0.5}, "S2": {"S1": 0.2}})
+    plan = dataclasses.replace(tiny.plan, support_services=services)
+    solution = dataclasses.replace(tiny, plan=plan)
+    results = {m: priority_entity(solution, m) for m in ("direct", "step-down", "reciprocal")}
+    p2 = {m: t.values.loc["P2", TOTAL] for m, t in results.items()}
+    assert len({round(v, 6) for v in p2.values()}) == 3, p2
+    totals = {t.values.loc[TOTAL, TOTAL] for t in results.values()}
+    assert max(totals) - min(totals) < 1e-6
+
+
+def test_support_lines_that_only_serve_each_other_are_an_input_error(tiny: Solution) -> None:
+    services = SupportServices(("S1", "S2"), {"S1": {"S2": 1.0}, "S2": {"S1": 1.0}})
+    solution = dataclasses.replace(tiny, plan=dataclasses.replace(tiny.plan, support_services=services))
+    with pytest.raises(InputError, match="support_distribution"):
+        priority_entity(solution, "reciprocal")
+    with pytest.raises(ValueError):
+        priority_entity(solution, "pro-rata")
+
+
+def test_allocation_on_an_unknown_code_is_refused(tiny: Solution) -> None:
+    extra = pd.DataFrame([{"entity": "XX", "priority": "P1", "output": "O1", "year": 2024,
+                           "fund": REGULAR, "amount": 5.0}])
+    bad = dataclasses.replace(tiny, allocation=pd.concat([tiny.allocation, extra], ignore_index=True))
+    with pytest.raises(ValueError, match="does not know"):
+        priority_entity(bad)
+
+
+# -- hypothesis: plans and allocations of any shape ---------------------------------------------
+
+@st.composite
+def plans_and_allocations(draw: st.DrawFn, base: Plan) -> Solution:
+    """A plan of random shape with a random allocation; the ceiling balances it or exceeds it."""
+    n_e, n_t, n_s = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(0, 3))
+    n_o, n_g, n_f = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(0, 2))
+    years = tuple(range(2024, 2024 + draw(st.integers(1, 4))))
+    entities = tuple(Entity(f"E{i}", f"Entity {i}") for i in range(n_e))
+    goals = tuple(Goal(f"G{i}", f"Goal {i}") for i in range(n_g))
+    thematic = []
+    for i in range(n_t):
+        weights = draw(st.lists(st.integers(0, 4), min_size=n_g, max_size=n_g))
+        if sum(weights) == 0:
+            weights[0] = 1
+        thematic.append(Priority(f"T{i}", f"Priority {i}", False, (),
+                                 {f"G{g}": w / sum(weights) for g, w in enumerate(weights) if w}))
+    support = [Priority(f"S{i}", f"Support {i}", True) for i in range(n_s)]
+    outputs = tuple(Output(f"O{i}", f"Output {i}") for i in range(n_o))
+    funds = tuple(Fund(f"F{i}", f"Fund {i}", dict.fromkeys(years, 100.0), 0.9, Selection(),
+                       support_cost_rate=draw(st.sampled_from([0.0, 0.07, 0.13])))
+                  for i in range(n_f))
+    services: dict[str, dict[str, float]] = {}
+    for s in support:
+        others = [t.code for t in support if t is not s]
+        if others and draw(st.booleans()):
+            shares = draw(st.lists(st.integers(0, 30), min_size=len(others), max_size=len(others)))
+            services[s.code] = {t: v / 100 for t, v in zip(others, shares, strict=True) if v}
+    fund_codes = (REGULAR, *(f.code for f in funds))
+    amount = st.one_of(st.integers(0, 10**6).map(lambda k: k / 1000), st.integers(0, 5000).map(float))
+    rows = []
+    for _ in range(draw(st.integers(0, 40))):
+        p = draw(st.sampled_from(thematic + support))
+        rows.append({
+            "entity": draw(st.sampled_from(entities)).code, "priority": p.code,
+            "output": SUPPORT_OUTPUT if p.support else draw(st.sampled_from(outputs)).code,
+            "year": draw(st.sampled_from(years)), "fund": draw(st.sampled_from(fund_codes)),
+            "amount": draw(amount)})
+    alloc = pd.DataFrame(rows, columns=["entity", "priority", "output", "year", "fund", "amount"])
+    alloc = alloc.groupby(["entity", "priority", "output", "year", "fund"], as_index=False)["amount"].sum()
+    balanced = draw(st.booleans())
+    # revenue: a few lines that add up to the regular spending (balanced) or more, less the
+    # programme support costs earned, which the ceiling adds
+    by_fund_year = alloc.groupby(["fund", "year"])["amount"].sum()
+    spent = {y: float(by_fund_year.get((REGULAR, y), 0.0)) for y in years}
+    psc = {y: sum(f.support_cost_rate * float(by_fund_year.get((f.code, y), 0.0)) for f in funds)
+           for y in years}
+    slack = {y: 0.0 if balanced else draw(st.integers(0, 500)) + 0.25 for y in years}
+    n_lines = draw(st.integers(1, 3))
+    split = [draw(st.integers(1, 5)) for _ in range(n_lines)]
+    revenue = tuple(RevenueLine(f"R{k}", f"Revenue {k}", "other",
+                                {y: (spent[y] + slack[y] - psc[y]) * split[k] / sum(split) for y in years})
+                    for k in range(n_lines))
+    half = max(1, len(years) // 2)
+    biennia = {f"B{i}": years[i: i + half] for i in range(0, len(years), half)}
+    plan = dataclasses.replace(
+        base, entities=entities, goals=goals, priorities=(*thematic, *support), outputs=outputs,
+        years=years, biennia=biennia, revenue=revenue, adjustments=(), funds=funds,
+        balance_budget=balanced,
+        support_services=SupportServices(tuple(draw(st.permutations([s.code for s in support]))),
+                                         services))
+    return Solution(plan=plan, status="optimal", solver="test", allocation=alloc)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from(METHODS))
+def test_any_plan_and_allocation(tiny: Solution, data: st.DataObject, support: str) -> None:
+    solution = data.draw(plans_and_allocations(tiny.plan))
+    assert_table_set(solution, appendix_a(solution, support), support)
