@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--reports", type=Path, default=None,
                      help="folder for reports (default: PROJECT/reports)")
     run.add_argument("--quiet", action="store_true")
+    run.add_argument("--support-costs", choices=["rows", "direct", "step-down", "reciprocal"],
+                     default="rows", help="Appendix A: support lines as their own rows (default) "
+                     "or distributed over the thematic priorities by a cost-accounting method")
     sub.add_parser("check", parents=[common], help="validate a scenario without solving")
     return parser
 
@@ -74,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     seconds["solve_and_check"] = time.perf_counter() - t
     reports = args.reports if args.reports is not None else args.project / "reports"
     target = reports / plan.name
-    written = write_report(solution, target, seconds)
+    written = write_report(solution, target, seconds, support_costs=args.support_costs)
     out = sys.stdout
     if not args.quiet:
         chain = " <- ".join(plan.scenario_chain)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from alloc import __version__
+from alloc.appendix import write_appendix
 from alloc.check import ABS_TOLERANCE
 from alloc.solution import Solution
 
@@ -101,14 +102,19 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def write_report(solution: Solution, target: Path, seconds: dict[str, float],
-                 extra: Callable[[Path], None] | None = None) -> list[str]:
-    """Write a run's files into `target`; returns the names written."""
+                 extra: Callable[[Path], None] | None = None,
+                 support_costs: str = "rows") -> list[str]:
+    """Write a run's files into `target`; returns the names written.
+
+    `support_costs` is how Appendix A shows support lines: rows, direct, step-down, reciprocal.
+    """
     written = []
     started = time.perf_counter()
     with report_folder(target) as tmp:
         if solution.optimal:
             write_csv(solution.allocation, tmp / "allocation.csv")
             written.append("allocation.csv")
+            written += write_appendix(solution, tmp, support_costs, run_record(solution, {}))
         if solution.conflicts:
             write_json({"scenario": solution.plan.name, "status": solution.status,
                         "message": solution.message, "conflicts": solution.conflicts},

@@ -1,0 +1,45 @@
+"""Appendix A in a report folder: the tables as CSV, the workbook, the Markdown.
+
+The only place that knows which files Appendix A makes; `report.write_report` calls it inside
+its temporary folder, so the files appear whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from alloc.markdown import write_markdown
+from alloc.solution import AMOUNT_DECIMALS, Solution
+from alloc.tables import Table, appendix_a, summarize
+from alloc.xlsx import write_workbook
+
+TABLES_FOLDER = "tables"
+UNROUNDED_FOLDER = "unrounded"
+WORKBOOK = "appendix-a.xlsx"
+MARKDOWN = "appendix-a.md"
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, lineterminator="\n")
+
+
+def write_table_csv(table: Table, folder: Path) -> None:
+    """tables/<id>.csv in whole units, and tables/unrounded/<id>.csv as computed."""
+    _csv(table.rounded, folder / f"{table.id}.csv")
+    _csv(table.values.round(AMOUNT_DECIMALS) + 0.0, folder / UNROUNDED_FOLDER / f"{table.id}.csv")
+
+
+def write_appendix(solution: Solution, folder: Path, support: str = "rows",
+                   run: Mapping[str, object] | None = None) -> list[str]:
+    """Write Appendix A for an optimal solution into `folder`; returns the names written."""
+    tables = appendix_a(solution, support)
+    summary = summarize(solution, tables, support)
+    (folder / TABLES_FOLDER / UNROUNDED_FOLDER).mkdir(parents=True, exist_ok=True)
+    for table in tables:
+        write_table_csv(table, folder / TABLES_FOLDER)
+    write_workbook(folder / WORKBOOK, summary, tables, solution.allocation, run or {})
+    write_markdown(folder / MARKDOWN, summary, tables)
+    return [f"{TABLES_FOLDER}/", WORKBOOK, MARKDOWN]
