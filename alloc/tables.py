@@ -9,7 +9,8 @@ Frames have the CSV's shape: the row labels (codes) as index, then the value col
 and optionally `Share` (percent of the grand total); the last row is `Total`. The rounded frame is
 in whole units and adds up along rows and columns (`alloc.rounding`); shares are in tenths of a
 percent and add up to 100.0. The tables that share totals (an entity's total in A1, A2 and A4, a
-priority's in A1, A3 and A5) are rounded to the same totals whenever such a rounding exists.
+priority's in A1, A3 and A5, the regular budget's in A5 and the reconciliation) are rounded to the
+same totals whenever such a rounding exists, and say so when one does not.
 """
 
 from __future__ import annotations
@@ -225,6 +226,10 @@ def _finish(table_id: str, title: str, plan: Plan, source: str, row_header: str,
             total_label: str = TOTAL, notes: Sequence[str] = ()) -> Table:
     """Add totals (and shares) to a body, round it, and wrap it as a Table."""
     rows, cols = [str(r) for r in body.index], [str(c) for c in body.columns]
+    clash = sorted({TOTAL, SHARE} & {*rows, *cols})
+    if clash:
+        raise InputError([Problem(f"models/{plan.model}", "", f"the code '{clash[0]}' is the name of "
+                                  "a total in the Appendix A tables; rename it")])
     body = body.set_axis(rows, axis=0).set_axis(cols, axis=1)
     groups = [[rows.index(r) for r in labels] for _, labels in row_groups] if row_groups else None
     col_groups = None
@@ -440,7 +445,7 @@ def reconciliation(solution: Solution) -> Table:
     for line in plan.revenue:
         lines.append((f"revenue:{line.code}", line.name,
                       [line.amounts.get(y, 0.0) for y in plan.years]))
-    for adj in getattr(plan, "adjustments", ()):
+    for adj in plan.adjustments:
         lines.append((f"adjustment:{adj.code}", adj.name,
                       [adj.amounts.get(y, 0.0) for y in plan.years]))
     spending = solution.fund_spending()

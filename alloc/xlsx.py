@@ -161,7 +161,7 @@ def _write_table(book: _Book, table: Table) -> _Placed:
     cols = table.display_columns()
     first = 2                                   # columns 0 and 1: code and name
     col_at = {label: first + k for k, (_, label, _) in enumerate(cols)}
-    widths = [10.0, 34.0] + [12.0] * len(cols)
+    widths = [float(min(34, max(8, *(len(r) + 2 for r in table.rows)))), 34.0] + [12.0] * len(cols)
 
     header = _FIRST_ROW
     ws.write_string(header, 0, "Code", f["head"])

@@ -331,3 +331,10 @@ def plans_and_allocations(draw: st.DrawFn, base: Plan) -> Solution:
 def test_any_plan_and_allocation(tiny: Solution, data: st.DataObject, support: str) -> None:
     solution = data.draw(plans_and_allocations(tiny.plan))
     assert_table_set(solution, appendix_a(solution, support), support)
+
+
+def test_a_code_named_like_a_total_is_refused(tiny: Solution) -> None:
+    plan = dataclasses.replace(tiny.plan, entities=(Entity("Total", "Everyone"),))
+    alloc = tiny.allocation.assign(entity="Total")
+    with pytest.raises(InputError, match="'Total'"):
+        priority_entity(dataclasses.replace(tiny, plan=plan, allocation=alloc))
