@@ -97,8 +97,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             print(f"  {solution.message}", file=out)
             for c in solution.conflicts:
-                print(f"  - {c['change']} {c['name']} by {c['amount']:,.3f}: {c['text']}"
-                      + (f" [{c['source']}]" if c["source"] else ""), file=out)
+                how = (f"{c['change']} {c['name']} by {c['amount']:,.3f}" if c["amount"] is not None
+                       else f"{c['name']} (moving it alone is not enough)")
+                print(f"  - {how}: {c['text']}" + (f" [{c['source']}]" if c["source"] else ""),
+                      file=out)
         print(f"  wrote {target.as_posix()}/ ({', '.join(written)})", file=out)
     return EXIT_OK if solution.optimal else EXIT_NOT_OPTIMAL
 

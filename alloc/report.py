@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -65,25 +66,71 @@ def write_json(data: object, path: Path) -> None:
 def report_folder(target: Path) -> Iterator[Path]:
     """A temporary folder that replaces `target` when the block ends without error.
 
-    Concurrent runs of the same scenario each write their own temporary folder; the swap into
-    place is serialised by a lock file, so the last run to finish wins and no report is ever
-    half one run and half another.
+    The report is written in full under a hidden name, then `target` (a symbolic link on POSIX)
+    is switched to it with one atomic rename, under a lock and with Ctrl-C held back, so a run
+    killed at any moment leaves the previous report complete, and of two concurrent runs the
+    last to finish wins. Where links are not available the old folder is moved aside and the new
+    one moved in.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.tmp-"))
     try:
         yield tmp
-        with _locked(target.parent / f".{target.name}.lock"):
-            if target.exists():
-                old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-                os.replace(target, old / target.name)
-                os.replace(tmp, target)
-                shutil.rmtree(old, ignore_errors=True)
+        with _signals_held(), _locked(parent / f".{target.name}.lock"):
+            final = parent / tmp.name.replace(".tmp-", ".run-", 1)
+            os.chmod(tmp, 0o777 & ~_umask())
+            os.replace(tmp, final)
+            if hasattr(os, "symlink") and os.name == "posix":
+                _switch_link(target, final)
             else:
-                os.replace(tmp, target)
+                _switch_folder(target, final)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _switch_link(target: Path, final: Path) -> None:
+    link = final.with_name(final.name.replace(".run-", ".link-", 1))
+    os.symlink(final.name, link)
+    if target.exists() and not target.is_symlink():
+        aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+        os.replace(target, aside / target.name)
+        shutil.rmtree(aside, ignore_errors=True)
+    os.replace(link, target)
+    for stale in target.parent.glob(f".{target.name}.run-*"):
+        if stale.name != final.name:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _switch_folder(target: Path, final: Path) -> None:
+    if target.exists():
+        aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+        os.replace(target, aside / target.name)
+        os.replace(final, target)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.replace(final, target)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold back Ctrl-C and termination while a report is switched into place."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager
