@@ -218,9 +218,9 @@ class AllocationTarget:
 class SupportServices:
     """How support lines serve each other, for distributing support costs over priorities.
 
-    `services[s][t]` is the share of support line s's cost consumed by support line t; the rest of
-    s's cost serves the thematic priorities (in proportion to their direct costs). `order` is the
-    step-down order: support lines closed first to last.
+    `services[s][t]` is the share of support line s's cost consumed by t, another support line or
+    a thematic priority; the rest of s's cost serves the thematic priorities in proportion to
+    their direct costs. `order` is the step-down order: support lines closed first to last.
     """
 
     order: tuple[str, ...] = ()

@@ -765,6 +765,7 @@ class Validator:
 
     def _support_services(self, priorities: tuple[Priority, ...]) -> SupportServices:
         support = tuple(p.code for p in priorities if p.support)
+        thematic = tuple(p.code for p in priorities if not p.support)
         f = Fields(self, ("rules", "support_distribution"),
                    self.table(("rules", "support_distribution"), required=False), "support distribution")
         order = f.raw("order")
@@ -782,9 +783,10 @@ class Validator:
                 row = table.raw(s)
                 if row is MISSING:
                     continue
-                rf = Fields(self, table.at(s), row, f"shares of {s} used by other support lines")
-                shares = {t: v for t in support if t != s
-                          and (v := rf.share(t)) is not None}
+                rf = Fields(self, table.at(s), row,
+                            f"shares of {s} used by other support lines or thematic priorities")
+                served = [t for t in (*support, *thematic) if t != s]
+                shares = {t: v for t in served if (v := rf.share(t)) is not None}
                 rf.close()
                 if sum(shares.values()) > 1 + SHARE_TOLERANCE:
                     self.error(table.at(s), f"the shares add up to {sum(shares.values()):.6g}; "
