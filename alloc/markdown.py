@@ -104,6 +104,13 @@ def render_summary(s: Summary) -> str:
             lines.append(row(f"Biennium {label}", members, bold=True))
     lines.append(row("Total", order, bold=True))
     lines.append("")
+    lines += ["## Provenance: what the scenario changed", ""]
+    if s.overrides:
+        lines += ["| Scenario | Key | Old value | New value |", "| --- | --- | --- | --- |"]
+        lines += ["| " + " | ".join(escape(v) for v in o) + " |" for o in s.overrides]
+    else:
+        lines.append(f"No key changed: the model {escape(s.model)} as it stands.")
+    lines.append("")
     return "\n".join(lines)
 
 

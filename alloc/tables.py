@@ -15,6 +15,7 @@ same totals whenever such a rounding exists, and say so when one does not.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -147,6 +148,8 @@ class Summary:
     support_method: str
     years: tuple[SummaryYear, ...]
     biennia: tuple[tuple[str, tuple[str, ...]], ...]
+    overrides: tuple[tuple[str, str, str, str], ...] = ()
+    """Provenance: (scenario, key, old value, new value) for every key the chain changed."""
 
 
 # -- building blocks ----------------------------------------------------------------------------
@@ -522,4 +525,12 @@ def summarize(solution: Solution, tables: Sequence[Table], support: str = "rows"
         inputs_date=plan.inputs_date, balance_budget=plan.balance_budget,
         support_method=describe(support, plan),
         years=tuple(years),
-        biennia=tuple((label, tuple(str(y) for y in ys)) for label, ys in plan.biennia.items()))
+        biennia=tuple((label, tuple(str(y) for y in ys)) for label, ys in plan.biennia.items()),
+        overrides=tuple((o.scenario, o.key, _value(o.old), _value(o.new)) for o in plan.overrides))
+
+
+def _value(value: object) -> str:
+    """An input value as the user would write it, compactly; '(none)' where it did not exist."""
+    if value is None:
+        return "(none)"
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)

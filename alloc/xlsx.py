@@ -318,6 +318,22 @@ def _write_summary(book: _Book, s: Summary) -> None:
                          sum(fields(y)[c - 1] for y in order))
     ws.write_string(r + 2, 0, "Figures rounded to whole units as in the tables (see the "
                     "reconciliation sheet); extrabudgetary = all funds - regular budget.", f["note"])
+    r += 4
+    ws.write_string(r, 0, "Provenance: what the scenario changed", f["title"])
+    r += 1
+    if not s.overrides:
+        ws.write_string(r, 0, f"No key changed: the model {s.model} as it stands.", f["text"])
+    else:
+        for c, text in zip((0, 1, 3, 5), ("Scenario", "Key", "Old value", "New value"), strict=True):
+            ws.write_string(r, c, text, f["head"])
+        for scenario, key, old_value, new_value in s.overrides:
+            r += 1
+            ws.write_string(r, 0, scenario, f["text"])
+            ws.merge_range(r, 1, r, 2, "", f["wrap"])
+            ws.write_string(r, 1, key, f["wrap"])
+            ws.merge_range(r, 3, r, 4, "", f["wrap"])
+            ws.write_string(r, 3, old_value[:32000], f["wrap"])
+            ws.write_string(r, 5, new_value[:32000], f["wrap"])
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)
     ws.freeze_panes(header + 1, 1)

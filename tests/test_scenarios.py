@@ -164,3 +164,29 @@ def _copy_project(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "models", root / "models")
     shutil.copytree(REPO / "scenarios", root / "scenarios")
     return root
+
+
+def test_every_report_shows_the_provenance(tmp_path: Path) -> None:
+    import json
+
+    import openpyxl
+
+    from alloc.cli import main
+
+    assert main(["run", "new-contributory-unit", "--project", str(REPO), "--reports",
+                 str(tmp_path), "--quiet"]) == 0
+    folder = tmp_path / "new-contributory-unit"
+    run = json.loads((folder / "run.json").read_text())
+    assert run["scenario_chain"] == ["new-contributory-unit", "baseline"]
+    change = {"scenario": "new-contributory-unit",
+              "key": "financial_plan.revenue.member_states.unit_value_chf",
+              "old": 318000, "new": 330000}
+    assert change in run["overrides"]
+    markdown = (folder / "appendix-a.md").read_text()
+    assert "new-contributory-unit <- baseline" in markdown
+    assert "| new-contributory-unit | financial\\_plan.revenue.member\\_states.unit\\_value\\_chf " \
+           "| 318000 | 330000 |" in markdown
+    sheet = openpyxl.load_workbook(folder / "appendix-a.xlsx")["Summary"]
+    rows = [tuple(c for c in row if c is not None) for row in sheet.iter_rows(values_only=True)]
+    assert ("new-contributory-unit", "financial_plan.revenue.member_states.unit_value_chf",
+            "318000", "330000") in rows
