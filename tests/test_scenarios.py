@@ -183,7 +183,7 @@ def test_every_report_shows_the_provenance(tmp_path: Path) -> None:
               "old": 318000, "new": 330000}
     assert change in run["overrides"]
     markdown = (folder / "appendix-a.md").read_text()
-    assert "new-contributory-unit <- baseline" in markdown
+    assert "new-contributory-unit \\<- baseline" in markdown
     assert "| new-contributory-unit | financial\\_plan.revenue.member\\_states.unit\\_value\\_chf " \
            "| 318000 | 330000 |" in markdown
     sheet = openpyxl.load_workbook(folder / "appendix-a.xlsx")["Summary"]
