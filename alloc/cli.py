@@ -41,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
                      default="rows", help="Appendix A: support lines as their own rows (default) "
                      "or distributed over the thematic priorities by a cost-accounting method")
     sub.add_parser("check", parents=[common], help="validate a scenario without solving")
+    compare = sub.add_parser("compare", help="scenarios side by side, and why they differ")
+    compare.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                         help="two or more scenarios; differences are against the first")
+    compare.add_argument("--project", type=Path, default=Path("."))
+    compare.add_argument("--reports", type=Path, default=None)
+    compare.add_argument("--solver", choices=["highs", "cbc"], default="highs")
+    compare.add_argument("--quiet", action="store_true")
+    compare.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
 
@@ -56,6 +64,39 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"{sum(not p.support for p in plan.priorities)} thematic priorities, "
           f"{sum(p.support for p in plan.priorities)} support lines, {len(plan.outputs)} outputs, "
           f"{len(plan.mandate)} cells, {len(plan.funds)} extrabudgetary funds)")
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from alloc.compare import compare, totals_side_by_side
+    from alloc.compare_report import write_comparison
+    from alloc.report import report_folder
+    from alloc.solve import SolveOptions
+
+    if len(args.scenarios) < 2:
+        print("alloc: compare needs at least two scenarios", file=sys.stderr)
+        return EXIT_INPUT
+    comparison = compare(args.scenarios, args.project, SolveOptions(args.solver))
+    names = comparison.names
+    reports = args.reports if args.reports is not None else args.project / "reports"
+    target = reports / "compare" / "-vs-".join(names)
+    failed = [s for s in comparison.scenarios if not s.solution.optimal]
+    if failed:
+        for s in failed:
+            print(f"alloc compare: {s.name} is {s.solution.status}: {s.solution.message}; "
+                  f"run `alloc run {s.name}` for the diagnosis", file=sys.stderr)
+        return EXIT_NOT_OPTIMAL
+    with report_folder(target) as tmp:
+        written = write_comparison(comparison, tmp)
+    if not args.quiet:
+        totals = totals_side_by_side(comparison, "a1-priority-entity")
+        print(f"alloc compare {' vs '.join(names)} (CHF thousands, total by thematic priority)")
+        print("  " + f"{'':<10}" + "".join(f"{n[:14]:>16}" for n in names)
+              + "".join(f"{'diff ' + n[:9]:>16}" for n in names[1:]))
+        for code, row in totals.iterrows():
+            print("  " + f"{code!s:<10}" + "".join(f"{_fmt(row[n]):>16}" for n in names)
+                  + "".join(f"{_fmt(row['diff_' + n]):>16}" for n in names[1:]))
+        print(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
     return EXIT_OK
 
 
@@ -108,7 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "check": cmd_check}[args.command](args)
+        return {"run": cmd_run, "check": cmd_check, "compare": cmd_compare}[args.command](args)
     except InputError as exc:
         print(f"alloc: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -1,0 +1,247 @@
+"""Scenarios side by side, and why the totals differ.
+
+`compare` solves each scenario, lines up every Appendix A table (rounded, whole units) with the
+differences against the first scenario, lists every input that differs key by key, and
+attributes the difference in the totals per thematic priority and per entity to those inputs:
+each group of changed keys is applied alone to the first scenario and re-solved; its effect is
+the change it makes; what the effects do not explain is the interaction. The effects and the
+interaction add up exactly to the difference.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from alloc.build import build
+from alloc.domain import Plan
+from alloc.errors import InputError
+from alloc.scenario import Path_, Resolved, Source, dotted, resolve
+from alloc.solution import Solution
+from alloc.solve import SolveOptions, solve
+from alloc.tables import TOTAL, Table, appendix_a
+from alloc.validate import validate
+
+MISSING = "(none)"
+
+
+@dataclass
+class Compared:
+    """One scenario of a comparison: its resolved inputs, plan, solution and tables."""
+
+    name: str
+    resolved: Resolved
+    plan: Plan
+    solution: Solution
+    tables: dict[str, Table] = field(default_factory=dict)
+
+
+@dataclass
+class Comparison:
+    scenarios: list[Compared]
+    deltas: pd.DataFrame
+    """Long format: table, row, column, one column per scenario, then diff_ and pct_ columns."""
+    inputs: pd.DataFrame
+    """Every input key that differs from the first scenario: scenario, key, old, new."""
+    attribution: pd.DataFrame
+    """Per scenario, axis (priority or entity) and code: one row per input group's effect."""
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.scenarios]
+
+
+def _solve(plan: Plan, options: SolveOptions) -> Solution:
+    return solve(build(plan), options)
+
+
+def load(names: list[str], root: Path, options: SolveOptions) -> list[Compared]:
+    out = []
+    for name in names:
+        resolved = resolve(name, root)
+        plan = validate(resolved)
+        solution = _solve(plan, options)
+        compared = Compared(resolved.name, resolved, plan, solution)
+        if solution.optimal:
+            compared.tables = {t.id: t for t in appendix_a(solution)}
+        out.append(compared)
+    return out
+
+
+def deltas(scenarios: list[Compared]) -> pd.DataFrame:
+    """Every cell of every table, scenarios side by side with differences against the first."""
+    names = [s.name for s in scenarios]
+    frames = []
+    for table_id in scenarios[0].tables:
+        long = []
+        for s in scenarios:
+            table = s.tables.get(table_id)
+            if table is None:
+                continue
+            frame = table.rounded.drop(columns=[c for c in ("Share",) if c in table.rounded])
+            stacked = frame.stack()
+            stacked.index = stacked.index.set_names(["row", "column"])
+            long.append(stacked.rename(s.name))
+        joined = pd.concat(long, axis=1).fillna(0.0)
+        rows = joined.index.get_level_values("row")
+        joined = pd.concat([joined[rows != TOTAL], joined[rows == TOTAL]])
+        joined.insert(0, "table", table_id)
+        frames.append(joined.reset_index())
+    out = pd.concat(frames, ignore_index=True)
+    first = names[0]
+    for name in names[1:]:
+        out[f"diff_{name}"] = out[name] - out[first]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(out[first] != 0, out[f"diff_{name}"] / out[first].abs() * 100.0, np.nan)
+        out[f"pct_{name}"] = np.round(pct, 1)
+    for name in names:
+        out[name] = out[name].astype(np.int64)
+    for name in names[1:]:
+        out[f"diff_{name}"] = out[f"diff_{name}"].astype(np.int64)
+    return out[["table", "row", "column", *names, *(c for n in names[1:]
+                                                    for c in (f"diff_{n}", f"pct_{n}"))]]
+
+
+def _leaves(doc: object, path: Path_ = ()) -> dict[Path_, object]:
+    if isinstance(doc, dict) and doc:
+        out: dict[Path_, object] = {}
+        for key, value in doc.items():
+            out.update(_leaves(value, (*path, str(key))))
+        return out
+    return {path: doc}
+
+
+def input_differences(base: Resolved, other: Resolved) -> dict[Path_, tuple[object, object]]:
+    """Every leaf key whose value differs: path -> (value in base, value in other)."""
+    a, b = _leaves(base.doc), _leaves(other.doc)
+    out = {}
+    for path in sorted(set(a) | set(b)):
+        old, new = a.get(path, MISSING), b.get(path, MISSING)
+        if old != new:
+            out[path] = (old, new)
+    return out
+
+
+def _group(path: Path_) -> Path_:
+    """The unit of change an effect is measured for: a rule, a fund, a revenue line, a cell..."""
+    depth = {"model": 1, "mandate": 2, "previous_allocation": 2}.get(path[0], 3)
+    return path[:depth]
+
+
+def _with(base: Resolved, other: Resolved, paths: list[Path_]) -> Resolved:
+    """The base scenario with the given keys taken from the other scenario."""
+    variant = copy.deepcopy(base)
+    theirs = _leaves(other.doc)
+    for path in paths:
+        node = variant.doc
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            if path in theirs and theirs[path] != MISSING:
+                node[path[-1]] = copy.deepcopy(theirs[path])
+                variant.origins[path] = other.origins.get(path, Source(other.name, 0))
+            else:
+                node.pop(path[-1], None)
+                _prune(variant.doc, path[:-1])
+    return variant
+
+
+def _prune(doc: dict, path: Path_) -> None:
+    """Drop tables left empty by removing keys (a rule with no key left is no rule)."""
+    while len(path) > 1:
+        node = doc
+        for part in path[:-1]:
+            node = node.get(part, {})
+        if node.get(path[-1]) == {}:
+            del node[path[-1]]
+            path = path[:-1]
+        else:
+            return
+
+
+def _totals(solution: Solution) -> dict[tuple[str, str], float]:
+    a = solution.allocation
+    out = {("priority", str(k)): float(v) for k, v in a.groupby("priority")["amount"].sum().items()}
+    out.update({("entity", str(k)): float(v) for k, v in a.groupby("entity")["amount"].sum().items()})
+    return out
+
+
+def attribute(base: Compared, other: Compared, options: SolveOptions) -> pd.DataFrame:
+    """The difference in totals per priority and entity, split over the input groups.
+
+    Each group is applied alone to the base scenario; a group that cannot stand alone (it makes
+    the inputs invalid or the plan infeasible, as a new priority without its mandate would) is
+    joined with the other such groups and applied with them. The interaction is what remains.
+    """
+    diffs = input_differences(base.resolved, other.resolved)
+    groups: dict[Path_, list[Path_]] = {}
+    for path in diffs:
+        groups.setdefault(_group(path), []).append(path)
+    start = _totals(base.solution)
+    end = _totals(other.solution)
+    effects: list[tuple[str, dict[tuple[str, str], float]]] = []
+    joint: list[Path_] = []
+    for group, paths in groups.items():
+        result = _try(_with(base.resolved, other.resolved, paths), options)
+        if result is None:
+            joint.extend(paths)
+        else:
+            effects.append((dotted(group), result))
+    if joint:
+        result = _try(_with(base.resolved, other.resolved, joint), options)
+        label = "together: " + ", ".join(sorted({dotted(_group(p)) for p in joint}))
+        if result is not None:
+            effects.append((label, result))
+    keys = sorted(set(start) | set(end), key=lambda k: (k[0] != "priority", k[1]))
+    rows = []
+    for axis, code in keys:
+        total = end.get((axis, code), 0.0) - start.get((axis, code), 0.0)
+        explained = 0.0
+        for label, result in effects:
+            effect = result.get((axis, code), 0.0) - start.get((axis, code), 0.0)
+            explained += effect
+            rows.append((other.name, axis, code, label, effect))
+        rows.append((other.name, axis, code, "interaction", total - explained))
+        rows.append((other.name, axis, code, "total difference", total))
+    return pd.DataFrame.from_records(rows, columns=["scenario", "axis", "code", "input", "effect"])
+
+
+def _try(resolved: Resolved, options: SolveOptions) -> dict[tuple[str, str], float] | None:
+    try:
+        solution = _solve(validate(resolved), options)
+    except InputError:
+        return None
+    return _totals(solution) if solution.optimal else None
+
+
+def compare(names: list[str], root: Path, options: SolveOptions | None = None) -> Comparison:
+    options = options or SolveOptions()
+    scenarios = load(names, root, options)
+    inputs = []
+    for s in scenarios[1:]:
+        for path, (old, new) in input_differences(scenarios[0].resolved, s.resolved).items():
+            inputs.append((s.name, dotted(path), _text(old), _text(new)))
+    frame = pd.DataFrame.from_records(inputs, columns=["scenario", "key", "old", "new"])
+    if not all(s.solution.optimal for s in scenarios):
+        return Comparison(scenarios, pd.DataFrame(), frame, pd.DataFrame())
+    attribution = pd.concat([attribute(scenarios[0], s, options) for s in scenarios[1:]],
+                            ignore_index=True)
+    return Comparison(scenarios, deltas(scenarios), frame, attribution)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def totals_side_by_side(comparison: Comparison, table_id: str) -> pd.DataFrame:
+    """The Total column of a table for each scenario, with the differences (rounded units)."""
+    d = comparison.deltas
+    part = d[(d["table"] == table_id) & (d["column"] == TOTAL)].drop(columns=["table", "column"])
+    return part.set_index("row")
