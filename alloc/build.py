@@ -53,6 +53,18 @@ class Level:
     coefs: np.ndarray
     text: str
 
+    @property
+    def solver_coefs(self) -> np.ndarray:
+        """The costs handed to a solver: coefs scaled to a largest magnitude of 1.
+
+        Why: weights divided by targets or by total resources give costs near 1e-6, under
+        HiGHS' dual feasibility tolerance (1e-7) by only a factor of ten, so "optimal" would
+        still leave improvements of a few parts in ten thousand. Scaling the costs does not
+        change the minimisers.
+        """
+        scale = float(np.abs(self.coefs).max()) if len(self.coefs) else 0.0
+        return self.coefs / scale if scale > 0 else self.coefs.astype(float)
+
 
 class Lazy(Sequence[str]):
     """n strings made by `make(i)` when asked for, all of them kept once iterated.
@@ -705,8 +717,8 @@ class PulpModel:
 
         level = self.lp.levels[k]
         self.problem.setObjective(pulp.LpAffineExpression(
-            [(self.vars[c], float(a)) for c, a in zip(level.cols.tolist(), level.coefs.tolist(),
-                                                      strict=True)]))
+            [(self.vars[c], float(a)) for c, a in zip(level.cols.tolist(),
+                                                      level.solver_coefs.tolist(), strict=True)]))
 
     def hold_level(self, k: int, optimum: float, tolerance: float) -> None:
         """Keep later levels on level k's optimal face.
@@ -752,9 +764,11 @@ class PulpModel:
 
 
 def face_threshold(level: Level) -> float:
-    """Reduced costs and duals above this are taken as non-zero when holding a level's face."""
-    scale = float(np.abs(level.coefs).max()) if len(level.coefs) else 1.0
-    return 1e-9 * max(scale, 1e-12)
+    """Reduced costs and duals above this are taken as non-zero when holding a level's face.
+
+    Duals are in the units of `Level.solver_coefs` (largest cost 1).
+    """
+    return 1e-9
 
 
 def level_bound(optimum: float, tolerance: float) -> float:

@@ -51,6 +51,28 @@ SOLVERS = {"highs": "HiGHS", "highs-pulp": "HiGHS", "cbc": "PULP_CBC_CMD"}
 """Our solver names and the PuLP solver each stands on (`highs` only for the fallback)."""
 HIGHS_OPTIONS: dict[str, Any] = {}
 """HiGHS options beyond its defaults, the same on every path (and in the benchmark's reference)."""
+LARGE = 50_000
+"""Columns above which a level whose objective touches many columns is solved by interior point."""
+NARROW = 0.01
+"""A later level whose objective touches at most this share of the columns is re-solved warm by
+primal simplex: the last basis stays primal feasible when only such costs change."""
+
+
+def level_options(n_cols: int, k: int, level: Level) -> dict[str, Any]:
+    """How HiGHS solves level k (measured on bench/bench.py's organisations, see BENCHMARKS.md).
+
+    A later level with a narrow objective (a few deviation columns) starts from a basis that is
+    still primal feasible: primal simplex finishes it in a few iterations where dual simplex
+    takes seconds at 1e5 columns. A broad objective (the first level, the reference level) on a
+    large model is solved faster by interior point (with crossover, so that the face of the next
+    level can be read from a basic solution) than by either simplex; on a small model, by dual
+    simplex, warm from the last basis.
+    """
+    if k > 0 and len(level.cols) <= NARROW * n_cols:
+        return {"solver": "simplex", "simplex_strategy": 4}
+    if n_cols > LARGE:
+        return {"solver": "ipm", "run_crossover": "on"}
+    return {"solver": "simplex", "simplex_strategy": 1}
 ZERO = 0.5 * 10.0**-AMOUNT_DECIMALS
 INF = float("inf")
 
@@ -216,7 +238,7 @@ class HighsModel:
         if len(self._costed):
             h.changeColsCost(len(self._costed), self._costed, np.zeros(len(self._costed)))
         cols = level.cols.astype(np.int32)
-        h.changeColsCost(len(cols), cols, level.coefs.astype(float))
+        h.changeColsCost(len(cols), cols, level.solver_coefs)
         self._costed = cols
 
     def solve_levels(self, time_limit: float | None = None
@@ -230,6 +252,8 @@ class HighsModel:
             if time_limit is not None:
                 remaining = max(time_limit - (time.perf_counter() - started), 0.01)
             h.setOptionValue("time_limit", INF if remaining is None else float(remaining))
+            for key, value in level_options(lp.n_cols, k, level).items():
+                h.setOptionValue(key, value)
             self._set_cost(level)
             h.run()
             status = highs_status(h, remaining is not None)
@@ -381,9 +405,13 @@ def solve(lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
     return solution_of(lp, run, options)
 
 
-def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions,
-                constraints: bool = True) -> Solution:
-    """The checked `Solution` of a run of the levels (diagnosed when infeasible)."""
+def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions, constraints: bool = True,
+                check_answer: bool = True) -> Solution:
+    """The checked `Solution` of a run of the levels (diagnosed when infeasible).
+
+    `check_answer=False` is for callers that run the independent check themselves (the benchmark
+    times it apart); `constraints=False` skips the table of rules (a sweep does not report it).
+    """
     if run.status != "optimal":
         solution = Solution(lp.plan, run.status, run.solver, objectives=run.objectives)
         where = "" if run.level == lp.levels[0].name else f" (at goal-programming {run.level})"
@@ -408,7 +436,7 @@ def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions,
                         allocation=allocation)
     if constraints:
         solution.constraints = _constraints(lp, values, duals)
-    violations = check(lp.plan, allocation)
+    violations = check(lp.plan, allocation) if check_answer else []
     if violations:
         listed = "\n".join(f"  - {v}" for v in violations[:10])
         raise SolveError(f"the {run.solver} solution breaks {len(violations)} rule(s) when checked "
@@ -491,3 +519,16 @@ def _elastic_solve(lp: LinearProgram, rows: list[int], elastic: list[int],
     values = run.values
     return run.status, {i: (values[o] if o >= 0 else 0.0) - (values[u] if u >= 0 else 0.0)
                         for i, (o, u) in slack_cols.items()}
+
+
+def solve_raw(lp: LinearProgram, options: SolveOptions | None = None
+              ) -> tuple[Status, dict[str, float], np.ndarray | None, np.ndarray | None]:
+    """The levels solved in order: status, optimum per level, column values and row duals.
+
+    No independent check and no diagnosis. Why: `alloc.explain` solves changed copies of the LP
+    (elastic copies, bounds moved, objectives bounded) whose answers need not keep the plan's own
+    rules, and for which "infeasible" is an answer to record, not a failure to explain. Duals are
+    those of the last level, per unit of the costs handed to the solver for it.
+    """
+    run = _run_levels(lp, options or SolveOptions())
+    return run.status, run.objectives, run.values, run.duals
