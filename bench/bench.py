@@ -1,0 +1,426 @@
+#!/usr/bin/env python
+"""Benchmark: alloc's load, build, solve and check against direct HiGHS on the same LP.
+
+Synthetic organisations are generated deterministically from a seed at about 1e3, 1e4, 1e5 and
+1e6 LP columns (more entities, priorities, outputs, years and funds as the size grows), written in
+alloc's own model format (a temporary project with models/<name>/ and scenarios/<name>.toml) and
+feasible by construction: every figure is derived from a witness allocation that keeps every rule.
+
+"The identical LP": alloc solves pre-emptive goal-programming levels (level-1 targets, level-2
+targets, the reference distribution), each later level held on the earlier level's optimal face.
+The reference solves that same sequence of level LPs with plain highspy, written out here without
+alloc's code: the matrix alloc built, as numpy CSC, in one `passModel`, `run`, then per later level
+the face fixed by bounds, the level bound added as a row, the costs changed and `run` again on the
+same instance. Its time starts at the CSC arrays and ends with the solution read back; alloc's total
+starts at the files. Both use the same HiGHS options. The objectives of every level must agree to
+1e-6 relative, or the script exits 1.
+
+Each size runs in a fresh process, so that peak_rss_mb is that size's own (the whole process:
+alloc's run and the reference).
+
+    python bench/bench.py --size 1e5 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SIZES = (1e3, 1e4, 1e5, 1e6)
+FIELDS = ("n_vars", "n_rows", "nnz", "load_s", "build_s", "solve_s", "check_s", "total_s",
+          "reference_s", "ratio", "peak_rss_mb", "objective", "reference_objective")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How an organisation grows with the size: years, funds, priorities, outputs, support lines."""
+
+    years: int
+    funds: int
+    priorities: int
+    outputs: int
+    support: int
+
+
+def shape_for(size: float) -> Shape:
+    if size <= 3e3:
+        return Shape(4, 2, 4, 4, 2)
+    if size <= 3e4:
+        return Shape(4, 3, 8, 6, 3)
+    if size <= 3e5:
+        return Shape(6, 4, 12, 10, 4)
+    return Shape(8, 6, 20, 16, 5)
+
+
+def _toml_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    return str(v)
+
+
+def _table(name: str, body: dict) -> str:
+    return f"[{name}]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in body.items()) + "\n"
+
+
+def _by_year(years: list[int], amounts: np.ndarray) -> dict[str, float]:
+    return {str(y): float(a) for y, a in zip(years, amounts, strict=True)}
+
+
+def generate(root: Path, size: float, seed: int = 1) -> str:
+    """Write a feasible synthetic organisation of about `size` LP columns; returns the scenario."""
+    rng = np.random.default_rng([seed, int(size)])
+    sh = shape_for(size)
+    years = list(range(2024, 2024 + sh.years))
+    thematic = [f"TP{i + 1}" for i in range(sh.priorities)]
+    support = [f"EN{i + 1}" for i in range(sh.support)]
+    outputs = [f"PS{i + 1}" for i in range(sh.outputs)]
+    fund_codes = [f"F{i + 1}" for i in range(sh.funds)]
+    fund_pri = {f: (None if i == 0 else sorted(rng.choice(thematic, max(1, sh.priorities // 3),
+                                                          replace=False).tolist(),
+                                               key=lambda c: int(c[2:])))
+                for i, f in enumerate(fund_codes)}
+
+    def fund_admits(f: str, e_index: int, p: str) -> bool:
+        i = fund_codes.index(f)
+        if i == 0:
+            return True
+        pri = fund_pri[f]
+        return e_index % 3 == i % 3 and pri is not None and p in pri
+
+    # entities until the LP has about `size` columns: 3 per allocation column (x, above, below)
+    cells: list[tuple[int, str, str]] = []
+    n_alloc = 0
+    e = 0
+    while 3 * n_alloc < size or e < 2:
+        mine = [(e, p, o) for p in thematic for o in outputs if rng.random() < 0.5]
+        if not mine:
+            mine = [(e, thematic[e % len(thematic)], outputs[0])]
+        mine += [(e, s, "support") for s in support if rng.random() < 0.6] or [(e, support[0], "support")]
+        for c in mine:
+            n_alloc += len(years) * (1 + sum(fund_admits(f, e, c[1]) for f in fund_codes))
+        cells.extend(mine)
+        e += 1
+    entities = [f"E{i + 1:03d}" for i in range(e)]
+
+    # the witness: regular and fund spending per cell and year, whole CHF thousands
+    n_c, n_y = len(cells), len(years)
+    base = rng.uniform(50, 500, n_c)
+    reg = np.maximum(np.rint(base[:, None] * (1 + 0.08 * rng.uniform(-1, 1, (n_c, n_y)))), 1.0)
+    fund_w = {}
+    for f in fund_codes:
+        ok = np.array([fund_admits(f, ce, cp) for ce, cp, _ in cells])
+        fund_w[f] = np.where(ok[:, None], np.rint(base[:, None] * 0.2 * rng.uniform(0, 1, (n_c, n_y))),
+                             0.0)
+    psc_rate = {f: (0.07 if i == 1 else 0.0) for i, f in enumerate(fund_codes)}
+    reg_y = reg.sum(axis=0)
+    psc_y = sum(psc_rate[f] * fund_w[f].sum(axis=0) for f in fund_codes)
+    revenue_y = reg_y - psc_y
+
+    model = root / "models" / "synthetic"
+    model.mkdir(parents=True, exist_ok=True)
+    (model / "model.toml").write_text(
+        '# Synthetic organisation generated by bench/bench.py; every figure is made up.\n'
+        f'title = "Synthetic organisation, about {size:.0e} LP columns (seed {seed})"\n'
+        'unit = "CHF thousands"\ninputs_date = "2024-01-01"\n')
+    fw = ["[goals.G1]\nname = \"Goal one\"\n\n[goals.G2]\nname = \"Goal two\"\n\n"]
+    fw += [_table(f"entities.{c}", {"name": f"Entity {c}"}) for c in entities]
+    fw += [_table(f"priorities.{p}", {"name": f"Priority {p}", "goal_shares": {"G1": 0.5, "G2": 0.5}})
+           for p in thematic]
+    fw += [_table(f"outputs.{o}", {"name": f"Output {o}"}) for o in outputs]
+    fw += [_table(f"support.{s}", {"name": f"Support line {s}"}) for s in support]
+    (model / "framework.toml").write_text("".join(fw))
+
+    fp = [_table("plan", {"years": years})]
+    shares = (("assessed", 0.6), ("cost_recovery", 0.3))
+    rest = revenue_y.copy()
+    for group, share in shares:
+        amounts = np.rint(revenue_y * share)
+        rest -= amounts
+        fp.append(_table(f"revenue.{group}", {"name": f"Revenue: {group}", "group": group,
+                                              "amount": _by_year(years, amounts)}))
+    fp.append(_table("revenue.other", {"name": "Revenue: other", "group": "other",
+                                       "amount": _by_year(years, rest),
+                                       "receives_support_costs": True}))
+    for i, f in enumerate(fund_codes):
+        rate = float(np.round(rng.uniform(0.6, 0.95), 2))
+        spend = fund_w[f].sum(axis=0) * (1 + psc_rate[f])
+        pledge = np.ceil(spend / rate * 1.1) + 1
+        body: dict = {"name": f"Fund {f}", "pledge": _by_year(years, pledge),
+                      "receipt_rate": rate, "support_cost_rate": psc_rate[f]}
+        if i > 0:
+            body["earmark"] = {"entities": [c for k, c in enumerate(entities) if k % 3 == i % 3],
+                               "priorities": fund_pri[f]}
+        fp.append(_table(f"funds.{f}", body))
+    (model / "financial-plan.toml").write_text("".join(fp))
+
+    # rules: envelopes, committed costs, bounds, stability, targets, all kept by the witness
+    ce = np.array([c[0] for c in cells])
+    cp = np.array([c[1] for c in cells], dtype=object)
+    co = np.array([c[2] for c in cells], dtype=object)
+    rules = [_table("budget", {"balance": True, "ceiling_period": "year"})]
+    for k, code in enumerate(entities):
+        share = reg[ce == k].sum(axis=0) / reg_y
+        rules.append(_table(f"envelopes.{code}", {
+            "min_share": float(np.floor(max(share.min() - 0.02, 0) * 1e4) / 1e4),
+            "max_share": float(min(np.ceil((share.max() + 0.02) * 1e4) / 1e4, 1.0))}))
+        first = int(np.flatnonzero(ce == k)[0])
+        rules.append(_table(f"committed.c{code}", {
+            "name": f"Committed cost of {code}", "entity": code, "priority": cells[first][1],
+            "output": cells[first][2], "amount": {str(years[-1]): float(np.floor(reg[first, -1] * 0.5))},
+            "kind": "minimum", "funds": "regular"}))
+    for p in thematic:
+        amount = reg[cp == p].sum(axis=0)
+        if amount.min() > 0:
+            rules.append(_table(f"bounds.{p}_floor", {
+                "name": f"{p}: a floor of regular budget", "priority": p,
+                "min": float(np.floor(amount.min() * 0.6)), "period": "year", "funds": "regular"}))
+    total_all = reg.sum(axis=0) + sum(fund_w[f].sum(axis=0) for f in fund_codes)
+    sup = reg[np.isin(cp, support)].sum(axis=0) + sum(fund_w[f][np.isin(cp, support)].sum(axis=0)
+                                                     for f in fund_codes)
+    rules.append(_table("bounds.support_cap", {
+        "name": "Support lines: a cap as a share of all resources", "priority": support,
+        "max_share": float(min(np.ceil((sup / total_all).max() * 100 + 2) / 100, 1.0)),
+        "period": "year", "funds": "all"}))
+    rules.append(_table("stability", {"max_change": 0.3}))
+    all_w = reg.sum(axis=1) + sum(fund_w[f].sum(axis=1) for f in fund_codes)
+    grand = float(all_w.sum())
+    for i, p in enumerate(thematic):
+        amount = float(all_w[cp == p].sum())
+        body = {"name": f"{p} target", "priority": p, "period": "plan", "funds": "all", "level": 1,
+                "shortfall_weight": 1.0, "excess_weight": 0.5}
+        if i < 2:
+            body["share"] = round(amount / grand * rng.uniform(0.9, 1.1), 4)
+        else:
+            body["amount"] = float(np.rint(amount * rng.uniform(0.85, 1.15)))
+        rules.append(_table(f"targets.{p}", body))
+    for o in outputs[:4]:
+        amount = float(all_w[co == o].sum())
+        rules.append(_table(f"targets.{o}", {
+            "name": f"{o} target", "output": o, "amount": float(np.rint(amount * rng.uniform(0.9, 1.1))),
+            "period": "plan", "funds": "all", "level": 2, "shortfall_weight": 1.0,
+            "excess_weight": 1.0}))
+    rules.append(_table("objective", {"level_tolerance": 1e-6}))
+    (model / "rules.toml").write_text("".join(rules))
+
+    lines = ["entity,priority,output,min,max,note"]
+    for i, (k, p, o) in enumerate(cells):
+        lo = f"{np.floor(reg[i].min() * 0.5):.0f}" if i % 20 == 7 else ""
+        lines.append(f"{entities[k]},{p},{o},{lo},,")
+    (model / "mandate.csv").write_text("\n".join(lines) + "\n")
+    prev = ["entity,priority,amount"]
+    pairs: dict[tuple[int, str], np.ndarray] = {}
+    for i, (k, p, _) in enumerate(cells):
+        pairs[(k, p)] = pairs.get((k, p), 0) + reg[i]
+    for (k, p), amounts in pairs.items():
+        prev.append(f"{entities[k]},{p},{float(np.mean(amounts)):.3f}")
+    (model / "previous-allocation.csv").write_text("\n".join(prev) + "\n")
+    (root / "scenarios").mkdir(exist_ok=True)
+    (root / "scenarios" / "synthetic.toml").write_text(
+        '[scenario]\nmodel = "synthetic"\ntitle = "Synthetic organisation"\n')
+    return "synthetic"
+
+
+def reference_solve(start: np.ndarray, index: np.ndarray, value: np.ndarray, n_cols: int,
+                    row_lower: np.ndarray, row_upper: np.ndarray,
+                    levels: list[tuple[np.ndarray, np.ndarray, np.ndarray, dict]], tolerance: float,
+                    options: dict) -> tuple[list[float], np.ndarray]:
+    """The level sequence in plain highspy from a CSC matrix; objective per level and x.
+
+    Per level: its columns, the costs handed to HiGHS, the weights its optimum is measured and
+    bounded with, and the HiGHS options of that level (the same as alloc's).
+    """
+    import highspy
+
+    inf = highspy.kHighsInf
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    for k, v in options.items():
+        h.setOptionValue(k, v)
+    n_rows = len(row_lower)
+    h.passModel(n_cols, n_rows, len(index), int(highspy.MatrixFormat.kColwise),
+                int(highspy.ObjSense.kMinimize), 0.0, np.zeros(n_cols), np.zeros(n_cols),
+                np.full(n_cols, inf), row_lower, row_upper, start[:-1], index, value,
+                np.zeros(n_cols, dtype=np.int32))
+    lower, upper = row_lower.copy(), row_upper.copy()
+    objectives: list[float] = []
+    x = np.zeros(n_cols)
+    previous = np.zeros(0, dtype=np.int32)
+    for k, (cols, costs, coefs, level_options) in enumerate(levels):
+        for key, v in level_options.items():
+            h.setOptionValue(key, v)
+        h.changeColsCost(len(previous), previous, np.zeros(len(previous)))
+        h.changeColsCost(len(cols), cols, costs)
+        previous = cols
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"reference: level {k + 1} is {h.getModelStatus()}")
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value)
+        objectives.append(float(coefs @ x[cols]))
+        if k == len(levels) - 1:
+            break
+        # the optimal face: columns of positive reduced cost at zero, active rows of non-zero dual
+        dj, pi, act = np.asarray(sol.col_dual), np.asarray(sol.row_dual), np.asarray(sol.row_value)
+        eps = 1e-9 * max(float(np.abs(costs).max()) if len(costs) else 1.0, 1e-12)
+        fix = np.flatnonzero((dj > eps) & (np.abs(x) <= 1e-9)).astype(np.int32)
+        h.changeColsBounds(len(fix), fix, np.zeros(len(fix)), np.zeros(len(fix)))
+        le = np.isinf(lower) & np.isfinite(upper)
+        ge = np.isfinite(lower) & np.isinf(upper)
+        hold = np.flatnonzero((np.abs(pi) > eps) & ((le & (np.abs(upper - act) <= 1e-7))
+                                                    | (ge & (np.abs(act - lower) <= 1e-7))))
+        lower[hold] = np.where(le[hold], upper[hold], lower[hold])
+        upper[hold] = lower[hold]
+        h.changeRowsBounds(len(hold), hold.astype(np.int32), lower[hold], upper[hold])
+        bound = objectives[-1] * (1 + tolerance) + tolerance
+        h.addRow(-inf, bound, len(cols), cols, coefs)
+        lower, upper = np.append(lower, -inf), np.append(upper, bound)
+    return objectives, x
+
+
+def to_csc(start: np.ndarray, index: np.ndarray, value: np.ndarray, n_cols: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows to columns with numpy alone (the reference's input, made outside its timing)."""
+    rows = np.repeat(np.arange(len(start) - 1, dtype=np.int32), np.diff(start))
+    order = np.argsort(index, kind="stable")
+    col_start = np.zeros(n_cols + 1, dtype=np.int32)
+    np.cumsum(np.bincount(index, minlength=n_cols), out=col_start[1:])
+    return col_start, rows[order], value[order]
+
+
+def run_once(root: Path, scenario: str) -> dict:
+    """One timed run of alloc (files to checked solution) and of the reference."""
+    from alloc.build import GE, LE, build
+    from alloc.check import check
+    from alloc.load import load_plan
+    from alloc.solve import HIGHS_OPTIONS, HighsModel, _Run, level_options, solution_of
+
+    t0 = time.perf_counter()
+    plan = load_plan(scenario, root)
+    t1 = time.perf_counter()
+    lp = build(plan)
+    t2 = time.perf_counter()
+    model = HighsModel(lp)
+    status, objectives, _ = model.solve_levels()
+    if status != "optimal":
+        raise RuntimeError(f"alloc: {status}")
+    run = _Run(status, "highs", objectives, "", model.values(), model.duals())
+    solution = solution_of(lp, run, _options(), check_answer=False)
+    t3 = time.perf_counter()
+    violations = check(plan, solution.allocation)
+    t4 = time.perf_counter()
+    if violations:
+        raise RuntimeError(f"alloc: the check found {len(violations)} violations")
+
+    start, index, value = lp.matrix()
+    csc = to_csc(start, index, value, lp.n_cols)
+    sense, rhs = lp.senses, lp.rhs
+    lower = np.where(sense == LE, -np.inf, rhs)
+    upper = np.where(sense == GE, np.inf, rhs)
+    levels = [(lv.cols.astype(np.int32), lv.solver_coefs, lv.coefs.astype(float),
+               level_options(lp.n_cols, k, lv)) for k, lv in enumerate(lp.levels)]
+    r0 = time.perf_counter()
+    ref_objectives, _ = reference_solve(*csc, lp.n_cols, lower, upper, levels,
+                                        plan.level_tolerance, dict(HIGHS_OPTIONS))
+    r1 = time.perf_counter()
+    ours = list(objectives.values())
+    return {"n_vars": lp.n_cols, "n_rows": lp.n_rows, "nnz": len(index),
+            "load_s": t1 - t0, "build_s": t2 - t1, "solve_s": t3 - t2, "check_s": t4 - t3,
+            "total_s": t4 - t0, "reference_s": r1 - r0, "objectives": ours,
+            "reference_objectives": ref_objectives}
+
+
+def _options() -> object:
+    from alloc.solve import SolveOptions
+
+    return SolveOptions()
+
+
+def child(size: float, repeat: int, seed: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="alloc-bench-") as tmp:
+        root = Path(tmp)
+        scenario = generate(root, size, seed)
+        runs = [run_once(root, scenario) for _ in range(repeat)]
+    med = {k: statistics.median(r[k] for r in runs)
+           for k in ("load_s", "build_s", "solve_s", "check_s", "total_s", "reference_s")}
+    last = runs[-1]
+    agree = all(math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+                for r in runs for a, b in zip(r["objectives"], r["reference_objectives"], strict=True))
+    return {"size": size, "n_vars": last["n_vars"], "n_rows": last["n_rows"], "nnz": last["nnz"],
+            **{k: round(v, 4) for k, v in med.items()},
+            "ratio": round(med["total_s"] / med["reference_s"], 3),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "objective": last["objectives"][-1], "reference_objective": last["reference_objectives"][-1],
+            "objectives": last["objectives"], "reference_objectives": last["reference_objectives"],
+            "repeat": repeat, "seed": seed, "agree": agree}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", nargs="+", type=float, default=list(SIZES),
+                        help="sizes in LP columns (default: 1e3 1e4 1e5 1e6)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="timed runs per size; medians are reported (default: 5 up to 1e4, "
+                             "3 at 1e5, 1 at 1e6)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print a JSON list")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        (size,) = args.size
+        print(json.dumps(child(size, args.repeat, args.seed)))
+        return 0
+    results = []
+    for size in args.size:
+        repeat = args.repeat or (5 if size <= 1e4 else 3 if size <= 1e5 else 1)
+        cmd = [sys.executable, __file__, "--child", "--size", str(size), "--repeat", str(repeat),
+               "--seed", str(args.seed)]
+        done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ})
+        if done.returncode != 0:
+            print(done.stderr, file=sys.stderr)
+            return 2
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        if not args.json:
+            _print_row(results[-1], header=len(results) == 1)
+    if args.json:
+        print(json.dumps([{k: r[k] for k in ("size", *FIELDS, "repeat", "seed")} for r in results],
+                         indent=1))
+    bad = [r for r in results if not r["agree"]]
+    for r in bad:
+        print(f"bench: objectives disagree at {r['size']:.0e}: {r['objectives']} against "
+              f"{r['reference_objectives']}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _print_row(r: dict, header: bool) -> None:
+    if header:
+        print(f"{'size':>6} {'n_vars':>9} {'n_rows':>9} {'nnz':>10} {'load':>7} {'build':>7} "
+              f"{'solve':>7} {'check':>7} {'total':>7} {'ref':>7} {'ratio':>6} {'rss MB':>7} "
+              f"{'objective':>13}")
+    print(f"{r['size']:>6.0e} {r['n_vars']:>9,} {r['n_rows']:>9,} {r['nnz']:>10,} "
+          f"{r['load_s']:>7.3f} {r['build_s']:>7.3f} {r['solve_s']:>7.3f} {r['check_s']:>7.3f} "
+          f"{r['total_s']:>7.3f} {r['reference_s']:>7.3f} {r['ratio']:>6.2f} "
+          f"{r['peak_rss_mb']:>7.0f} {r['objective']:>13.8g}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""The benchmark script runs (at 1e3 columns, one repeat): its JSON has every field, alloc's and
+the reference's objectives agree at every level, and the generated organisation is what alloc
+loads. Timings are not asserted: they are measured, and written down in BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).parent.parent / "bench" / "bench.py"
+FIELDS = ("n_vars", "n_rows", "nnz", "load_s", "build_s", "solve_s", "check_s", "total_s",
+          "reference_s", "ratio", "peak_rss_mb", "objective", "reference_objective")
+
+
+def test_bench_runs_at_1e3_and_objectives_agree() -> None:
+    done = subprocess.run([sys.executable, str(SCRIPT), "--size", "1e3", "--repeat", "1",
+                           "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)
+    assert set(FIELDS) <= set(row)
+    assert 900 <= row["n_vars"] <= 1500 and row["n_rows"] > 0 and row["nnz"] > row["n_vars"]
+    assert row["objective"] > 0
+    assert abs(row["objective"] - row["reference_objective"]) <= 1e-6 * abs(row["objective"])
+    parts = sum(row[k] for k in ("load_s", "build_s", "solve_s", "check_s"))
+    assert abs(parts - row["total_s"]) <= 1e-3 + 1e-6 * row["total_s"]
+    assert abs(row["ratio"] - row["total_s"] / row["reference_s"]) <= 0.01 * row["ratio"] + 1e-3
+    assert row["peak_rss_mb"] > 10
