@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
                      default="rows", help="Appendix A: support lines as their own rows (default) "
                      "or distributed over the thematic priorities by a cost-accounting method")
     sub.add_parser("check", parents=[common], help="validate a scenario without solving")
+    _sweep_parser(sub, common)
     compare = sub.add_parser("compare", help="scenarios side by side, and why they differ")
     compare.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                          help="two or more scenarios; differences are against the first")
@@ -146,10 +147,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if solution.optimal else EXIT_NOT_OPTIMAL
 
 
+def _sweep_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    sweep = sub.add_parser(
+        "sweep", parents=[common], help="solve many variants of a scenario (a grid or Monte Carlo)",
+        description="Variants of one scenario solved warm on one built model; writes "
+        "reports/<scenario>/sweep/ (variants.csv, summary.csv, sweep.xlsx). VALUES are a,b,c or "
+        "start:stop:step.")
+    sweep.add_argument("--draws", type=int, default=0, metavar="N",
+                       help="Monte Carlo: N draws of every fund's receipt rate")
+    sweep.add_argument("--seed", type=int, default=1)
+    sweep.add_argument("--spread", action="append", metavar="SD|FUND=SD",
+                       help="standard deviation of receipt rates in draws (default 0.1)")
+    sweep.add_argument("--ceiling", metavar="VALUES", help="factors on every revenue line")
+    sweep.add_argument("--receipt-rate", action="append", metavar="FUND=VALUES")
+    sweep.add_argument("--pledge", action="append", metavar="FUND=VALUES")
+    sweep.add_argument("--target", action="append", metavar="TARGET=VALUES",
+                       help="a target's share or amount")
+    sweep.add_argument("--weight", action="append", metavar="TARGET=VALUES",
+                       help="a target's shortfall weight")
+    sweep.add_argument("--set", action="append", metavar="KEY=VALUES",
+                       help="any number of the scenario by its dotted key")
+    sweep.add_argument("--workers", type=int, default=1, metavar="N", help="processes")
+    sweep.add_argument("--reports", type=Path, default=None,
+                       help="folder for reports (default: PROJECT/reports)")
+    sweep.add_argument("--quiet", action="store_true")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from alloc.sweep import run_sweep
+
+    started = time.perf_counter()
+    target, results, written = run_sweep(args)
+    if not args.quiet:
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        print(f"alloc sweep {args.scenario}: {len(results)} variants ({states}) in "
+              f"{time.perf_counter() - started:.1f} s")
+        print(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
+    return EXIT_OK if all(r.status == "optimal" for r in results) else EXIT_NOT_OPTIMAL
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "check": cmd_check, "compare": cmd_compare}[args.command](args)
+        return {"run": cmd_run, "check": cmd_check, "compare": cmd_compare,
+                "sweep": cmd_sweep}[args.command](args)
     except InputError as exc:
         print(f"alloc: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -1,0 +1,581 @@
+"""`alloc sweep`: many variants of one scenario, each a few changed numbers of one built model.
+
+A variant is the scenario plus overrides of its document (what a scenario file could say: a
+fund's receipt rate or pledge, a target's share or weight, every revenue line scaled for the
+ceiling), validated and built by the same code as `alloc run`, so that a variant is exactly the
+fresh run of those parameters. What makes a sweep fast is the solve: the variant's LP has the
+same rows and columns as the scenario's, so only the right-hand sides and coefficients that
+differ are handed to the HiGHS instance that already holds the model, which re-solves warm from
+its last basis. A variant whose LP has another shape (say a fund's pledge set to nothing) is
+solved on a fresh instance. Every answer goes through the independent check.
+
+Grids are the product of the values given for each parameter; Monte Carlo draws every fund's
+receipt rate from a Beta distribution with the expected rate as its mean and a standard deviation
+of 0.1 (`--spread`), from a seeded generator: the same seed gives the same variants, whatever the
+number of workers.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from alloc.build import LinearProgram, build
+from alloc.check import check
+from alloc.domain import Plan
+from alloc.errors import InputError, Problem
+from alloc.scenario import Path_, Resolved, parse_key, resolve
+from alloc.solution import AMOUNT_DECIMALS
+from alloc.solve import HighsModel, allocation_frame, solver_name
+from alloc.validate import MAX_AMOUNT, validate
+
+DEFAULT_SPREAD = 0.1
+"""Standard deviation of a receipt rate around its expected value in Monte Carlo draws."""
+PERCENTILES = (5, 25, 50, 75, 95)
+SWEEP_FOLDER = "sweep"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One swept quantity: a label for the tables and how it changes the scenario document."""
+
+    label: str
+    path: Path_ | None
+    """The document key set to the value; None for the ceiling factor (every revenue line)."""
+
+    def apply(self, doc: dict, value: float) -> None:
+        if self.path is None:
+            _scale_revenue(doc, value)
+        else:
+            _set(doc, self.path, value)
+
+
+@dataclass
+class Sweep:
+    parameters: list[Parameter]
+    variants: list[tuple[float, ...]]
+    """Per variant, one value per parameter."""
+    kind: str = "grid"
+
+
+@dataclass
+class Result:
+    """One variant's outcome: a row of variants.csv."""
+
+    id: int
+    values: tuple[float, ...]
+    status: str
+    objectives: dict[str, float] = field(default_factory=dict)
+    priorities: dict[str, float] = field(default_factory=dict)
+    entities: dict[str, float] = field(default_factory=dict)
+    check: str = ""
+    warm: bool = True
+    message: str = ""
+
+
+def _copy_path(doc: dict, path: Path_) -> dict:
+    """A copy of the document sharing every table but those on the path (which get changed)."""
+    out = dict(doc)
+    node = out
+    for part in path[:-1]:
+        child = node.get(part)
+        child = dict(child) if isinstance(child, dict) else {}
+        node[part] = child
+        node = child
+    return out
+
+
+def _set(doc: dict, path: Path_, value: float) -> None:
+    node = doc
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    node[path[-1]] = value
+
+
+def _scale_revenue(doc: dict, factor: float) -> None:
+    """Every revenue line times `factor` (amounts, or contributory units): the ceiling scaled."""
+    lines = doc.get("financial_plan", {}).get("revenue", {})
+    for code, line in list(lines.items()):
+        if not isinstance(line, dict):
+            continue
+        line = dict(line)
+        key = "units" if "units" in line else "amount"
+        value = line.get(key)
+        if isinstance(value, dict):
+            line[key] = {y: v * factor if isinstance(v, int | float) else v for y, v in value.items()}
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            line[key] = value * factor
+        lines[code] = line
+
+
+def variant_document(resolved: Resolved, parameters: Sequence[Parameter],
+                     values: Sequence[float]) -> Resolved:
+    """The scenario's resolved document with a variant's values set (the original untouched)."""
+    doc = resolved.doc
+    for p, value in zip(parameters, values, strict=True):
+        doc = _copy_path(doc, p.path or ("financial_plan", "revenue", ""))
+        p.apply(doc, value)
+    return replace(resolved, doc=doc)
+
+
+# --- what to sweep -----------------------------------------------------------------------------
+
+def parse_values(text: str) -> list[float]:
+    """`0.6,0.7,0.8` (a list) or `0.6:0.9:0.1` (start:stop:step, stop included)."""
+    try:
+        if ":" in text:
+            start, stop, step = (float(x) for x in text.split(":"))
+            if step <= 0 or stop < start:
+                raise ValueError
+            n = math.floor((stop - start) / step + 1e-9) + 1
+            return [round(start + i * step, 12) for i in range(n)]
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError([Problem("command line", text, "expected values as a,b,c or "
+                                  "start:stop:step with a positive step")]) from None
+
+
+def grid(parameters: Sequence[tuple[Parameter, list[float]]]) -> Sweep:
+    """Every combination of the values given (the first parameter varies slowest)."""
+    combos: list[tuple[float, ...]] = [()]
+    for _, values in parameters:
+        combos = [(*c, v) for c in combos for v in values]
+    return Sweep([p for p, _ in parameters], combos, "grid")
+
+
+def monte_carlo(plan: Plan, draws: int, seed: int, spread: dict[str, float] | float = DEFAULT_SPREAD
+                ) -> Sweep:
+    """Every fund's receipt rate drawn from a Beta distribution whose mean is the expected rate.
+
+    Why Beta: a rate lives in [0, 1], and unlike a normal cut at 1 a Beta keeps the mean at the
+    expected rate (a normal with sd 0.1 around 0.9, truncated, averages 0.87). The standard
+    deviation is `spread` (0.1 by default), reduced to 99% of the largest a Beta of that mean can
+    have when the rate is close to 0 or 1; a rate of exactly 0 or 1 is not drawn.
+    """
+    rng = np.random.default_rng(seed)
+    parameters, columns = [], []
+    for fund in plan.funds:
+        sd = (spread.get(fund.code, spread.get("*", DEFAULT_SPREAD)) if isinstance(spread, dict)
+              else spread)
+        m = fund.receipt_rate
+        if sd <= 0 or m <= 0 or m >= 1:
+            x = np.full(draws, m)
+        else:
+            var = min(sd * sd, 0.99 * m * (1 - m))
+            k = m * (1 - m) / var - 1
+            x = rng.beta(m * k, (1 - m) * k, draws)
+        parameters.append(Parameter(f"receipt_rate[{fund.code}]",
+                                    ("financial_plan", "funds", fund.code, "receipt_rate")))
+        columns.append(np.clip(np.round(x, 6), 0.0, 1.0))
+    variants = [tuple(float(c[i]) for c in columns) for i in range(draws)]
+    return Sweep(parameters, variants, "monte_carlo")
+
+
+def key_parameter(label: str, text: str) -> Parameter:
+    path = parse_key(text)
+    if path is None:
+        raise InputError([Problem("command line", text, "expected a dotted key of the scenario, "
+                                  "e.g. financial_plan.funds.connect.receipt_rate")])
+    return Parameter(label, path)
+
+
+# --- solving variants --------------------------------------------------------------------------
+
+def derive_plan(plan: Plan, parameters: Sequence[Parameter], values: Sequence[float]
+                ) -> Plan | None:
+    """The variant's plan straight from the scenario's, for the parameters that are one field of
+    a fund or a target; None when validation is needed (any other key, a value out of range).
+
+    Why: validating the whole document again costs more than solving a variant. `Engine` checks
+    on the first variant that this gives exactly what validation gives, and validates otherwise.
+    """
+    funds = {f.code: f for f in plan.funds}
+    targets = {t.code: t for t in plan.targets}
+    for p, value in zip(parameters, values, strict=True):
+        path = p.path
+        if path is None or len(path) != 4 or not math.isfinite(value):
+            return None
+        section, table, code, key = path
+        if (section, table) == ("financial_plan", "funds") and code in funds:
+            if key == "receipt_rate" and 0.0 <= value <= 1.0:
+                funds[code] = replace(funds[code], receipt_rate=float(value))
+            elif key == "pledge" and 0.0 <= value <= MAX_AMOUNT:
+                funds[code] = replace(funds[code], pledges=dict.fromkeys(plan.years, float(value)))
+            else:
+                return None
+        elif (section, table) == ("rules", "targets") and code in targets:
+            t = targets[code]
+            if key == "share" and t.share is not None and 0.0 <= value <= 1.0:
+                targets[code] = replace(t, share=float(value))
+            elif key == "amount" and t.amount is not None and 0.0 <= value <= MAX_AMOUNT:
+                targets[code] = replace(t, amount=float(value))
+            elif key in ("shortfall_weight", "excess_weight") and 0.0 <= value <= 1e6:
+                targets[code] = replace(t, **{key: float(value)})
+            else:
+                return None
+        else:
+            return None
+    return replace(plan, funds=tuple(funds[f.code] for f in plan.funds),
+                   targets=tuple(targets[t.code] for t in plan.targets))
+
+
+class Engine:
+    """The scenario built once and held in HiGHS; variants applied as changes and solved warm."""
+
+    def __init__(self, resolved: Resolved, parameters: Sequence[Parameter]):
+        self.resolved = resolved
+        self.parameters = list(parameters)
+        self.plan = validate(resolved)
+        self.lp = build(self.plan)
+        self.model: HighsModel | None = None
+        start, index, value = self.lp.matrix()
+        self._shape = (self.lp.n_cols, start, index)
+        self._value = value.copy()
+        thematic = [p.code for p in self.plan.priorities if not p.support]
+        self.priorities = thematic
+        self.entities = [e.code for e in self.plan.entities]
+        self.derive: bool | None = None
+        """Whether derive_plan may stand for validation: None until the first variant says."""
+        pos = {p: i for i, p in enumerate(thematic)}
+        self._cell_priority = np.array([pos.get(m.cell.priority, -1) for m in self.plan.mandate])
+        pos = {e: i for i, e in enumerate(self.entities)}
+        self._cell_entity = np.array([pos.get(m.cell.entity, -1) for m in self.plan.mandate])
+
+    def plan_of(self, values: tuple[float, ...]) -> Plan:
+        fast = derive_plan(self.plan, self.parameters, values) if self.derive is not False else None
+        if fast is not None and self.derive:
+            return fast
+        slow = validate(variant_document(self.resolved, self.parameters, values))
+        if fast is not None:
+            self.derive = fast == slow
+        return slow
+
+    def totals(self, lp: LinearProgram, values: np.ndarray) -> tuple[dict[str, float],
+                                                                       dict[str, float]]:
+        """Totals per thematic priority and entity of the reported (rounded) amounts."""
+        amounts = np.round(values[: lp.n_alloc], AMOUNT_DECIMALS)
+        amounts = np.where(amounts >= 0.5 * 10.0**-AMOUNT_DECIMALS, amounts, 0.0)
+        out = []
+        for index, codes in ((self._cell_priority, self.priorities),
+                             (self._cell_entity, self.entities)):
+            of = index[lp.cell]
+            sums = np.bincount(np.where(of >= 0, of, len(codes)), weights=amounts,
+                               minlength=len(codes) + 1)
+            out.append({c: float(sums[i]) for i, c in enumerate(codes)})
+        return out[0], out[1]
+
+    def _model_for(self, lp: LinearProgram) -> tuple[HighsModel, bool]:
+        """The warm model with this variant's numbers, or a fresh one if the shape differs."""
+        start, index, value = lp.matrix()
+        n_cols, base_start, base_index = self._shape
+        same = (lp.n_cols == n_cols and np.array_equal(start, base_start)
+                and np.array_equal(index, base_index))
+        if self.model is None or not same:
+            model = HighsModel(lp)
+            if same:
+                self.model, self._value = model, value.copy()
+            return model, False
+        model = self.model
+        model.reset()
+        model.lp = lp
+        sense, rhs = lp.senses, lp.rhs
+        lower = np.where(sense == 0, -np.inf, rhs)
+        upper = np.where(sense == 1, np.inf, rhs)
+        changed = np.flatnonzero((lower != model.row_lower) | (upper != model.row_upper))
+        model.set_row_bounds(changed, lower[changed], upper[changed])
+        diff = np.flatnonzero(value != self._value)
+        if len(diff):
+            rows = np.searchsorted(start, diff, side="right") - 1
+            model.set_coefficients(rows, index[diff], value[diff])
+            self._value[diff] = value[diff]
+        return model, True
+
+    def run(self, vid: int, values: tuple[float, ...]) -> Result:
+        try:
+            plan = self.plan_of(values)
+        except InputError as exc:
+            return Result(vid, values, "invalid", message=str(exc).splitlines()[-1].strip(" -"))
+        lp = build(plan)
+        model, warm = self._model_for(lp)
+        status, objectives, _ = model.solve_levels()
+        result = Result(vid, values, status, objectives, warm=warm)
+        if status != "optimal":
+            if warm:  # start the next variant from a clean instance
+                self.model = None
+            return result
+        allocation = allocation_frame(lp, model.values())
+        violations = check(plan, allocation)
+        result.check = "passed" if not violations else f"failed: {len(violations)} rule(s)"
+        if violations:
+            result.status = "check_failed"
+            result.message = str(violations[0])
+        result.priorities, result.entities = self.totals(lp, model.values())
+        return result
+
+
+BLOCK = 50
+"""Variants per block. Each block starts from a freshly built model, so that a variant's answer
+(at a degenerate optimum, which vertex the warm simplex stops at) depends on the sweep alone,
+never on which worker ran what before it: same sweep, same files, whatever --workers says."""
+
+_SHARED: tuple[Resolved, list[Parameter]] | None = None
+
+
+def _init_worker(resolved: Resolved, parameters: list[Parameter]) -> None:
+    global _SHARED
+    _SHARED = (resolved, parameters)
+
+
+def _run_block(block: list[tuple[int, tuple[float, ...]]]) -> list[Result]:
+    assert _SHARED is not None
+    engine = Engine(*_SHARED)
+    return [engine.run(vid, values) for vid, values in block]
+
+
+def run_variants(resolved: Resolved, sweep: Sweep, workers: int = 1,
+                 progress: Callable[[int, int], None] | None = None) -> list[Result]:
+    """Solve every variant (in `workers` processes when more than one); results in variant order."""
+    todo = list(enumerate(sweep.variants, start=1))
+    blocks = [todo[i:i + BLOCK] for i in range(0, len(todo), BLOCK)]
+    results: list[Result] = []
+    if workers <= 1 or len(blocks) < 2:
+        _init_worker(resolved, sweep.parameters)
+        for block in blocks:
+            engine = Engine(resolved, sweep.parameters)
+            for vid, values in block:
+                results.append(engine.run(vid, values))
+                if progress:
+                    progress(len(results), len(todo))
+        return results
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+    with ProcessPoolExecutor(min(workers, len(blocks)), mp_context=context,
+                             initializer=_init_worker,
+                             initargs=(resolved, sweep.parameters)) as pool:
+        for future in as_completed([pool.submit(_run_block, b) for b in blocks]):
+            results.extend(future.result())
+            if progress:
+                progress(len(results), len(todo))
+    return sorted(results, key=lambda r: r.id)
+
+
+# --- output ------------------------------------------------------------------------------------
+
+def variants_frame(sweep: Sweep, results: Sequence[Result], priorities: Sequence[str],
+                   entities: Sequence[str], levels: Sequence[str]):  # -> pd.DataFrame
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        row: dict[str, object] = {"variant": r.id}
+        row.update({p.label: v for p, v in zip(sweep.parameters, r.values, strict=True)})
+        row.update({"status": r.status, "check": r.check, "warm": r.warm})
+        row.update({f"objective[{lv}]": r.objectives.get(lv, math.nan) for lv in levels})
+        row.update({f"priority[{p}]": r.priorities.get(p, math.nan) for p in priorities})
+        row.update({f"entity[{e}]": r.entities.get(e, math.nan) for e in entities})
+        row["message"] = r.message
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary_frame(variants, priorities: Sequence[str], entities: Sequence[str]):  # -> pd.DataFrame
+    """Percentiles of each thematic priority's and each entity's total over the optimal variants."""
+    import pandas as pd
+
+    ok = variants[variants["status"] == "optimal"]
+    records = []
+    for kind, codes in (("priority", priorities), ("entity", entities)):
+        for code in codes:
+            x = ok[f"{kind}[{code}]"].to_numpy(dtype=float)
+            rec: dict[str, object] = {"kind": kind, "code": code, "variants": len(x)}
+            if len(x):
+                rec.update({"mean": x.mean(), "min": x.min(),
+                            **{f"p{q}": float(np.percentile(x, q)) for q in PERCENTILES},
+                            "max": x.max()})
+            records.append(rec)
+    columns = ["kind", "code", "variants", "mean", "min", *(f"p{q}" for q in PERCENTILES), "max"]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def write_workbook(path: Path, variants, summary, title: str) -> None:
+    """sweep.xlsx: the summary with a chart of the spread per thematic priority, and the variants."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path))
+    # fixed document properties: the same sweep gives the same bytes
+    wb.set_properties({"title": title, "author": "alloc", "created": datetime.datetime(2000, 1, 1)})
+    bold = wb.add_format({"bold": True})
+    number = wb.add_format({"num_format": "#,##0"})
+    ws = wb.add_worksheet("summary")
+    ws.write_row(0, 0, list(summary.columns), bold)
+    for i, rec in enumerate(summary.itertuples(index=False), start=1):
+        for j, v in enumerate(rec):
+            if isinstance(v, float) and not math.isfinite(v):
+                continue
+            ws.write(i, j, v, number if j >= 3 else None)
+    ws.set_column(0, 1, 12)
+    ws.set_column(2, len(summary.columns), 12)
+    thematic = summary.index[summary["kind"] == "priority"].tolist()
+    if thematic and summary.loc[thematic, "variants"].max() > 0:
+        # helper columns: median, and the distances to p5 and p95 for the error bars
+        col = len(summary.columns) + 1
+        ws.write_row(0, col, ["median", "to p95", "below to p5"], bold)
+        first, last = thematic[0] + 1, thematic[-1] + 1
+        for i in thematic:
+            r = summary.loc[i]
+            ws.write_row(i + 1, col, [r["p50"], r["p95"] - r["p50"], r["p50"] - r["p5"]], number)
+        chart = wb.add_chart({"type": "column"})
+        chart.add_series({
+            "name": "median (bars: 5th to 95th percentile)",
+            "categories": ["summary", first, 1, last, 1],
+            "values": ["summary", first, col, last, col],
+            "y_error_bars": {"type": "custom",
+                             "plus_values": ["summary", first, col + 1, last, col + 1],
+                             "minus_values": ["summary", first, col + 2, last, col + 2]},
+        })
+        chart.set_title({"name": "Spread of the total per thematic priority over the variants"})
+        chart.set_y_axis({"name": "CHF thousands", "num_format": "#,##0"})
+        chart.set_legend({"position": "bottom"})
+        ws.insert_chart(len(summary) + 3, 0, chart, {"x_scale": 1.6, "y_scale": 1.4})
+    wv = wb.add_worksheet("variants")
+    wv.write_row(0, 0, list(variants.columns), bold)
+    for i, rec in enumerate(variants.itertuples(index=False), start=1):
+        for j, v in enumerate(rec):
+            if isinstance(v, float) and not math.isfinite(v):
+                continue
+            wv.write(i, j, v)
+    wv.freeze_panes(1, 1)
+    wb.close()
+
+
+def write_sweep(target: Path, sweep: Sweep, results: Sequence[Result], plan: Plan) -> list[str]:
+    """reports/<scenario>/sweep/: variants.csv, summary.csv, sweep.xlsx, whole or not at all."""
+    from alloc.report import report_folder
+
+    levels = [lv.name for lv in build(plan).levels]
+    priorities = [p.code for p in plan.priorities if not p.support]
+    entities = [e.code for e in plan.entities]
+    variants = variants_frame(sweep, results, priorities, entities, levels)
+    summary = summary_frame(variants, priorities, entities)
+    title = f"alloc sweep {plan.name}"
+    with report_folder(target) as tmp:
+        variants.to_csv(tmp / "variants.csv", index=False, lineterminator="\n", float_format="%.6f")
+        summary.to_csv(tmp / "summary.csv", index=False, lineterminator="\n", float_format="%.6f")
+        write_workbook(tmp / "sweep.xlsx", variants, summary, title)
+    return ["variants.csv", "summary.csv", "sweep.xlsx"]
+
+
+class Progress:
+    """A progress bar on a terminal; nothing when the output is not one."""
+
+    def __init__(self, stream=None, enabled: bool | None = None):
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.started = time.perf_counter()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        width = 30
+        filled = int(width * done / max(total, 1))
+        self.stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} variants "
+                          f"{now - self.started:5.1f} s")
+        if done == total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def parameters_from_args(args, plan: Plan) -> list[tuple[Parameter, list[float]]]:
+    """The grid the command line asks for."""
+    out: list[tuple[Parameter, list[float]]] = []
+    if args.ceiling:
+        out.append((Parameter("ceiling_factor", None), parse_values(args.ceiling)))
+    funds = {f.code for f in plan.funds}
+    targets = {t.code: t for t in plan.targets}
+    for option, field_, known, what in (
+        (args.receipt_rate, "receipt_rate", funds, "fund"),
+        (args.pledge, "pledge", funds, "fund"),
+        (args.weight, "shortfall_weight", set(targets), "target"),
+        (args.target, None, set(targets), "target"),
+    ):
+        for item in option or []:
+            code, _, text = item.partition("=")
+            if code not in known or not text:
+                raise InputError([Problem("command line", item, f"expected {what.upper()}=VALUES "
+                                          f"with a {what} of the scenario: "
+                                          f"{', '.join(sorted(known)) or 'none'}")])
+            if what == "fund":
+                path: Path_ = ("financial_plan", "funds", code, field_ or "")
+                label = f"{field_}[{code}]"
+            elif field_ is not None:
+                path, label = ("rules", "targets", code, field_), f"{field_}[{code}]"
+            else:
+                key = "share" if targets[code].share is not None else "amount"
+                path, label = ("rules", "targets", code, key), f"{key}[{code}]"
+            out.append((Parameter(label, path), parse_values(text)))
+    for item in args.set or []:
+        key, _, text = item.partition("=")
+        out.append((key_parameter(key, key), parse_values(text)))
+    return out
+
+
+def run_sweep(args) -> tuple[Path, list[Result], list[str]]:
+    """The `alloc sweep` command: variants, solved, checked, written."""
+    if solver_name("highs") != "highs":
+        raise InputError([Problem("command line", "sweep", "a sweep needs HiGHS (highspy)")])
+    resolved = resolve(args.scenario, Path(args.project))
+    base = validate(resolved)
+    asked = parameters_from_args(args, base)
+    if args.draws:
+        if asked:
+            raise InputError([Problem("command line", "--draws", "give either --draws or grid "
+                                      "parameters, not both")])
+        spread = _spread(args.spread)
+        sweep = monte_carlo(base, args.draws, args.seed, spread)
+    elif asked:
+        sweep = grid(asked)
+    else:
+        raise InputError([Problem("command line", "sweep", "nothing to sweep: give --draws N or "
+                                  "grid parameters (--ceiling, --receipt-rate, --pledge, --target, "
+                                  "--weight, --set)")])
+    progress = Progress(enabled=False if args.quiet else None)
+    workers = args.workers or 1
+    results = run_variants(resolved, sweep, workers, progress)
+    reports = args.reports if args.reports is not None else Path(args.project) / "reports"
+    target = reports / base.name / SWEEP_FOLDER
+    written = write_sweep(target, sweep, results, base)
+    return target, results, written
+
+
+def _spread(items: Iterable[str] | None) -> dict[str, float] | float:
+    spread: dict[str, float] = {}
+    default = DEFAULT_SPREAD
+    for item in items or []:
+        code, sep, text = item.partition("=")
+        try:
+            if sep:
+                spread[code] = float(text)
+            else:
+                default = float(code)
+        except ValueError:
+            raise InputError([Problem("command line", item, "expected SD or FUND=SD")]) from None
+    return {**{"*": default}, **spread} if spread else default
+
+
+def cpu_count() -> int:
+    return os.cpu_count() or 1

@@ -1,0 +1,201 @@
+"""`alloc sweep`: a variant solved warm is the fresh run of the same parameters, and the outputs.
+
+The fresh runs are real scenario files (parent: baseline) with the variant's values written as
+overrides, loaded, built and solved from scratch: they share no state with the sweep's HiGHS
+instance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from alloc.build import build
+from alloc.cli import main
+from alloc.load import load_plan
+from alloc.scenario import resolve
+from alloc.solve import solve
+from alloc.sweep import (
+    Engine,
+    Parameter,
+    Sweep,
+    derive_plan,
+    grid,
+    monte_carlo,
+    parse_values,
+    run_variants,
+    variant_document,
+)
+from alloc.validate import validate
+
+MODEL = "itu-2024-2027"
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f'"{k}" = {_toml(v)}' for k, v in value.items()) + " }"
+    return repr(float(value)) if isinstance(value, int | float) else repr(value)
+
+
+def write_fresh_scenario(project: Path, name: str, parameters: list[Parameter],
+                         values: tuple[float, ...]) -> None:
+    """The variant as a scenario file a user could have written."""
+    lines = ["[scenario]", 'parent = "baseline"', f'title = "{name}"', ""]
+    plan_file = project / "models" / MODEL / "financial-plan.toml"
+    revenue = tomllib.loads(plan_file.read_text())["revenue"]
+    for p, value in zip(parameters, values, strict=True):
+        if p.path is None:
+            for code, line in revenue.items():
+                key = "units" if "units" in line else "amount"
+                raw = line[key]
+                scaled = ({y: v * value for y, v in raw.items()} if isinstance(raw, dict)
+                          else raw * value)
+                lines += [f"[financial_plan.revenue.{code}]", f"{key} = {_toml(scaled)}", ""]
+        else:
+            *table, key = p.path
+            lines += [f"[{'.'.join(table)}]", f"{key} = {_toml(value)}", ""]
+    (project / "scenarios" / f"{name}.toml").write_text("\n".join(lines))
+
+
+GRID = [
+    (Parameter("receipt_rate[development_trust]",
+               ("financial_plan", "funds", "development_trust", "receipt_rate")), [0.55, 0.95]),
+    (Parameter("share[TP3]", ("rules", "targets", "TP3", "share")), [0.2, 0.26]),
+    (Parameter("ceiling_factor", None), [0.97, 1.0]),
+]
+
+
+def test_a_variant_is_the_fresh_run_of_its_parameters(project: Path) -> None:
+    resolved = resolve("baseline", project)
+    sweep = grid(GRID)
+    assert len(sweep.variants) == 8
+    results = run_variants(resolved, sweep)
+    assert sum(r.warm for r in results) >= 7          # one cold start, then warm re-solves
+    for r in results:
+        assert r.status == "optimal" and r.check == "passed", r
+        name = f"variant-{r.id}"
+        write_fresh_scenario(project, name, sweep.parameters, r.values)
+        fresh = solve(build(load_plan(name, project)))
+        assert fresh.status == "optimal"
+        for level, value in fresh.objectives.items():
+            assert r.objectives[level] == pytest.approx(value, rel=1e-6, abs=1e-9), (r.id, level)
+        # the allocation itself may differ: the reference level (a sum of distances) can have
+        # several optima, and a warm and a cold simplex may stop at different ones; what is
+        # unique is every level's optimum (above) and what the rules fix, such as the total
+        total = fresh.allocation["amount"].sum()
+        assert sum(r.entities.values()) == pytest.approx(total, abs=0.01)
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    (("financial_plan", "funds", "development_trust", "receipt_rate"), 0.61),
+    (("financial_plan", "funds", "cyber_standards", "pledge"), 5000.0),
+    (("rules", "targets", "TP1", "share"), 0.12),
+    (("rules", "targets", "TP2", "shortfall_weight"), 3.0),
+    (("rules", "targets", "TP2", "excess_weight"), 0.25),
+])
+def test_the_shortcut_plan_is_the_validated_plan(project: Path, path: tuple, value: float) -> None:
+    """Variants skip validation only where doing so gives exactly the validated plan."""
+    resolved = resolve("baseline", project)
+    p = Parameter("x", path)
+    fast = derive_plan(validate(resolved), [p], [value])
+    slow = validate(variant_document(resolved, [p], [value]))
+    assert fast is not None and fast == slow
+    assert validate(resolved) != slow        # the variant did change something
+
+
+def test_out_of_range_values_are_validated_and_reported(project: Path) -> None:
+    resolved = resolve("baseline", project)
+    p = Parameter("rate", ("financial_plan", "funds", "development_trust", "receipt_rate"))
+    assert derive_plan(validate(resolved), [p], [1.5]) is None
+    (result,) = run_variants(resolved, Sweep([p], [(1.5,)]))
+    assert result.status == "invalid" and "receipt_rate" in result.message
+
+
+def test_monte_carlo_draws_are_seeded_and_within_rates(project: Path) -> None:
+    plan = load_plan("baseline", project)
+    a, b, c = (monte_carlo(plan, 200, seed) for seed in (7, 7, 8))
+    assert a.variants == b.variants != c.variants
+    values = np.array(a.variants)
+    assert values.shape == (200, len(plan.funds))
+    assert ((values >= 0) & (values <= 1)).all()
+    expected = np.array([f.receipt_rate for f in plan.funds])
+    assert np.abs(values.mean(axis=0) - expected).max() < 0.02     # a Beta keeps the mean
+    assert values.std(axis=0).min() > 0.08 and values.std(axis=0).max() < 0.12
+
+
+def test_workers_give_the_results_of_one_process(project: Path) -> None:
+    """More variants than one block, so that two processes share the work."""
+    resolved = resolve("baseline", project)
+    sweep = monte_carlo(validate(resolved), 120, 3)
+    one = run_variants(resolved, sweep, workers=1)
+    two = run_variants(resolved, sweep, workers=2)
+    assert [r.id for r in two] == list(range(1, 121))
+    for a, b in zip(one, two, strict=True):        # blocks start fresh: the very same answers
+        assert (a.values, a.status, a.objectives, a.priorities, a.entities) == (
+            b.values, b.status, b.objectives, b.priorities, b.entities)
+
+
+def test_infeasible_variants_are_reported_not_fatal(project: Path) -> None:
+    resolved = resolve("baseline", project)
+    floor = Parameter("floor", ("rules", "bounds", "tp1_floor", "min"))
+    results = run_variants(resolved, grid([(floor, [20000.0, 9e7, 21000.0])]))
+    assert [r.status for r in results] == ["optimal", "infeasible", "optimal"]
+    assert results[2].check == "passed"
+    engine = Engine(resolved, [floor])
+    again = engine.run(3, (21000.0,))
+    assert again.objectives == pytest.approx(results[2].objectives, rel=1e-7, abs=1e-10)
+
+
+def test_parse_values() -> None:
+    assert parse_values("0.6:0.8:0.1") == [0.6, 0.7, 0.8]
+    assert parse_values("1,2.5") == [1.0, 2.5]
+
+
+def _sweep_cli(project: Path, *extra: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["sweep", "baseline", "--project", str(project), *extra])
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_sweep_command_writes_variants_summary_and_workbook(project: Path) -> None:
+    code, out, err = _sweep_cli(project, "--draws", "6", "--seed", "2", "--workers", "2")
+    assert code == 0, err
+    assert err == ""                                   # no progress bar off a terminal
+    assert "6 variants (6 optimal)" in out
+    folder = project / "reports" / "baseline" / "sweep"
+    variants = pd.read_csv(folder / "variants.csv")
+    assert list(variants["variant"]) == list(range(1, 7))
+    assert set(variants["status"]) == {"optimal"} and set(variants["check"]) == {"passed"}
+    plan = load_plan("baseline", project)
+    for p in plan.priorities:
+        assert (f"priority[{p.code}]" in variants) == (not p.support)
+    summary = pd.read_csv(folder / "summary.csv")
+    assert list(summary["kind"]).count("priority") == 5
+    assert (summary["p5"] <= summary["p50"]).all() and (summary["p50"] <= summary["p95"]).all()
+    book = openpyxl.load_workbook(folder / "sweep.xlsx")
+    assert book.sheetnames == ["summary", "variants"]
+    assert len(book["summary"]._charts) == 1
+    first = (folder / "sweep.xlsx").read_bytes()
+    assert _sweep_cli(project, "--draws", "6", "--seed", "2", "--workers", "2")[0] == 0
+    assert (folder / "sweep.xlsx").read_bytes() == first      # same sweep, same bytes
+
+
+def test_sweep_command_grid_and_bad_arguments(project: Path) -> None:
+    code, out, _ = _sweep_cli(project, "--receipt-rate", "development_trust=0.5,0.9",
+                              "--ceiling", "0.99:1.0:0.01", "--quiet")
+    assert code == 0 and out == ""
+    variants = pd.read_csv(project / "reports" / "baseline" / "sweep" / "variants.csv")
+    assert len(variants) == 4
+    assert list(variants["ceiling_factor"]) == [0.99, 0.99, 1.0, 1.0]   # the first varies slowest
+    code, _, err = _sweep_cli(project, "--receipt-rate", "nofund=0.5")
+    assert code == 2 and "nofund" in err
+    code, _, err = _sweep_cli(project)
+    assert code == 2 and "nothing to sweep" in err
