@@ -1,3 +1,4 @@
-from alloc.cli import main
+from alloc._entry import entry
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(entry())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -53,8 +54,28 @@ def run_record(solution: Solution, seconds: dict[str, float]) -> dict:
     return record
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+
+
+def neutralise(text: str) -> str:
+    """Text a spreadsheet would run as a formula, made inert the way OWASP recommends.
+
+    A cell starting with =, +, -, @, tab or carriage return gets a leading apostrophe; text that
+    is a plain number stays as it is.
+    """
+    if text.startswith(_FORMULA_START) and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, lineterminator="\n")
+    """A CSV with plain numbers and inert text."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(lambda v: neutralise(v) if isinstance(v, str) else v)
+    safe.to_csv(path, index=False, lineterminator="\n")
 
 
 def write_json(data: object, path: Path) -> None:
