@@ -480,6 +480,7 @@ class Validator:
                 covered.extend(ys)
             if years and sorted(covered) != list(years):
                 self.error(f.at("biennia"), "every year of the plan must be in exactly one biennium")
+            biennia = dict(sorted(biennia.items(), key=lambda kv: (min(kv[1]), kv[0])))
         f.close()
         top = Fields(self, ("financial_plan",), self.table(("financial_plan",)), "financial plan")
         for key in ("plan", "revenue", "funds", "growth"):
@@ -672,9 +673,10 @@ class Validator:
                     self.error(f.at(key), f"the minimum {lo[y]:,.1f} is above the maximum "
                                f"{hi[y]:,.1f} in {y}")
             cut = 1.0 - cuts.get(code, 0.0)
-            out.append(Envelope(code, {y: v * cut for y, v in lo.items()},
-                                {y: v * cut for y, v in hi.items()}))
-        return tuple(out)
+            out.append(Envelope(code, {y: v * cut for y, v in sorted(lo.items())},
+                                {y: v * cut for y, v in sorted(hi.items())}))
+        rank = {code: i for i, code in enumerate(fw.entity_codes)}
+        return tuple(sorted(out, key=lambda e: (rank.get(e.entity, len(rank)), e.entity)))
 
     def _commitments(self, fw: _Framework, years: tuple[int, ...],
                      fund_codes: tuple[str, ...]) -> tuple[Commitment, ...]:
