@@ -252,9 +252,10 @@ class Validator:
         meta = Fields(self, ("model",), self.table(("model",)), "model")
         title = meta.text("title", required=True)
         unit = meta.text("unit", default="CHF thousands")
-        if unit != "CHF thousands":
-            self.error(("model", "unit"), f"alloc works in CHF thousands; got '{unit}'. Convert "
-                       "the amounts and set unit = \"CHF thousands\"")
+        if not re.match(r"^[A-Z]{3} thousands$", unit):
+            self.error(("model", "unit"), f"expected a currency code and 'thousands', such as "
+                       f"\"CHF thousands\" or \"USD thousands\"; got '{unit}'. alloc works in "
+                       "thousands: convert the amounts if they are in units")
         inputs_date = meta.text("inputs_date", required=True)
         if inputs_date and not re.match(r"^\d{4}-\d{2}-\d{2}$", inputs_date):
             self.error(("model", "inputs_date"), "expected a date YYYY-MM-DD")
@@ -496,6 +497,11 @@ class Validator:
             group = f.choice("group", REVENUE_GROUPS, "other")
             units = f.per_year("units", years, hi=1e6, what="a number of contributory units")
             unit_value = f.number("unit_value_chf", hi=1e9, what="the value of one unit in CHF")
+            other_value = f.number("unit_value", hi=1e9,
+                                   what="the value of one unit in the currency (not thousands)")
+            if unit_value is not None and other_value is not None:
+                self.error(f.at("unit_value"), "give unit_value_chf or unit_value, not both")
+            unit_value = other_value if unit_value is None else unit_value
             amounts = f.per_year("amount", years)
             source = f.text("source")
             receives = f.boolean("receives_support_costs", False)
