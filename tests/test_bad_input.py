@@ -213,3 +213,17 @@ def test_parent_names_cannot_climb_out(project: Path) -> None:
 def test_model_names_cannot_climb_out(project: Path) -> None:
     message = problems(project, scenario(project, '[scenario]\nmodel = "../models/tiny"\n'))
     assert "no such model folder" in message
+
+
+def test_a_model_in_another_currency(project: Path) -> None:
+    edit(project, "model.toml", 'unit = "CHF thousands"', 'unit = "USD thousands"')
+    edit(project, "financial-plan.toml", "amount = { 2024 = 100, 2025 = 80 }",
+         "units = { 2024 = 10, 2025 = 8 }\nunit_value = 10000")
+    plan = load_plan("tiny", project)
+    assert plan.unit == "USD thousands"
+    assert plan.ceiling(2024) == 100 and plan.ceiling(2025) == 80
+
+
+def test_a_unit_that_is_not_thousands_is_refused(project: Path) -> None:
+    edit(project, "model.toml", 'unit = "CHF thousands"', 'unit = "CHF"')
+    assert "model.toml: unit: expected a currency code and 'thousands'" in problems(project, "tiny")
