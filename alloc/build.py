@@ -12,6 +12,7 @@ own HiGHS class), kept as the fallback and as the yardstick the fast path is tes
 from __future__ import annotations
 
 import bisect
+import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Literal, overload
 import numpy as np
 
 from alloc.domain import Fund, Plan, Selection
+from alloc.errors import ModelTooLarge
 
 if TYPE_CHECKING:
     import pulp
@@ -375,6 +377,24 @@ def _gather(order: np.ndarray, start: np.ndarray, groups: np.ndarray
     return counts, order[idx]
 
 
+BYTES_PER_COLUMN = 3000
+"""Peak memory of a run per allocation column, measured (bench/bench.py: about 3 GB at 1e6)."""
+
+
+def _fits_in_memory(columns: int) -> None:
+    """Refuse, with a clear message, a model that would not fit in this machine's memory."""
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return
+    need = columns * BYTES_PER_COLUMN
+    if need > 0.8 * memory:
+        raise ModelTooLarge(
+            f"the model has {columns:,} allocation variables (cells x years x funds) and would "
+            f"need about {need / 2**30:,.0f} GB of memory; this machine has {memory / 2**30:,.0f} GB. "
+            "Reduce the mandate, the years or the funds, or run on a larger machine")
+
+
 def build(plan: Plan) -> LinearProgram:
     """The LP of a plan: every rule group as named rows, and the goal-programming levels."""
     cells = _Cells(plan)
@@ -382,6 +402,7 @@ def build(plan: Plan) -> LinearProgram:
     admits = np.ones((n_cells, n_funds), dtype=bool)
     for k, fund in enumerate(plan.funds, start=1):
         admits[:, k] = cells.mask(fund.earmark)
+    _fits_in_memory(int(admits.sum()) * n_years)
     # columns in the order cell, year, fund: np.nonzero walks the grid in C order
     i, yi, k = np.nonzero(np.broadcast_to(admits[:, None, :], (n_cells, n_years, n_funds)))
     years_arr = np.asarray(plan.years, dtype=np.int64)

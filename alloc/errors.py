@@ -31,3 +31,7 @@ class InputError(Exception):
 
 class SolveError(Exception):
     """The solver failed or returned an answer that does not hold; never reported as a result."""
+
+
+class ModelTooLarge(Exception):
+    """The model would not fit in memory: refused before building, with the sizes involved."""
