@@ -6,7 +6,7 @@ its temporary folder, so the files appear whole or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +14,7 @@ import pandas as pd
 from alloc.markdown import write_markdown
 from alloc.solution import AMOUNT_DECIMALS, Solution
 from alloc.tables import Table, appendix_a, summarize
-from alloc.xlsx import write_workbook
+from alloc.xlsx import Sheet, write_workbook
 
 TABLES_FOLDER = "tables"
 UNROUNDED_FOLDER = "unrounded"
@@ -33,13 +33,17 @@ def write_table_csv(table: Table, folder: Path) -> None:
 
 
 def write_appendix(solution: Solution, folder: Path, support: str = "rows",
-                   run: Mapping[str, object] | None = None) -> list[str]:
-    """Write Appendix A for an optimal solution into `folder`; returns the names written."""
+                   run: Mapping[str, object] | None = None, sheets: Sequence[Sheet] = ()
+                   ) -> list[str]:
+    """Write Appendix A for an optimal solution into `folder`; returns the names written.
+
+    `sheets` are added to the workbook after the allocation (an explanation's rules and ranges).
+    """
     tables = appendix_a(solution, support)
     summary = summarize(solution, tables, support)
     (folder / TABLES_FOLDER / UNROUNDED_FOLDER).mkdir(parents=True, exist_ok=True)
     for table in tables:
         write_table_csv(table, folder / TABLES_FOLDER)
-    write_workbook(folder / WORKBOOK, summary, tables, solution.allocation, run or {})
+    write_workbook(folder / WORKBOOK, summary, tables, solution.allocation, run or {}, sheets)
     write_markdown(folder / MARKDOWN, summary, tables)
     return [f"{TABLES_FOLDER}/", WORKBOOK, MARKDOWN]

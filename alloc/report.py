@@ -14,7 +14,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,7 @@ from alloc import __version__
 from alloc.appendix import write_appendix
 from alloc.check import ABS_TOLERANCE
 from alloc.solution import Solution
+from alloc.xlsx import Sheet
 
 
 def run_record(solution: Solution, seconds: dict[str, float]) -> dict:
@@ -171,10 +172,14 @@ def _locked(path: Path) -> Iterator[None]:
 
 def write_report(solution: Solution, target: Path, seconds: dict[str, float],
                  extra: Callable[[Path], None] | None = None,
-                 support_costs: str = "rows") -> list[str]:
+                 support_costs: str = "rows", sheets: Sequence[Sheet] = (),
+                 files: Callable[[Path], list[str]] | None = None,
+                 infeasibility: Mapping[str, object] | None = None) -> list[str]:
     """Write a run's files into `target`; returns the names written.
 
     `support_costs` is how Appendix A shows support lines: rows, direct, step-down, reciprocal.
+    An explanation adds `sheets` to the workbook and writes its own files with `files`; a
+    diagnosis is written as infeasibility.json (`infeasibility`, else the solution's conflicts).
     """
     written = []
     started = time.perf_counter()
@@ -182,8 +187,14 @@ def write_report(solution: Solution, target: Path, seconds: dict[str, float],
         if solution.optimal:
             write_csv(solution.allocation, tmp / "allocation.csv")
             written.append("allocation.csv")
-            written += write_appendix(solution, tmp, support_costs, run_record(solution, {}))
-        if solution.conflicts:
+            written += write_appendix(solution, tmp, support_costs, run_record(solution, {}),
+                                      sheets)
+        if files is not None:
+            written += files(tmp)
+        if infeasibility is not None:
+            write_json(infeasibility, tmp / "infeasibility.json")
+            written.append("infeasibility.json")
+        elif solution.conflicts:
             write_json({"scenario": solution.plan.name, "status": solution.status,
                         "message": solution.message, "conflicts": solution.conflicts},
                        tmp / "infeasibility.json")

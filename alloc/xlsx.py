@@ -481,13 +481,82 @@ def _write_charts(book: _Book, tables: Mapping[str, Table],
     ws.fit_to_pages(1, 0)
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """A plain sheet of rows under a title and notes: what an explanation adds to the workbook
+    (the rules with their prices, ranges, room for manoeuvre). Computed elsewhere, laid out here.
+
+    `columns`: (column of the frame, header, kind, width); kinds are text, wrap, amount (whole
+    units), detail (thousandths), number (as it is), share and flag (yes or empty). Rows whose
+    `bold` column is true are written in bold.
+    """
+
+    title: str
+    heading: str
+    notes: tuple[str, ...]
+    columns: tuple[tuple[str, str, str, float], ...]
+    frame: pd.DataFrame
+    bold: str | None = None
+
+
+def _write_sheet(book: _Book, sheet: Sheet) -> None:
+    f = book.f
+    wb = book.wb
+    kinds = {"text": {"valign": "top"}, "wrap": {"text_wrap": True, "valign": "top"},
+             "amount": {"num_format": AMOUNT, "valign": "top"},
+             "detail": {"num_format": DETAIL, "valign": "top"},
+             "number": {"num_format": "General", "valign": "top"},
+             "share": {"num_format": "0.00%", "valign": "top"},
+             "flag": {"valign": "top", "align": "center"}}
+    plain = {k: wb.add_format(v) for k, v in kinds.items()}
+    strong = {k: wb.add_format({**v, "bold": True}) for k, v in kinds.items()}
+    ws = book.sheet(sheet.title)
+    widths = [w for _, _, _, w in sheet.columns]
+    ws.write_string(0, 0, sheet.heading, f["title"])
+    r = 1
+    for text in sheet.notes:
+        book.note(ws, r, text, len(sheet.columns), widths)
+        r += 1
+    header = r + 1
+    for c, (_, head, kind, _) in enumerate(sheet.columns):
+        ws.write_string(header, c, head, f["head_num"] if kind in ("amount", "detail", "number",
+                                                                    "share") else f["head"])
+    ws.set_row(header, 2 * _LINE_POINTS)
+    frame = sheet.frame
+    bold = (frame[sheet.bold].astype(bool).tolist() if sheet.bold is not None
+            else [False] * len(frame))
+    for k, row in enumerate(frame.itertuples(index=False)):
+        values = dict(zip(frame.columns, row, strict=True))
+        fmt = strong if bold[k] else plain
+        for c, (column, _, kind, _) in enumerate(sheet.columns):
+            value = values[column]
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                ws.write_blank(header + 1 + k, c, None, fmt[kind])
+            elif kind == "flag":
+                ws.write_string(header + 1 + k, c, "yes" if value else "", fmt[kind])
+            elif kind in ("text", "wrap"):
+                ws.write_string(header + 1 + k, c, str(value), fmt[kind])
+            else:
+                ws.write_number(header + 1 + k, c, float(value), fmt[kind])
+    for c, w in enumerate(widths):
+        ws.set_column(c, c, w)
+    ws.freeze_panes(header + 1, 0)
+    ws.repeat_rows(header)
+    if len(frame):
+        ws.autofilter(header, 0, header + len(frame), len(sheet.columns) - 1)
+
+
 def write_workbook(path: Path, summary: Summary, tables: Sequence[Table],
-                   allocation: pd.DataFrame, run: Mapping[str, object]) -> None:
-    """Write appendix-a.xlsx: Summary, one sheet per table, Charts, Allocation, Run."""
+                   allocation: pd.DataFrame, run: Mapping[str, object],
+                   sheets: Sequence[Sheet] = ()) -> None:
+    """Write appendix-a.xlsx: Summary, one sheet per table, Charts, Allocation, the extra
+    `sheets` (an explanation's), Run."""
     book = _Book(path, summary)
     _write_summary(book, summary)
     places = {t.id: _write_table(book, t) for t in tables}
     _write_charts(book, {t.id: t for t in tables}, places)
     _write_allocation(book, allocation, summary.unit)
+    for sheet in sheets:
+        _write_sheet(book, sheet)
     _write_run(book, run)
     book.close()
