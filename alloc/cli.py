@@ -43,6 +43,23 @@ def _parser() -> argparse.ArgumentParser:
                      default="rows", help="Appendix A: support lines as their own rows (default) "
                      "or distributed over the thematic priorities by a cost-accounting method")
     sub.add_parser("check", parents=[common], help="validate a scenario without solving")
+    explain = sub.add_parser(
+        "explain", parents=[common], help="why the numbers: binding rules, prices, ranges, room "
+        "for manoeuvre; or why a scenario cannot be met", description="Solves the scenario, "
+        "prints the binding rules with their shadow prices and writes its report with "
+        "constraints.csv, ranging.csv and flexibility.csv (and their sheets in appendix-a.xlsx); "
+        "for an infeasible scenario, the conflicting rules and what to change (exit 1).")
+    explain.add_argument("--cell", metavar="ENTITY/PRIORITY/OUTPUT",
+                         help="also say what determines this cell's amount")
+    explain.add_argument("--tolerance", type=float, default=0.01, metavar="FRACTION",
+                         help="room for manoeuvre: how far above its optimum the weighted "
+                         "objective may go (default 0.01, i.e. 1%%)")
+    explain.add_argument("--solver", choices=["highs", "cbc"], default="highs")
+    explain.add_argument("--reports", type=Path, default=None,
+                         help="folder for reports (default: PROJECT/reports)")
+    explain.add_argument("--quiet", action="store_true")
+    explain.add_argument("--support-costs", choices=["rows", "direct", "step-down", "reciprocal"],
+                         default="rows")
     _sweep_parser(sub, common)
     compare = sub.add_parser("compare", help="scenarios side by side, and why they differ")
     compare.add_argument("scenarios", nargs="+", metavar="SCENARIO",
@@ -109,25 +126,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     from alloc.report import write_report
     from alloc.solve import SolveOptions, solve
 
+    explaining = args.command == "explain"
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     plan = load_plan(args.scenario, args.project)
+    if explaining:
+        _check_explain_args(args, plan)
     seconds["load"] = time.perf_counter() - t
     t = time.perf_counter()
     lp = build(plan)
     seconds["build"] = time.perf_counter() - t
     t = time.perf_counter()
-    solution = solve(lp, SolveOptions(args.solver, args.time_limit))
+    options = SolveOptions(args.solver, getattr(args, "time_limit", None))
+    solution = solve(lp, options)
     seconds["solve_and_check"] = time.perf_counter() - t
+    t = time.perf_counter()
+    extra, lines = _explained(lp, solution, options, explaining, getattr(args, "tolerance", 0.01),
+                              getattr(args, "cell", None))
+    seconds["explain"] = time.perf_counter() - t
     reports = args.reports if args.reports is not None else args.project / "reports"
     target = reports / plan.name
-    written = write_report(solution, target, seconds, support_costs=args.support_costs)
+    written = write_report(solution, target, seconds, support_costs=args.support_costs, **extra)
     out = sys.stdout
     if not args.quiet:
         chain = " <- ".join(plan.scenario_chain)
-        print(f"alloc run {plan.name}: {solution.status} ({solution.solver}); model {plan.model}"
-              + (f"; scenario chain {chain}" if len(plan.scenario_chain) > 1 else ""), file=out)
-        if solution.optimal:
+        print(f"alloc {args.command} {plan.name}: {solution.status} ({solution.solver}); model "
+              f"{plan.model}" + (f"; scenario chain {chain}" if len(plan.scenario_chain) > 1
+                                 else ""), file=out)
+        if solution.optimal and not explaining:
             print(f"  {'year':<6}{'ceiling':>14}{'regular':>14}{'extrabudgetary':>16}"
                   f"{'unallocated':>14}   (CHF thousands)", file=out)
             for y in plan.years:
@@ -138,15 +164,56 @@ def cmd_run(args: argparse.Namespace) -> int:
                       f"{_fmt(total - regular):>16}{_fmt(ceiling - regular):>14}", file=out)
             levels = ", ".join(f"{k} {v:.6g}" for k, v in solution.objectives.items())
             print(f"  objective: {levels}", file=out)
-        else:
+        elif not lines:
             print(f"  {solution.message}", file=out)
-            for c in solution.conflicts:
-                how = (f"{c['change']} {c['name']} by {c['amount']:,.3f}" if c["amount"] is not None
-                       else f"{c['name']} (moving it alone is not enough)")
-                print(f"  - {how}: {c['text']}" + (f" [{c['source']}]" if c["source"] else ""),
-                      file=out)
+        for line in lines:
+            print(f"  {line}", file=out)
         print(f"  wrote {target.as_posix()}/ ({', '.join(written)})", file=out)
     return EXIT_OK if solution.optimal else EXIT_NOT_OPTIMAL
+
+
+def _check_explain_args(args: argparse.Namespace, plan: object) -> None:
+    from alloc.errors import Problem
+    from alloc.suggest import closest
+
+    problems = []
+    if not 0.0 <= args.tolerance <= 10.0:
+        problems.append(Problem("command line", "--tolerance", f"{args.tolerance} is not a "
+                                "fraction of the optimum between 0 and 10 (0.01 is 1%)"))
+    cells = ["/".join(m.cell) for m in plan.mandate]  # type: ignore[attr-defined]
+    if args.cell is not None and args.cell not in cells:
+        hint = closest(args.cell, cells)
+        problems.append(Problem("command line", "--cell", f"'{args.cell}' is not a cell of the "
+                                "mandate (ENTITY/PRIORITY/OUTPUT)"
+                                + (f"; did you mean '{hint}'?" if hint else "")))
+    if problems:
+        raise InputError(problems)
+
+
+def _explained(lp: object, solution: object, options: object, deep: bool, tolerance: float,
+               cell: str | None) -> tuple[dict, list[str]]:
+    """What the report adds and what is printed: the rules with their prices for an optimal
+    run (with ranges, room for manoeuvre and the cell's story when explaining), the conflicts
+    and what to change for an infeasible one."""
+    from alloc import explain_report
+    from alloc.explain import diagnose_infeasible, explain
+
+    plan = lp.plan  # type: ignore[attr-defined]
+    if solution.optimal:  # type: ignore[attr-defined]
+        explanation = explain(lp, solution.constraints, solution.objectives,  # type: ignore
+                              options, tolerance, deep, cell)  # type: ignore[arg-type]
+        lines = explain_report.explanation_lines(explanation, plan) if deep else []
+        if explanation.cell is not None:
+            lines += explain_report.cell_lines(explanation.cell, plan)
+        return {"sheets": explain_report.sheets(explanation, plan),
+                "files": explain_report.files(explanation)}, lines
+    if solution.status == "infeasible" and not solution.objectives:  # type: ignore[attr-defined]
+        diagnosis = diagnose_infeasible(lp, options)  # type: ignore[arg-type]
+        solution.message = diagnosis.message  # type: ignore[attr-defined]
+        solution.conflicts = diagnosis.moves()  # type: ignore[attr-defined]
+        return ({"infeasibility": diagnosis.record()},
+                ["no allocation keeps every rule:", *explain_report.diagnosis_lines(diagnosis)])
+    return {}, []
 
 
 def _sweep_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -197,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"run": cmd_run, "check": cmd_check, "compare": cmd_compare,
-                "sweep": cmd_sweep}[args.command](args)
+                "sweep": cmd_sweep, "explain": cmd_run}[args.command](args)
     except InputError as exc:
         print(f"alloc: {exc}", file=sys.stderr)
         return EXIT_INPUT
