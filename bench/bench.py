@@ -24,6 +24,7 @@ alloc's run and the reference).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -307,14 +308,14 @@ def to_csc(start: np.ndarray, index: np.ndarray, value: np.ndarray, n_cols: int
     return col_start, rows[order], value[order]
 
 
-def run_once(root: Path, scenario: str) -> dict:
-    """One timed run of alloc (files to checked solution) and of the reference."""
-    from alloc.build import GE, LE, build
+def alloc_run(root: Path, scenario: str) -> dict:
+    """One timed run of alloc: files to a checked solution, the way `alloc run` does it."""
+    from alloc.build import build
     from alloc.check import check
     from alloc.load import load_plan
-    from alloc.solve import HIGHS_OPTIONS, HighsModel, _Run, level_options, solution_of
+    from alloc.solve import HighsModel, SolveOptions, _Run, solution_of
 
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     plan = load_plan(scenario, root)
     t1 = time.perf_counter()
     lp = build(plan)
@@ -324,13 +325,25 @@ def run_once(root: Path, scenario: str) -> dict:
     if status != "optimal":
         raise RuntimeError(f"alloc: {status}")
     run = _Run(status, "highs", objectives, "", model.values(), model.duals())
-    solution = solution_of(lp, run, _options(), check_answer=False)
+    solution = solution_of(lp, run, SolveOptions(), check_answer=False)
     t3 = time.perf_counter()
     violations = check(plan, solution.allocation)
-    t4 = time.perf_counter()
+    t4, c4 = time.perf_counter(), time.process_time()
     if violations:
         raise RuntimeError(f"alloc: the check found {len(violations)} violations")
+    return {"n_vars": lp.n_cols, "n_rows": lp.n_rows, "nnz": int(lp.matrix()[0][-1]),
+            "load_s": t1 - t0, "build_s": t2 - t1, "solve_s": t3 - t2, "check_s": t4 - t3,
+            "total_s": t4 - t0, "total_cpu_s": c4 - c0, "objectives": list(objectives.values())}
 
+
+def reference_inputs(root: Path, scenario: str) -> tuple:
+    """The LP alloc builds, as the reference takes it: CSC arrays, row bounds, levels (untimed)."""
+    from alloc.build import GE, LE, build
+    from alloc.load import load_plan
+    from alloc.solve import HIGHS_OPTIONS, level_options
+
+    plan = load_plan(scenario, root)
+    lp = build(plan)
     start, index, value = lp.matrix()
     csc = to_csc(start, index, value, lp.n_cols)
     sense, rhs = lp.senses, lp.rhs
@@ -338,40 +351,51 @@ def run_once(root: Path, scenario: str) -> dict:
     upper = np.where(sense == GE, np.inf, rhs)
     levels = [(lv.cols.astype(np.int32), lv.solver_coefs, lv.coefs.astype(float),
                level_options(lp.n_cols, k, lv)) for k, lv in enumerate(lp.levels)]
-    r0 = time.perf_counter()
-    ref_objectives, _ = reference_solve(*csc, lp.n_cols, lower, upper, levels,
-                                        plan.level_tolerance, dict(HIGHS_OPTIONS))
-    r1 = time.perf_counter()
-    ours = list(objectives.values())
-    return {"n_vars": lp.n_cols, "n_rows": lp.n_rows, "nnz": len(index),
-            "load_s": t1 - t0, "build_s": t2 - t1, "solve_s": t3 - t2, "check_s": t4 - t3,
-            "total_s": t4 - t0, "reference_s": r1 - r0, "objectives": ours,
-            "reference_objectives": ref_objectives}
+    return (*csc, lp.n_cols, lower, upper, levels, plan.level_tolerance, dict(HIGHS_OPTIONS))
 
 
-def _options() -> object:
-    from alloc.solve import SolveOptions
+def reference_run(inputs: tuple) -> dict:
+    c0, r0 = time.process_time(), time.perf_counter()
+    objectives, _ = reference_solve(*inputs)
+    r1, c1 = time.perf_counter(), time.process_time()
+    return {"reference_s": r1 - r0, "reference_cpu_s": c1 - c0, "reference_objectives": objectives}
 
-    return SolveOptions()
+
+TIMES = ("load_s", "build_s", "solve_s", "check_s", "total_s", "reference_s", "total_cpu_s",
+         "reference_cpu_s")
 
 
 def child(size: float, repeat: int, seed: int) -> dict:
+    """Alternate which goes first (alloc, the reference) from one repeat to the next, so that a
+    change of load on the machine does not favour either side."""
     with tempfile.TemporaryDirectory(prefix="alloc-bench-") as tmp:
         root = Path(tmp)
         scenario = generate(root, size, seed)
-        runs = [run_once(root, scenario) for _ in range(repeat)]
-    med = {k: statistics.median(r[k] for r in runs)
-           for k in ("load_s", "build_s", "solve_s", "check_s", "total_s", "reference_s")}
+        inputs = reference_inputs(root, scenario)
+        runs = []
+        for i in range(repeat):
+            if i % 2 == 0:
+                ours = alloc_run(root, scenario)
+                gc.collect()                  # alloc's HiGHS instance gone before the reference's
+                runs.append({**ours, **reference_run(inputs)})
+            else:
+                ref = reference_run(inputs)
+                gc.collect()
+                runs.append({**alloc_run(root, scenario), **ref})
+            gc.collect()
+    med = {k: statistics.median(r[k] for r in runs) for k in TIMES}
     last = runs[-1]
     agree = all(math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
                 for r in runs for a, b in zip(r["objectives"], r["reference_objectives"], strict=True))
     return {"size": size, "n_vars": last["n_vars"], "n_rows": last["n_rows"], "nnz": last["nnz"],
             **{k: round(v, 4) for k, v in med.items()},
             "ratio": round(med["total_s"] / med["reference_s"], 3),
+            "cpu_ratio": round(med["total_cpu_s"] / med["reference_cpu_s"], 3),
+            "ratios": [round(r["total_s"] / r["reference_s"], 3) for r in runs],
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "objective": last["objectives"][-1], "reference_objective": last["reference_objectives"][-1],
             "objectives": last["objectives"], "reference_objectives": last["reference_objectives"],
-            "repeat": repeat, "seed": seed, "agree": agree}
+            "repeat": repeat, "seed": seed, "agree": agree, "load_average": os.getloadavg()[0]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -402,8 +426,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.json:
             _print_row(results[-1], header=len(results) == 1)
     if args.json:
-        print(json.dumps([{k: r[k] for k in ("size", *FIELDS, "repeat", "seed")} for r in results],
-                         indent=1))
+        print(json.dumps([{k: r[k] for k in ("size", *FIELDS, "total_cpu_s", "reference_cpu_s",
+                                             "cpu_ratio", "ratios", "repeat", "seed", "load_average")}
+                          for r in results], indent=1))
     bad = [r for r in results if not r["agree"]]
     for r in bad:
         print(f"bench: objectives disagree at {r['size']:.0e}: {r['objectives']} against "
@@ -414,11 +439,11 @@ def main(argv: list[str] | None = None) -> int:
 def _print_row(r: dict, header: bool) -> None:
     if header:
         print(f"{'size':>6} {'n_vars':>9} {'n_rows':>9} {'nnz':>10} {'load':>7} {'build':>7} "
-              f"{'solve':>7} {'check':>7} {'total':>7} {'ref':>7} {'ratio':>6} {'rss MB':>7} "
-              f"{'objective':>13}")
+              f"{'solve':>7} {'check':>7} {'total':>7} {'ref':>7} {'ratio':>6} {'cpu':>6} "
+              f"{'rss MB':>7} {'objective':>13}")
     print(f"{r['size']:>6.0e} {r['n_vars']:>9,} {r['n_rows']:>9,} {r['nnz']:>10,} "
           f"{r['load_s']:>7.3f} {r['build_s']:>7.3f} {r['solve_s']:>7.3f} {r['check_s']:>7.3f} "
-          f"{r['total_s']:>7.3f} {r['reference_s']:>7.3f} {r['ratio']:>6.2f} "
+          f"{r['total_s']:>7.3f} {r['reference_s']:>7.3f} {r['ratio']:>6.2f} {r['cpu_ratio']:>6.2f} "
           f"{r['peak_rss_mb']:>7.0f} {r['objective']:>13.8g}", flush=True)
 
 
