@@ -198,7 +198,7 @@ class Move:
     def record(self) -> dict:
         return {"rule": self.rule, "name": self.name, "source": self.source, "text": self.text,
                 "sense": self.sense, "bound": _num(self.bound), "change": self.change,
-                "amount": _num(self.amount), "new_bound": _num(self.new_bound)}
+                "amount": self.amount + 0.0, "new_bound": _num(self.new_bound)}
 
 
 @dataclass(frozen=True)
@@ -276,7 +276,7 @@ class Diagnosis:
     def moves(self) -> list[dict]:
         """The repair's moves as flat records (what run.json lists as conflicts)."""
         return [{"rule": m.rule, "name": m.name, "source": m.source, "text": m.text,
-                 "change": m.change, "amount": _num(m.amount)} for m in self.repair.moves]
+                 "change": m.change, "amount": m.amount + 0.0} for m in self.repair.moves]
 
 
 class _Diagnoser:
@@ -343,14 +343,28 @@ class _Diagnoser:
         row = self.lp.row(i)
         bound = float((self.b.rhs if rhs is None else rhs)[i])
         return Move(i, row.rule, row.name, row.source, row.text, row.sense, bound,
-                    "raise" if amount > 0 else "lower", _step_up(abs(amount)))
+                    "raise" if amount > 0 else "lower", abs(float(amount)))
 
     def minimal(self, moves: list[Move], rows: np.ndarray, rhs: np.ndarray) -> list[Move] | None:
-        """The moves, rounded, checked to work, and stripped of any the others do without."""
-        if not self.feasible(rows, self.relaxed(moves, rhs)):
-            moves = [replace(m, amount=m.amount + AMOUNT_STEP) for m in moves]
-            if not self.feasible(rows, self.relaxed(moves, rhs)):
+        """The moves rounded, checked to work, and stripped of any the others do without.
+
+        Amounts are stated to a thousandth of the unit when that works, else to a millionth, else
+        as the solver found them (an equality may have to land in a narrow window), else a
+        thousandth more than needed.
+        """
+        found = None
+        for step in (AMOUNT_STEP, 1e-6, 0.0):
+            trial = [replace(m, amount=_rounded(m.amount, step)) for m in moves]
+            if self.feasible(rows, self.relaxed(trial, rhs)):
+                found = trial
+                break
+        if found is None:
+            trial = [replace(m, amount=_rounded(m.amount, AMOUNT_STEP) + AMOUNT_STEP)
+                     for m in moves]
+            if not self.feasible(rows, self.relaxed(trial, rhs)):
                 return None
+            found = trial
+        moves = found
         for m in sorted(moves, key=lambda m: (m.amount, m.row)):
             trial = [x for x in moves if x is not m]
             if trial and self.feasible(rows, self.relaxed(trial, rhs)):
@@ -485,14 +499,18 @@ def _num(x: float) -> float:
     return round(float(x), 6) + 0.0
 
 
-def _step_up(amount: float) -> float:
-    """An amount to a thousandth of the unit, rounded to the nearest (checked by re-solving)."""
-    return round(round(amount / AMOUNT_STEP) * AMOUNT_STEP, 6) or AMOUNT_STEP
+def _rounded(amount: float, step: float) -> float:
+    """An amount to the nearest multiple of `step` (at least one step; 0: as it is)."""
+    if step <= 0:
+        return amount
+    return round(max(round(amount / step), 1) * step, 9)
 
 
 def amount_text(x: float) -> str:
-    """14,400 or 14,399.5: thousands separated, no trailing zeros."""
-    text = f"{x:,.3f}".rstrip("0").rstrip(".")
+    """14,400 or 14,399.5: thousands separated, no trailing zeros; to a millionth when an amount
+    is not a whole thousandth (a move that had to be stated more finely)."""
+    places = 3 if abs(x * 1000 - round(x * 1000)) < 1e-6 else 6
+    text = f"{x:,.{places}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
@@ -1085,14 +1103,13 @@ def _what(plan: Plan, lp: LinearProgram, i: int) -> str:
     return f"on the {w.full()}"
 
 
-def rule_sentence(plan: Plan, lp: LinearProgram, i: int, price: float, is_binding: bool,
-                  slack: float, objective: str) -> str:
+def rule_sentence(plan: Plan, lp: LinearProgram, i: int, rule: str, price: float,
+                  is_binding: bool, slack: float, objective: str) -> str:
     """A plain sentence for one rule at the optimum: binding or not, and what it costs."""
-    row = lp.row(i)
     unit = plan.unit
-    if row.rule not in SOFT_RULES and not is_binding:
+    if rule not in SOFT_RULES and not is_binding:
         return f"Not binding: {amount_text(abs(slack))} {unit} to spare."
-    head = "Target" if row.rule == "target" else "Binding"
+    head = "Target" if rule == "target" else "Binding"
     what = f"each extra {_unit_one(unit)[4:]} {_what(plan, lp, i)}"
     if not np.isfinite(price) or abs(price) < 1e-9:
         return f"{head}, but {what} would not change {objective}."
@@ -1109,8 +1126,12 @@ def constraint_table(lp: LinearProgram, constraints: pd.DataFrame, prices: Price
     goal-programming level, whether it binds, and a sentence; in the model's order."""
     import pandas as pd
 
-    where = {name: i for i, name in enumerate(lp.row_names)}
-    rows = np.array([where[n] for n in constraints["name"]], dtype=np.int64)
+    rows = np.flatnonzero(lp.rules != RULE_GROUPS.index(TIE_BREAK))
+    names = constraints["name"].tolist()
+    if len(rows) != len(names) or (len(rows) and (lp.row_names[int(rows[0])] != names[0]
+                                                  or lp.row_names[int(rows[-1])] != names[-1])):
+        where = {name: i for i, name in enumerate(lp.row_names)}
+        rows = np.array([where[n] for n in names], dtype=np.int64)
     frame = constraints.reset_index(drop=True).copy()
     frame["shadow_price"] = prices.prices[rows]
     frame["binding"] = [binding(s, r, b, sl) for s, r, b, sl in
@@ -1118,10 +1139,10 @@ def constraint_table(lp: LinearProgram, constraints: pd.DataFrame, prices: Price
                             strict=True)]
     objective = prices.level_text
     objective = objective if objective.startswith("the ") else "the " + objective
-    frame["sentence"] = [rule_sentence(lp.plan, lp, int(i), float(p), bool(bd), float(sl),
+    frame["sentence"] = [rule_sentence(lp.plan, lp, int(i), r, float(p), bool(bd), float(sl),
                                        objective)
-                         for i, p, bd, sl in zip(rows, frame["shadow_price"], frame["binding"],
-                                                 frame["slack"], strict=True)]
+                         for i, r, p, bd, sl in zip(rows, frame["rule"], frame["shadow_price"],
+                                                    frame["binding"], frame["slack"], strict=True)]
     for column in ("activity", "bound", "slack"):
         frame[column] = frame[column].astype(float).round(6) + 0.0
     frame["shadow_price"] = frame["shadow_price"].astype(float).round(9) + 0.0

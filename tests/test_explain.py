@@ -36,7 +36,7 @@ from strategies import GeneratedModel, feasible_models
 from alloc.build import RULE_GROUPS, LinearProgram, build
 from alloc.domain import CeilingAdjustment, Plan
 from alloc.errors import InputError
-from alloc.explain import diagnose_infeasible, short_source
+from alloc.explain import amount_text, diagnose_infeasible, short_source
 from alloc.load import load_plan
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,7 +74,7 @@ def assert_diagnosis(lp: LinearProgram) -> dict:
             for m in remedy["moves"]:
                 assert m["source"], f"{m['name']} is not traced to a file and key"
                 assert short_source(m["source"]) in conflict["message"]
-                assert f"by {m['amount']:,.3f}".rstrip("0").rstrip(".") in remedy["text"]
+                assert f"by {amount_text(m['amount'])}" in remedy["text"]
     return record
 
 
