@@ -208,7 +208,13 @@ def _explained(lp: object, solution: object, options: object, deep: bool, tolera
         return {"sheets": explain_report.sheets(explanation, plan),
                 "files": explain_report.files(explanation)}, lines
     if solution.status == "infeasible" and not solution.objectives:  # type: ignore[attr-defined]
-        diagnosis = diagnose_infeasible(lp, options)  # type: ignore[arg-type]
+        try:
+            diagnosis = diagnose_infeasible(lp, options)  # type: ignore[arg-type]
+        except SolveError as exc:  # say what the solver's own diagnosis found, and why no more
+            lines = [f"- {c['change']} {c['name']} [{c['source']}]"
+                     + (f" by {c['amount']:,.3f}" if c["amount"] is not None else "")
+                     for c in solution.conflicts]  # type: ignore[attr-defined]
+            return {}, [solution.message, *lines, f"(no fuller diagnosis: {exc})"]  # type: ignore
         solution.message = diagnosis.message  # type: ignore[attr-defined]
         solution.conflicts = diagnosis.moves()  # type: ignore[attr-defined]
         return ({"infeasibility": diagnosis.record()},

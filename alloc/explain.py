@@ -110,33 +110,45 @@ class _Copy:
         return len(self.rows) + len(self.extra) - 1
 
     def program(self, levels: Sequence[Level]) -> LinearProgram:
+        """The copy as a LinearProgram: the kept rows' entries gathered by array, each followed
+        by its new columns, then the new rows."""
         b, lp = self.base, self.base.lp
         copy = LinearProgram(lp.plan, lp.cell, lp.year, lp.fund)
         copy.add_cols(Lazy(b.n_cols + len(self.names), lambda j: f"c{j}"))
-        counts, index, value = [], [], []
-        for k, i in enumerate(self.rows.tolist()):
-            more = self.attach.get(k, [])
-            counts.append(b.start[i + 1] - b.start[i] + len(more))
-            index.append(b.cols(i))
-            value.append(b.coefs(i))
-            if more:
-                index.append(np.array([c for c, _ in more], np.int64))
-                value.append(np.array([v for _, v in more], float))
-        senses = [b.sense[self.rows]]
-        rhs = [self.rhs[self.rows]]
+        rows = self.rows
+        own = b.start[rows + 1] - b.start[rows]
+        more = np.zeros(len(rows), np.int64)
+        for k, entries in self.attach.items():
+            more[k] = len(entries)
+        counts = own + more
+        out = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(counts, out=out[1:])
+        index = np.empty(int(out[-1]), np.int64)
+        value = np.empty(int(out[-1]))
+        first = np.cumsum(own) - own
+        within = np.arange(int(own.sum()), dtype=np.int64) - np.repeat(first, own)
+        to = np.repeat(out[:-1], own) + within
+        src = np.repeat(b.start[rows], own) + within
+        index[to], value[to] = b.index[src], b.value[src]
+        for k, entries in self.attach.items():
+            at = int(out[k] + own[k])
+            index[at:at + len(entries)] = [c for c, _ in entries]
+            value[at:at + len(entries)] = [v for _, v in entries]
+        senses = [b.sense[rows].astype(np.int8)]
+        rhs = [self.rhs[rows]]
+        all_counts, all_index, all_value = [counts], [index], [value]
         for sense, r, cols, coefs in self.extra:
-            counts.append(len(cols))
-            index.append(cols)
-            value.append(coefs)
+            all_counts.append(np.array([len(cols)], np.int64))
+            all_index.append(cols)
+            all_value.append(coefs)
             senses.append(np.array([sense], np.int8))
             rhs.append(np.array([r]))
-        n = len(counts)
+        n = len(rows) + len(self.extra)
         if n:
-            copy.add_rows("level", np.concatenate(senses).astype(np.int8), np.concatenate(rhs),
-                          np.array(counts, np.int64),
-                          np.concatenate(index) if index else np.zeros(0, np.int64),
-                          np.concatenate(value) if value else np.zeros(0),
-                          Lazy(n, lambda r: f"r{r}"), "", Lazy(n, lambda r: ""))
+            copy.add_rows("level", np.concatenate(senses), np.concatenate(rhs),
+                          np.concatenate(all_counts), np.concatenate(all_index),
+                          np.concatenate(all_value), Lazy(n, lambda r: f"r{r}"), "",
+                          Lazy(n, lambda r: ""))
         copy.levels = list(levels)
         return copy
 
@@ -348,22 +360,21 @@ class _Diagnoser:
     def minimal(self, moves: list[Move], rows: np.ndarray, rhs: np.ndarray) -> list[Move] | None:
         """The moves rounded, checked to work, and stripped of any the others do without.
 
-        Amounts are stated to a thousandth of the unit when that works, else to a millionth, else
-        as the solver found them (an equality may have to land in a narrow window), else a
-        thousandth more than needed.
+        Amounts are stated to a thousandth of the unit when that works, rounded up (a margin
+        against solver tolerances) or else to the nearest; else to a millionth; else as the
+        solver found them (an equality may have to land in a narrow window); else a thousandth
+        more than needed.
         """
         found = None
-        for step in (AMOUNT_STEP, 1e-6, 0.0):
-            trial = [replace(m, amount=_rounded(m.amount, step)) for m in moves]
+        for step, up, extra in ((AMOUNT_STEP, True, 0.0), (AMOUNT_STEP, False, 0.0),
+                                (1e-6, True, 0.0), (0.0, False, 0.0),
+                                (AMOUNT_STEP, True, AMOUNT_STEP)):
+            trial = [replace(m, amount=_rounded(m.amount, step, up) + extra) for m in moves]
             if self.feasible(rows, self.relaxed(trial, rhs)):
                 found = trial
                 break
         if found is None:
-            trial = [replace(m, amount=_rounded(m.amount, AMOUNT_STEP) + AMOUNT_STEP)
-                     for m in moves]
-            if not self.feasible(rows, self.relaxed(trial, rhs)):
-                return None
-            found = trial
+            return None
         moves = found
         for m in sorted(moves, key=lambda m: (m.amount, m.row)):
             trial = [x for x in moves if x is not m]
@@ -499,11 +510,14 @@ def _num(x: float) -> float:
     return round(float(x), 6) + 0.0
 
 
-def _rounded(amount: float, step: float) -> float:
-    """An amount to the nearest multiple of `step` (at least one step; 0: as it is)."""
+def _rounded(amount: float, step: float, up: bool = False) -> float:
+    """An amount to the nearest multiple of `step`, or the next one up (at least one step; a
+    step of 0: the amount as it is). Noise below a billionth of a step is not rounded up."""
     if step <= 0:
         return amount
-    return round(max(round(amount / step), 1) * step, 9)
+    units = amount / step
+    n = math.ceil(units - 1e-9) if up else round(units)
+    return round(max(n, 1) * step, 9)
 
 
 def amount_text(x: float) -> str:
@@ -734,7 +748,8 @@ def _conflict_message(plan: Plan, lp: LinearProgram, b: _Rows, words: Mapping[in
         head = f"{_capital(need_words)} cannot be spent: nothing in the mandate can take the money"
     else:
         listed = _join([p for p in (need_words, limit_words) if p])
-        head = f"{_capital(listed)} cannot all hold in {period}"
+        verb = "cannot hold" if len(words) == 1 else "cannot all hold"
+        head = f"{_capital(listed)} {verb} in {period}"
     return f"{head}: {ways}." if ways else f"{head}."
 
 
@@ -758,6 +773,8 @@ class Prices:
     prices: np.ndarray
     degenerate: bool
     """More rules and zero amounts are tight than the LP has columns: duals are not unique."""
+    failed: str = ""
+    """Why there are no prices (the pricing solve failed), else empty."""
 
 
 def final_goal_level(lp: LinearProgram) -> int:
@@ -1110,8 +1127,10 @@ def rule_sentence(plan: Plan, lp: LinearProgram, i: int, rule: str, price: float
     if rule not in SOFT_RULES and not is_binding:
         return f"Not binding: {amount_text(abs(slack))} {unit} to spare."
     head = "Target" if rule == "target" else "Binding"
+    if not np.isfinite(price):
+        return f"{head}; its shadow price could not be computed."
     what = f"each extra {_unit_one(unit)[4:]} {_what(plan, lp, i)}"
-    if not np.isfinite(price) or abs(price) < 1e-9:
+    if abs(price) < 1e-9:
         return f"{head}, but {what} would not change {objective}."
     verb = "reduce" if price < 0 else "increase"
     return f"{head}: {what} would {verb} {objective} by {abs(price):.4g}."
@@ -1216,6 +1235,8 @@ class Explanation:
                 f" {self.prices.level_text}), with earlier levels held at their optimum; the "
                 "tie-break toward the reference distribution is not priced. A price is the change"
                 " of that objective per unit added to the rule's bound.")
+        if self.prices.failed:
+            text += f" No prices this time: {self.prices.failed}."
         if self.prices.degenerate:
             text += (" The optimum is degenerate: more rules are tight than needed to fix it, so"
                      " these prices are one valid set among several, and a price may hold in one"
@@ -1229,7 +1250,13 @@ def explain(lp: LinearProgram, constraints: pd.DataFrame, objectives: Mapping[st
     """Prices and the constraint table; with `deep`, ranging and room for manoeuvre too (they
     re-solve the plan many times); with `cell`, that cell's story."""
     options = options or SolveOptions()
-    prices = shadow_prices(lp, objectives, options)
+    try:
+        prices = shadow_prices(lp, objectives, options)
+    except SolveError as exc:  # the allocation stands; only its prices are missing
+        k = final_goal_level(lp)
+        level = lp.levels[k]
+        prices = Prices(level.name, level.text, math.nan, np.full(lp.n_rows, np.nan), False,
+                        str(exc))
     table = constraint_table(lp, constraints, prices)
     if not (deep or cell):
         return Explanation(prices, table, tolerance)

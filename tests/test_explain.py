@@ -537,3 +537,13 @@ def test_infeasible_examples_exit_1_with_the_diagnosis(project: Path, name: str)
     assert not (folder / "allocation.csv").exists()
     text = (REPO / "scenarios" / "examples" / f"{name}.toml").read_text()
     assert text.startswith("#") and "Question" in text
+
+
+def test_explain_of_an_infeasible_scenario_gives_the_same_diagnosis(project: Path) -> None:
+    shutil.copytree(REPO / "scenarios" / "examples", project / "scenarios" / "examples")
+    result = alloc("explain", "examples/committed-above-envelope", cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    diagnosis = json.loads((project / "reports" / "committed-above-envelope" /
+                            "infeasibility.json").read_text())
+    assert diagnosis["message"] in result.stdout
+    assert diagnosis["repair"]["moves"][0]["name"] == "envelope_max[BR,2027]"
