@@ -162,6 +162,8 @@ class GeneratedModel:
     """Path relative to the project folder -> text."""
     encoding: tuple[str, str] = ("", "\n")
     """Byte-order mark and line ending the files are written with."""
+    features: tuple[str, ...] = ()
+    """What this model exercises (for `hypothesis.event`, to show the generator's coverage)."""
 
     def __repr__(self) -> str:
         body = "\n".join(f"--- {path}\n{text}" for path, text in self.files.items())
@@ -418,7 +420,7 @@ class _Builder:
         modes: list[GrowthMode] = ["none", "cut", "cut_envelopes"]
         if not self.balance:
             modes += ["zero_nominal", "zero_real"]
-        self.growth: GrowthMode = self.pick(modes) if self.flag(0.25) else "none"
+        self.growth: GrowthMode = self.pick(modes) if self.flag() else "none"
         cuts = [0.05, 0.1, 0.25]
         if self.growth == "none":
             self.cut = 0.0
@@ -871,6 +873,24 @@ class _Builder:
         targets, target_specs = self.targets()
         rows = self.mandate_rows(self.cell_bounds())
         name, scenario = "gen", "case"
+        witness = pd.DataFrame([(*k, v) for k, v in self.w.items()], columns=COLUMNS)
+        features = [f"growth: {self.growth}", f"balance: {self.balance}",
+                    f"ceiling period: {self.ceiling_period}", f"funds: {len(self.funds)}",
+                    f"years: {len(self.years)}", f"codes: {self.style}"]
+        features += [label for label, present in (
+            ("support costs", any(self.psc.values())),
+            ("earmarked fund", any(e != Sel() for e in self.earmarks.values())),
+            ("must_spend fund", any(lim.rule == "fund" and lim.sense == "==" for lim in self.limits)),
+            ("stability", stability is not None), ("previous allocation", bool(previous)),
+            ("wildcard mandate rows", any("*" in r[:3] for r in rows)),
+            ("cell bounds", any(lim.rule == "cell" for lim in self.limits)),
+            ("envelopes", bool(envelopes)), ("committed costs", bool(committed)),
+            ("bounds", bool(bounds)), ("share bound", any(lim.share is not None
+                                                          for lim in self.limits)),
+            ("targets on several levels", len({t.level for t in target_specs}) > 1),
+            ("binding rules (slack 0)", any(lim.rule != "ceiling" and lim.excess(witness) > -1e-9
+                                            for lim in self.limits)),
+        ) if present]
 
         model_doc = {"title": "Generated model", "inputs_date": "2024-01-31",
                      "description": "Random model, feasible by construction (tests/strategies.py)"}
@@ -935,6 +955,9 @@ class _Builder:
             files[f"{folder}/previous-allocation.csv"] = self.csv(["entity", "priority", "amount"],
                                                                   previous_rows.values())
         files.update(self.scenario_files(name, scenario, overrides, remove))
+        features += [label for label, present in (
+            ("scenario overrides", bool(overrides)), ("scenario removes a decoy", bool(remove)),
+            ("parent scenario", f"scenarios/{scenario}-parent.toml" in files)) if present]
         encoding = ((self.pick(["", "\ufeff"]), self.pick(["\n", "\r\n"])) if self.flag(0.25)
                     else ("", "\n"))
         return GeneratedModel(
@@ -944,7 +967,7 @@ class _Builder:
             earmarks=self.earmarks, support_cost_rates=self.psc, available=self.available,
             balance=self.balance, ceiling_period=self.ceiling_period, limits=tuple(self.limits),
             targets=tuple(target_specs), level_tolerance=level_tolerance, witness=self.w,
-            files=files, encoding=encoding)
+            files=files, encoding=encoding, features=tuple(features))
 
     # -- the scenario's share of the model --------------------------------------------------------
     def scenario_part(self, docs: dict, mandate: dict, previous: dict) -> tuple[list, list[str]]:

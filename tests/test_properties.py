@@ -21,7 +21,7 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import HealthCheck, event, given, note, reject, settings
 from hypothesis import strategies as st
 from strategies import COLUMNS, REGULAR, GeneratedModel, Limit, Sel, feasible_models, total
 
@@ -70,6 +70,7 @@ def solver_values() -> Iterator[list[np.ndarray]]:
 
 
 def solve_model(model: GeneratedModel) -> tuple[Plan, LinearProgram, Solution, np.ndarray]:
+    """Load, build and solve through the public stages; also the solver's own column values."""
     with written_project(model) as root:
         plan = load_plan(model.scenario, root)
     lp = build(plan)
@@ -150,6 +151,8 @@ def test_witness_keeps_every_rule_and_check_agrees(model: GeneratedModel) -> Non
 @given(feasible_models())
 def test_solution_keeps_every_rule(model: GeneratedModel) -> None:
     """On a feasible model alloc finds an optimum, and it keeps every rule we wrote."""
+    for feature in model.features:
+        event(feature)
     plan, lp, solution, values = solve_model(model)
     assert solution.status == "optimal", solution.message
     a = solution.allocation
@@ -179,19 +182,33 @@ def test_solution_keeps_every_rule(model: GeneratedModel) -> None:
         got = level_objective(model, a, levels[0])
         slack = model.level_tolerance + 1e-6
         assert got <= best * (1 + slack) + slack + 1e-6, (got, best)
-        assert got == pytest.approx(solution.objectives[f"level {levels[0]}"], rel=1e-4, abs=1e-4)
+        # and what alloc reports for the level is what the allocation achieves (later levels may
+        # give back up to the level tolerance)
+        reported = solution.objectives[f"level {levels[0]}"]
+        assert abs(got - reported) <= slack * (1 + abs(reported)) + 1e-5, (got, reported)
 
     # and the independent check agrees
     assert check(plan, a) == []
+
+
+ROUNDING_BUG = "controlled rounding without prescribed totals always exists"
+"""alloc run's internal error on a regular allocation ending in exactly .5 (see the xfail test)."""
 
 
 @settings(PROPERTY, max_examples=max(3, EXAMPLES // 20))
 @given(feasible_models())
 def test_cli_allocation_csv_matches_the_solution(model: GeneratedModel) -> None:
     """What the user reads (reports/<scenario>/allocation.csv) is what was solved."""
-    with written_project(model) as root, contextlib.redirect_stdout(io.StringIO()):
-        code = main(["run", model.scenario, "--project", str(root), "--quiet"])
-        assert code == 0
+    err = io.StringIO()
+    with written_project(model) as root:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            code = main(["run", model.scenario, "--project", str(root), "--quiet"])
+        if code == 3 and ROUNDING_BUG in err.getvalue():
+            # a known bug outside the allocation (Appendix A rounding), kept visible by
+            # test_cli_runs_an_allocation_ending_in_half_a_unit; remove this when it is fixed
+            event("known bug: Appendix A reconciliation at a .5 tie")
+            reject()
+        assert code == 0, err.getvalue()
         written = pd.read_csv(root / "reports" / model.scenario / "allocation.csv",
                               dtype={"entity": str, "priority": str, "output": str, "year": np.int64,
                                      "fund": str, "amount": float})
@@ -206,53 +223,46 @@ def test_cli_allocation_csv_matches_the_solution(model: GeneratedModel) -> None:
     assert broken(model, written) == []
 
 
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "bug in alloc/tables.py reconciliation(): the grand total is round_half_up(revenue - "
+    "allocated) but the Allocated row group is prescribed -round_half_up(allocated); at an exact "
+    ".5 they contradict (3 - 1.5 -> 2, but 3 - 2 = 1), every attempt of _rounded_body keeps both, "
+    "and alloc run exits 3 with 'controlled rounding without prescribed totals always exists'"))
+def test_cli_runs_an_allocation_ending_in_half_a_unit(tmp_path: Path) -> None:
+    """Found by the property above; the smallest model that shows it: revenue 3, one cell of 1.5."""
+    model = tmp_path / "models" / "half"
+    model.mkdir(parents=True)
+    (model / "model.toml").write_text('title = "Half"\ninputs_date = "2024-01-01"\n')
+    (model / "framework.toml").write_text(
+        '[entities.E1]\nname = "E1"\n[goals.G1]\nname = "G1"\n[priorities.TP1]\nname = "TP1"\n'
+        'goal_shares = { G1 = 1.0 }\n[outputs.PS1]\nname = "PS1"\n')
+    (model / "financial-plan.toml").write_text(
+        '[plan]\nyears = [2024]\n[revenue.r]\nname = "Revenue"\namount = 3\n')
+    (model / "rules.toml").write_text("[budget]\nbalance = false\n")
+    (model / "mandate.csv").write_text("entity,priority,output,min,max,note\nE1,TP1,PS1,,1.5,\n")
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "half.toml").write_text('[scenario]\nmodel = "half"\n')
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(["run", "half", "--project", str(tmp_path), "--quiet"])
+    assert code == 0, err.getvalue()
+    written = pd.read_csv(tmp_path / "reports" / "half" / "allocation.csv")
+    assert written["amount"].sum() == pytest.approx(1.5)
+
+
 # --- the checker must be able to fail ------------------------------------------------------
 
 def _row(cell: tuple[str, str, str], year: int, fund: str, amount: float) -> pd.DataFrame:
+    """One allocation row, to append to an allocation."""
     return pd.DataFrame([(*cell, year, fund, amount)], columns=COLUMNS).astype(
         {"year": np.int64, "amount": float})
 
 
 def _violated_rules(model: GeneratedModel, frame: pd.DataFrame) -> set[str]:
+    """The rule groups alloc's checker says the allocation breaks."""
     with written_project(model) as root:
         plan = load_plan(model.scenario, root)
     return {v.rule for v in check(plan, frame)}
-
-
-@PROPERTY
-@given(feasible_models(), st.data())
-def test_check_reports_money_outside_an_earmark(model: GeneratedModel, data: st.DataObject) -> None:
-    """Move money of an earmarked fund to a cell its earmark does not admit."""
-    options = [(f, c) for f in model.funds for c in model.cells if not model.admits(f, c)]
-    assume(options)
-    plan, _, solution, _ = solve_model(model)
-    assert solution.optimal
-    fund, cell = data.draw(st.sampled_from(options))
-    year = data.draw(st.sampled_from(model.years))
-    a = solution.allocation.copy()
-    paid = a.index[(a["fund"] == fund) & (a["year"] == year)]
-    moved = float(a.loc[paid[0], "amount"]) if len(paid) else 1.0
-    if len(paid):
-        a = a.drop(index=paid[0])
-    perturbed = pd.concat([a, _row(cell, year, fund, moved)], ignore_index=True)
-    assert any("outside its earmark" in v for v in broken(model, perturbed))
-    assert "fund" in {v.rule for v in check(plan, perturbed)}
-
-
-@PROPERTY
-@given(feasible_models(), st.data())
-def test_check_reports_an_exceeded_ceiling(model: GeneratedModel, data: st.DataObject) -> None:
-    """Spend a franc more than the ceiling of one period."""
-    plan, _, solution, _ = solve_model(model)
-    assert solution.optimal
-    ceiling = data.draw(st.sampled_from([lim for lim in model.limits if lim.rule == "ceiling"]))
-    a = solution.allocation
-    lhs, rhs = ceiling.sides(a)
-    over = rhs - lhs + 1.0
-    cell = data.draw(st.sampled_from(model.cells))
-    perturbed = pd.concat([a, _row(cell, ceiling.years[0], REGULAR, over)], ignore_index=True)
-    assert ceiling.excess(perturbed) > TOLERANCE
-    assert "ceiling" in {v.rule for v in check(plan, perturbed)}
 
 
 def _break(model: GeneratedModel, frame: pd.DataFrame, limit: Limit) -> pd.DataFrame | None:
@@ -280,19 +290,47 @@ def _break(model: GeneratedModel, frame: pd.DataFrame, limit: Limit) -> pd.DataF
     return None
 
 
+def _move_outside_earmark(frame: pd.DataFrame, fund: str, cell: tuple[str, str, str],
+                          year: int) -> pd.DataFrame:
+    """Move a fund's money (one row of it, or a franc) to a cell its earmark does not admit."""
+    paid = frame.index[(frame["fund"] == fund) & (frame["year"] == year)]
+    moved = float(frame.loc[paid[0], "amount"]) if len(paid) else 1.0
+    rest = frame.drop(index=paid[:1])
+    return pd.concat([rest, _row(cell, year, fund, moved)], ignore_index=True)
+
+
 @PROPERTY
 @given(feasible_models(), st.data())
-def test_check_reports_each_broken_rule(model: GeneratedModel, data: st.DataObject) -> None:
-    """Break one generated rule (envelope, committed cost, bound, stability, fund, cell...)."""
+def test_check_reports_a_perturbed_solution(model: GeneratedModel, data: st.DataObject) -> None:
+    """Perturb the optimum: the checker must be able to fail, and name the rule that failed.
+
+    Money moved outside an earmark, a franc over a ceiling, then each generated rule broken in
+    turn (envelope, committed cost, bound, stability, fund, cell...).
+    """
     plan, _, solution, _ = solve_model(model)
     assert solution.optimal
     a = solution.allocation
-    breakable = [(lim, p) for lim in model.limits if (p := _break(model, a, lim)) is not None]
-    assume(breakable)
-    limit, perturbed = data.draw(st.sampled_from(breakable))
-    note(f"broken: {limit}")
-    assert limit.excess(perturbed) > TOLERANCE
-    assert limit.rule in {v.rule for v in check(plan, perturbed)}
+
+    gaps = [(f, c) for f in model.funds for c in model.cells if not model.admits(f, c)]
+    if gaps:
+        fund, cell = data.draw(st.sampled_from(gaps))
+        perturbed = _move_outside_earmark(a, fund, cell, data.draw(st.sampled_from(model.years)))
+        assert any("outside its earmark" in v for v in broken(model, perturbed))
+        assert "fund" in {v.rule for v in check(plan, perturbed)}
+
+    ceiling = data.draw(st.sampled_from([lim for lim in model.limits if lim.rule == "ceiling"]))
+    lhs, rhs = ceiling.sides(a)
+    cell = data.draw(st.sampled_from(model.cells))
+    perturbed = pd.concat([a, _row(cell, ceiling.years[0], REGULAR, rhs - lhs + 1.0)],
+                          ignore_index=True)
+    assert ceiling.excess(perturbed) > TOLERANCE
+    assert "ceiling" in {v.rule for v in check(plan, perturbed)}
+
+    for limit in model.limits:
+        perturbed = _break(model, a, limit)
+        if perturbed is not None:
+            assert limit.excess(perturbed) > TOLERANCE, limit
+            assert limit.rule in {v.rule for v in check(plan, perturbed)}, limit
 
 
 @PROPERTY
