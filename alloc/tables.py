@@ -473,6 +473,13 @@ def reconciliation(solution: Solution) -> Table:
     biennia = [(label, tuple(str(y) for y in ys)) for label, ys in plan.biennia.items()]
     zero_biennia = [0 if abs(sum(b for c, b in zip(years, balances, strict=True) if c in ys)) < 0.5
                     else None for _, ys in biennia]
+    # the ceiling and the allocation are each rounded once and the balance is their difference,
+    # so the three agree (rounding the balance on its own can contradict them at an exact half);
+    # a balanced budget keeps a zero balance to the unit
+    allocated = regular_total(solution)
+    ceiling_total = float(ceiling.to_numpy().sum())
+    balanced = abs(float(balances.sum())) <= 1e-6 * max(1.0, abs(ceiling_total))
+    balance = 0 if balanced else round_half_up(ceiling_total) - allocated
     rule = ("The scenario balances the budget: the balance must be zero."
             if plan.balance_budget else "The scenario allows spending below the ceiling.")
     return _finish(
@@ -482,9 +489,9 @@ def reconciliation(solution: Solution) -> Table:
                 "programme support costs earned: their sum is the ceiling of the regular budget. "
                 "Allocations (negative) are the regular budget only: extrabudgetary funds are "
                 "outside the ceiling (Table A5)."),
-        "line", body, share=False, total=round_half_up(float(balances.sum())),
+        "line", body, share=False, total=balance,
         col_totals=zero, col_group_totals=zero_biennia,
-        row_group_totals=[None, -regular_total(solution)],
+        row_group_totals=[allocated + balance, -allocated],
         row_groups=[(CEILING, list(ceiling.index)), (ALLOCATED, list(spent.index))],
         names=names, total_label="Unallocated balance", column_groups=biennia,
         notes=(rule,))

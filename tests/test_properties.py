@@ -21,7 +21,7 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, event, given, note, reject, settings
+from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from strategies import COLUMNS, REGULAR, GeneratedModel, Limit, Sel, feasible_models, total
 
@@ -191,10 +191,6 @@ def test_solution_keeps_every_rule(model: GeneratedModel) -> None:
     assert check(plan, a) == []
 
 
-ROUNDING_BUG = "controlled rounding without prescribed totals always exists"
-"""alloc run's internal error on a regular allocation ending in exactly .5 (see the xfail test)."""
-
-
 @settings(PROPERTY, max_examples=max(3, EXAMPLES // 20))
 @given(feasible_models())
 def test_cli_allocation_csv_matches_the_solution(model: GeneratedModel) -> None:
@@ -203,11 +199,6 @@ def test_cli_allocation_csv_matches_the_solution(model: GeneratedModel) -> None:
     with written_project(model) as root:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
             code = main(["run", model.scenario, "--project", str(root), "--quiet"])
-        if code == 3 and ROUNDING_BUG in err.getvalue():
-            # a known bug outside the allocation (Appendix A rounding), kept visible by
-            # test_cli_runs_an_allocation_ending_in_half_a_unit; remove this when it is fixed
-            event("known bug: Appendix A reconciliation at a .5 tie")
-            reject()
         assert code == 0, err.getvalue()
         written = pd.read_csv(root / "reports" / model.scenario / "allocation.csv",
                               dtype={"entity": str, "priority": str, "output": str, "year": np.int64,
@@ -223,13 +214,9 @@ def test_cli_allocation_csv_matches_the_solution(model: GeneratedModel) -> None:
     assert broken(model, written) == []
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug in alloc/tables.py reconciliation(): the grand total is round_half_up(revenue - "
-    "allocated) but the Allocated row group is prescribed -round_half_up(allocated); at an exact "
-    ".5 they contradict (3 - 1.5 -> 2, but 3 - 2 = 1), every attempt of _rounded_body keeps both, "
-    "and alloc run exits 3 with 'controlled rounding without prescribed totals always exists'"))
 def test_cli_runs_an_allocation_ending_in_half_a_unit(tmp_path: Path) -> None:
-    """Found by the property above; the smallest model that shows it: revenue 3, one cell of 1.5."""
+    """Found by the property above: the reconciliation's rounding at an exact half (revenue 3, one
+    cell capped at 1.5) once contradicted itself and the run stopped with an internal error."""
     model = tmp_path / "models" / "half"
     model.mkdir(parents=True)
     (model / "model.toml").write_text('title = "Half"\ninputs_date = "2024-01-01"\n')
