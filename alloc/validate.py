@@ -624,6 +624,7 @@ class Validator:
                     axes.append(())
                 else:
                     axes.append((part,))
+            matched = 0
             for e in axes[0]:
                 for p in axes[1]:
                     for o in axes[2]:
@@ -633,11 +634,16 @@ class Validator:
                                 self.error(path, "support lines use the output 'support' and "
                                            "thematic priorities a product or service offering")
                             continue
+                        matched += 1
                         cell = Cell(e, p, o)
                         for y in years:
                             if lo and hi and y in lo and y in hi and lo[y] > hi[y] + 1e-9:
                                 self.error(path, f"min {lo[y]:g} is above max {hi[y]:g} in {y}")
                         cells[cell] = MandateCell(cell, lo or {}, hi or {})
+            if not matched and "*" in parts and all(axes):
+                self.error(path, f"'{key}' matches no cell: '*' in the priority column means the "
+                           "thematic priorities, which use product and service offerings; name "
+                           "support lines one by one with the output 'support'")
         return tuple(cells[c] for c in sorted(cells, key=self._cell_order(fw)))
 
     @staticmethod
