@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 from alloc import __version__
-from alloc.errors import InputError, SolveError
+from alloc.errors import InputError, ModelTooLarge, SolveError
 
 EXIT_OK, EXIT_NOT_OPTIMAL, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -110,7 +110,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         written = write_comparison(comparison, tmp)
     if not args.quiet:
         totals = totals_side_by_side(comparison, "a1-priority-entity")
-        print(f"alloc compare {' vs '.join(names)} (CHF thousands, total by thematic priority)")
+        unit = comparison.scenarios[0].plan.unit
+        print(f"alloc compare {' vs '.join(names)} ({unit}, total by thematic priority)")
         print("  " + f"{'':<10}" + "".join(f"{n[:14]:>16}" for n in names)
               + "".join(f"{'diff ' + n[:9]:>16}" for n in names[1:]))
         for code, row in totals.iterrows():
@@ -118,6 +119,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
                   + "".join(f"{_fmt(row['diff_' + n]):>16}" for n in names[1:]))
         print(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
     return EXIT_OK
+
+
+def _too_large(args: argparse.Namespace, plan: object, exc: Exception,
+               seconds: dict[str, float]) -> int:
+    """Say so, and leave a run.json that says so: no allocation is presented."""
+    from alloc.report import write_report
+    from alloc.solution import Solution
+
+    solution = Solution(plan, "too_large", "-", message=str(exc))  # type: ignore[arg-type]
+    reports = args.reports if args.reports is not None else args.project / "reports"
+    write_report(solution, reports / plan.name, seconds)  # type: ignore[attr-defined]
+    print(f"alloc: {exc}", file=sys.stderr)
+    return EXIT_NOT_OPTIMAL
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -134,7 +148,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         _check_explain_args(args, plan)
     seconds["load"] = time.perf_counter() - t
     t = time.perf_counter()
-    lp = build(plan)
+    try:
+        lp = build(plan)
+    except ModelTooLarge as exc:
+        return _too_large(args, plan, exc, seconds)
     seconds["build"] = time.perf_counter() - t
     t = time.perf_counter()
     options = SolveOptions(args.solver, getattr(args, "time_limit", None))
@@ -155,7 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                  else ""), file=out)
         if solution.optimal and not explaining:
             print(f"  {'year':<6}{'ceiling':>14}{'regular':>14}{'extrabudgetary':>16}"
-                  f"{'unallocated':>14}   (CHF thousands)", file=out)
+                  f"{'unallocated':>14}   ({plan.unit})", file=out)
             for y in plan.years:
                 regular = solution.allocated(y, "regular")
                 total = solution.allocated(y)
@@ -235,7 +252,8 @@ def _sweep_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
                        help="standard deviation of receipt rates in draws (default 0.1)")
     sweep.add_argument("--ceiling", metavar="VALUES", help="factors on every revenue line")
     sweep.add_argument("--receipt-rate", action="append", metavar="FUND=VALUES")
-    sweep.add_argument("--pledge", action="append", metavar="FUND=VALUES")
+    sweep.add_argument("--pledge", action="append", metavar="FUND=VALUES",
+                       help="a fund's pledge, the same amount every year")
     sweep.add_argument("--target", action="append", metavar="TARGET=VALUES",
                        help="a target's share or amount")
     sweep.add_argument("--weight", action="append", metavar="TARGET=VALUES",
@@ -282,6 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("alloc: interrupted; the previous report is unchanged", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except MemoryError:
+        print("alloc: the model is too large for this machine's memory; reduce the mandate, the "
+              "years or the funds, or run on a larger machine (nothing was written)", file=sys.stderr)
+        return EXIT_INTERNAL
     except SolveError as exc:
         if args.debug:
             traceback.print_exc()

@@ -12,7 +12,7 @@ import pandas as pd
 
 from alloc.domain import Plan
 
-Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "error"]
+Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "too_large", "error"]
 ALLOCATION_COLUMNS = ["entity", "priority", "output", "year", "fund", "amount"]
 CONSTRAINT_COLUMNS = ["rule", "name", "source", "text", "sense", "bound", "activity", "slack",
                       "shadow_price"]

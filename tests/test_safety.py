@@ -121,3 +121,29 @@ def test_a_time_limit_is_reported_as_not_optimal(project: Path) -> None:
     run = json.loads((project / "reports" / "baseline" / "run.json").read_text())
     assert run["status"] == "time_limit"
     assert not (project / "reports" / "baseline" / "allocation.csv").exists()
+
+
+def test_a_model_too_large_for_memory_stops_with_a_message(project: Path) -> None:
+    code = (
+        "import sys, alloc.build as b; b.BYTES_PER_COLUMN = 10**15; "
+        "from alloc.cli import main; sys.exit(main(['run', 'tiny', '--project', sys.argv[1]]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(project)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    assert "would need about" in result.stderr and "Traceback" not in result.stderr
+    run = json.loads((project / "reports" / "tiny" / "run.json").read_text())
+    assert run["status"] == "too_large"
+    assert not (project / "reports" / "tiny" / "allocation.csv").exists()
+
+
+def test_input_files_are_never_modified(project: Path) -> None:
+    def digest() -> dict[str, bytes]:
+        return {p.as_posix(): p.read_bytes() for p in sorted((project / "models").rglob("*"))
+                + sorted((project / "scenarios").rglob("*")) if p.is_file()}
+
+    before = digest()
+    for command in (["run", "baseline"], ["check", "tiny"], ["compare", "tiny", "baseline"]):
+        subprocess.run([sys.executable, "-m", "alloc", *command, "--project", str(project)],
+                       capture_output=True, timeout=300)
+    assert digest() == before
