@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -576,6 +575,3 @@ def _spread(items: Iterable[str] | None) -> dict[str, float] | float:
             raise InputError([Problem("command line", item, "expected SD or FUND=SD")]) from None
     return {**{"*": default}, **spread} if spread else default
 
-
-def cpu_count() -> int:
-    return os.cpu_count() or 1

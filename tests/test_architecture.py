@@ -46,3 +46,18 @@ def test_loading_and_validation_know_nothing_of_the_lp() -> None:
     for name in ("files.py", "scenario.py", "validate.py", "domain.py", "load.py"):
         source = (PACKAGE / name).read_text()
         assert "alloc.build" not in source and "alloc.solve" not in source, name
+
+
+def test_the_default_path_does_not_load_pulp(project: Path) -> None:
+    """Loading, building, solving with HiGHS and checking never import PuLP: it cost start-up time
+    on every run (issue 6); PuLP is for the CBC and highs-pulp paths only."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from alloc.build import build; from alloc.load import load_plan; "
+            "from alloc.solve import solve; "
+            f"s = solve(build(load_plan('baseline', {str(project)!r}))); "
+            "assert s.status == 'optimal', s.status; print('pulp' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
