@@ -377,8 +377,9 @@ def _gather(order: np.ndarray, start: np.ndarray, groups: np.ndarray
     return counts, order[idx]
 
 
-BYTES_PER_COLUMN = 3000
-"""Peak memory of a run per allocation column, measured (bench/bench.py: about 3 GB at 1e6)."""
+BYTES_PER_COLUMN = 6000
+"""Peak memory of a run per allocation column, measured: bench/bench.py --size 1e6 peaked at
+2.0 GB for 333,664 allocation columns (BENCHMARKS.md)."""
 
 
 def _fits_in_memory(columns: int) -> None:

@@ -143,6 +143,8 @@ class Fund:
     must_spend: bool = False
     support_cost_rate: float = 0.0
     source: str = ""
+    receipt_spread: float | None = None
+    """Standard deviation of the receipt rate, for Monte Carlo sweeps (None: the sweep's default)."""
 
     def available(self, year: int) -> float:
         """Expected receipts: pledge x receipt rate (direct costs plus support costs)."""

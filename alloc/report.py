@@ -85,14 +85,15 @@ def write_json(data: object, path: Path) -> None:
 
 
 @contextlib.contextmanager
-def report_folder(target: Path) -> Iterator[Path]:
+def report_folder(target: Path, keep: tuple[str, ...] = ()) -> Iterator[Path]:
     """A temporary folder that replaces `target` when the block ends without error.
 
     The report is written in full under a hidden name, then `target` (a symbolic link on POSIX)
     is switched to it with one atomic rename, under a lock and with Ctrl-C held back, so a run
     killed at any moment leaves the previous report complete, and of two concurrent runs the
     last to finish wins. Where links are not available the old folder is moved aside and the new
-    one moved in.
+    one moved in. Subfolders named in `keep` (written by other commands, such as `sweep/`)
+    are carried over from the previous report.
     """
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -100,6 +101,9 @@ def report_folder(target: Path) -> Iterator[Path]:
     try:
         yield tmp
         with _signals_held(), _locked(parent / f".{target.name}.lock"):
+            for name in keep:
+                if (target / name).is_dir() and not (tmp / name).exists():
+                    shutil.copytree(target / name, tmp / name)
             final = parent / tmp.name.replace(".tmp-", ".run-", 1)
             os.chmod(tmp, 0o777 & ~_umask())
             os.replace(tmp, final)
@@ -183,7 +187,7 @@ def write_report(solution: Solution, target: Path, seconds: dict[str, float],
     """
     written = []
     started = time.perf_counter()
-    with report_folder(target) as tmp:
+    with report_folder(target, keep=("sweep",)) as tmp:
         if solution.optimal:
             write_csv(solution.allocation, tmp / "allocation.csv")
             written.append("allocation.csv")

@@ -150,20 +150,22 @@ def grid(parameters: Sequence[tuple[Parameter, list[float]]]) -> Sweep:
     return Sweep([p for p, _ in parameters], combos, "grid")
 
 
-def monte_carlo(plan: Plan, draws: int, seed: int, spread: dict[str, float] | float = DEFAULT_SPREAD
+def monte_carlo(plan: Plan, draws: int, seed: int, spread: dict[str, float] | float | None = None
                 ) -> Sweep:
     """Every fund's receipt rate drawn from a Beta distribution whose mean is the expected rate.
 
     Why Beta: a rate lives in [0, 1], and unlike a normal cut at 1 a Beta keeps the mean at the
     expected rate (a normal with sd 0.1 around 0.9, truncated, averages 0.87). The standard
-    deviation is `spread` (0.1 by default), reduced to 99% of the largest a Beta of that mean can
+    deviation is `spread` from the command line, else the fund's `receipt_rate_spread` in the
+    scenario, else 0.1; reduced to 99% of the largest a Beta of that mean can
     have when the rate is close to 0 or 1; a rate of exactly 0 or 1 is not drawn.
     """
     rng = np.random.default_rng(seed)
     parameters, columns = [], []
     for fund in plan.funds:
-        sd = (spread.get(fund.code, spread.get("*", DEFAULT_SPREAD)) if isinstance(spread, dict)
-              else spread)
+        stated = DEFAULT_SPREAD if fund.receipt_spread is None else fund.receipt_spread
+        sd = (spread.get(fund.code, spread.get("*", stated)) if isinstance(spread, dict)
+              else stated if spread is None else spread)
         m = fund.receipt_rate
         if sd <= 0 or m <= 0 or m >= 1:
             x = np.full(draws, m)
@@ -561,9 +563,10 @@ def run_sweep(args) -> tuple[Path, list[Result], list[str]]:
     return target, results, written
 
 
-def _spread(items: Iterable[str] | None) -> dict[str, float] | float:
+def _spread(items: Iterable[str] | None) -> dict[str, float] | float | None:
+    """The --spread options: None when not given, so each fund's stated spread applies."""
     spread: dict[str, float] = {}
-    default = DEFAULT_SPREAD
+    default: float | None = None
     for item in items or []:
         code, sep, text = item.partition("=")
         try:
@@ -573,5 +576,7 @@ def _spread(items: Iterable[str] | None) -> dict[str, float] | float:
                 default = float(code)
         except ValueError:
             raise InputError([Problem("command line", item, "expected SD or FUND=SD")]) from None
-    return {**{"*": default}, **spread} if spread else default
+    if spread and default is not None:
+        return {"*": default, **spread}
+    return spread or default
 

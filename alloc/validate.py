@@ -587,9 +587,11 @@ class Validator:
             must_spend = f.boolean("must_spend", False)
             psc = f.share("support_cost_rate") or 0.0
             source = f.text("source")
+            spread = f.number("receipt_rate_spread", hi=0.5,
+                              what="a standard deviation of the receipt rate, e.g. 0.1")
             f.close()
             out.append(Fund(code, name, pledges, 1.0 if rate is None else rate, earmark,
-                            must_spend, psc, source))
+                            must_spend, psc, source, spread))
         return tuple(sorted(out, key=lambda fund: natural_key(fund.code)))
 
     # -- mandate ----------------------------------------------------------------------------

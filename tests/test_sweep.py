@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -36,6 +37,8 @@ from alloc.sweep import (
 from alloc.validate import validate
 
 MODEL = "itu-2024-2027"
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
 
 
 def _toml(value: object) -> str:
@@ -199,3 +202,29 @@ def test_sweep_command_grid_and_bad_arguments(project: Path) -> None:
     assert code == 2 and "nofund" in err
     code, _, err = _sweep_cli(project)
     assert code == 2 and "nothing to sweep" in err
+
+
+def test_a_fund_states_its_receipt_spread_in_the_scenario(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(REPO / "models", root / "models")
+    shutil.copytree(REPO / "scenarios", root / "scenarios")
+    (root / "scenarios" / "sure.toml").write_text(
+        '[scenario]\nparent = "baseline"\n'
+        '[financial_plan.funds.development_trust]\nreceipt_rate_spread = 0.0\n')
+    plan = validate(resolve("sure", root))
+    sweep = monte_carlo(plan, 50, 1)
+    names = [p.label for p in sweep.parameters]
+    trust = names.index("receipt_rate[development_trust]")
+    other = names.index("receipt_rate[cyber_standards]")
+    values = np.array(sweep.variants)
+    assert (values[:, trust] == 0.85).all()
+    assert values[:, other].std() > 0.01
+
+
+def test_a_later_run_keeps_the_sweep(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    assert main(["sweep", "tiny", "--project", str(REPO / "tests" / "project"), "--reports",
+                 str(reports), "--draws", "3", "--seed", "1", "--quiet"]) == 0
+    assert main(["run", "tiny", "--project", str(TESTS / "project"), "--reports",
+                 str(reports), "--quiet"]) == 0
+    assert (reports / "tiny" / "sweep" / "variants.csv").exists()
