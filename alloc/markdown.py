@@ -35,11 +35,11 @@ def _cells(frame: pd.DataFrame, labels: Sequence[str], cols: Sequence[Column]) -
     out = []
     for kind, label, members in cols:
         if kind == "group":
-            out.append(_amount(sum(frame.loc[lab, m] for lab in labels for m in members)))
+            out.append(_amount(sum(frame.at[lab, m] for lab in labels for m in members)))
         elif kind == "share":
-            out.append(_share(sum(frame.loc[lab, SHARE] for lab in labels)))
+            out.append(_share(sum(frame.at[lab, SHARE] for lab in labels)))
         else:
-            out.append(_amount(sum(frame.loc[lab, label] for lab in labels)))
+            out.append(_amount(sum(frame.at[lab, label] for lab in labels)))
     return out
 
 

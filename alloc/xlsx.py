@@ -229,8 +229,8 @@ def _cached(frame: pd.DataFrame, row: str, label: str, cols: Sequence[Column]) -
     """The value a cell shows: the rounded figure, or the sum of a column group's figures."""
     for kind, lab, members in cols:
         if lab == label and kind == "group":
-            return float(sum(frame.loc[row, m] for m in members))
-    value = float(frame.loc[row, label])
+            return float(sum(frame.at[row, m] for m in members))
+    value = float(frame.at[row, label])
     return value / 100.0 if label == SHARE else value
 
 
@@ -423,7 +423,7 @@ def _write_charts(book: _Book, tables: Mapping[str, Table],
             for k, c in enumerate(cols):
                 cell = xl_rowcol_to_cell(placed.rows[label], placed.cols[c])
                 ref = f"={quote_sheetname(placed.sheet)}!{cell}"
-                ws.write_formula(top + i, 2 + k, ref, f["num"], int(table.rounded.loc[label, c]))
+                ws.write_formula(top + i, 2 + k, ref, f["num"], int(table.rounded.at[label, c]))
         r = top + len(rows) + 2
         return top, 2
 
