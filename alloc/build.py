@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import os
 import warnings
+from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, overload
@@ -68,7 +69,29 @@ class Level:
         return self.coefs / scale if scale > 0 else self.coefs.astype(float)
 
 
-class Lazy(Sequence[str]):
+class _Strings(Sequence[str]):
+    """A read-only sequence of strings made on demand: indexing and slicing in one place."""
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        n = len(self)
+        if isinstance(i, slice):
+            return [self._at(j) for j in range(*i.indices(n))]
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        return self._at(i)
+
+    @abstractmethod
+    def _at(self, i: int) -> str:
+        """The string at a valid, non-negative index."""
+
+
+class Lazy(_Strings):
     """n strings made by `make(i)` when asked for, all of them kept once iterated.
 
     Why: a model of a million columns has a million reference rows whose names only a diagnosis
@@ -83,17 +106,7 @@ class Lazy(Sequence[str]):
     def __len__(self) -> int:
         return self._n
 
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self._n))]
-        if i < 0:
-            i += self._n
-        if not 0 <= i < self._n:
-            raise IndexError(i)
+    def _at(self, i: int) -> str:
         return self._items[i] if self._items is not None else self._make(i)
 
     def __iter__(self) -> Iterator[str]:
@@ -102,7 +115,7 @@ class Lazy(Sequence[str]):
         return iter(self._items)
 
 
-class _Chain(Sequence[str]):
+class _Chain(_Strings):
     """Blocks of strings (lists, Lazy, repeats) read as one sequence."""
 
     def __init__(self) -> None:
@@ -117,17 +130,7 @@ class _Chain(Sequence[str]):
     def __len__(self) -> int:
         return self._starts[-1]
 
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
+    def _at(self, i: int) -> str:
         b = bisect.bisect_right(self._starts, i) - 1
         return self._blocks[b][i - self._starts[b]]
 

@@ -154,7 +154,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _too_large(args, plan, exc, seconds)
     seconds["build"] = time.perf_counter() - t
     t = time.perf_counter()
-    options = SolveOptions(args.solver, getattr(args, "time_limit", None))
+    # the infeasible case is diagnosed once, by alloc.explain (see _explained)
+    options = SolveOptions(args.solver, getattr(args, "time_limit", None), diagnose=False)
     solution = solve(lp, options)
     seconds["solve_and_check"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -227,7 +228,10 @@ def _explained(lp: object, solution: object, options: object, deep: bool, tolera
     if solution.status == "infeasible" and not solution.objectives:  # type: ignore[attr-defined]
         try:
             diagnosis = diagnose_infeasible(lp, options)  # type: ignore[arg-type]
-        except SolveError as exc:  # say what the solver's own diagnosis found, and why no more
+        except SolveError as exc:  # fall back on the short diagnosis, and say why no more
+            from alloc.solve import diagnose
+
+            solution.conflicts = diagnose(lp, options)  # type: ignore[attr-defined, arg-type]
             lines = [f"- {c['change']} {c['name']} [{c['source']}]"
                      + (f" by {c['amount']:,.3f}" if c["amount"] is not None else "")
                      for c in solution.conflicts]  # type: ignore[attr-defined]

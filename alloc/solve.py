@@ -82,6 +82,8 @@ class SolveOptions:
     solver: str = "highs"
     time_limit: float | None = None
     verbose: bool = False
+    diagnose: bool = True
+    """Diagnose an infeasible plan here; off when the caller runs the fuller `alloc.explain` one."""
 
 
 _BANNER_SHOWN = False
@@ -416,7 +418,7 @@ def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions, constraints
         solution = Solution(lp.plan, run.status, run.solver, objectives=run.objectives)
         where = "" if run.level == lp.levels[0].name else f" (at goal-programming {run.level})"
         if run.status == "infeasible" and not run.objectives:
-            solution.conflicts = diagnose(lp, options)
+            solution.conflicts = diagnose(lp, options) if options.diagnose else []
             groups = sorted({c["rule"] for c in solution.conflicts})
             solution.message = ("the rules cannot all hold; these groups conflict: "
                                 + ", ".join(groups) if groups else "the rules cannot all hold")
