@@ -1,28 +1,23 @@
-"""The command's entry point: Ctrl-C is answered with one line from the very first moment."""
+"""The command's entry point: a signal is answered with one true line from the very first moment
+to the very last (see `alloc.interrupt`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import signal
 import sys
 
 
-def _interrupted_early(signum: int, frame: object) -> None:
-    sys.stderr.write("alloc: interrupted; nothing was written\n")
-    sys.stderr.flush()
-    os._exit(130)
-
-
 def entry() -> int:
-    """Hold Ctrl-C to a one-line exit while the program loads, then hand over to `main`."""
-    signal.signal(signal.SIGINT, _interrupted_early)
-    from alloc.cli import EXIT_INTERRUPTED, main
+    """Answer signals from the start, run the command, and leave without the interpreter's
+    shutdown, where a late Ctrl-C would otherwise print a traceback or kill by signal."""
+    from alloc import interrupt
+
+    interrupt.install()
+    from alloc.cli import main
 
     code = main()
-    if code == EXIT_INTERRUPTED:
-        # Leave at once: during the interpreter's shutdown a second Ctrl-C would kill the
-        # process by signal instead of exiting 130.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)

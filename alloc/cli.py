@@ -9,17 +9,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
 
-from alloc import __version__
+from alloc import __version__, interrupt
 from alloc.errors import InputError, ModelTooLarge, SolveError
 
-EXIT_OK, EXIT_NOT_OPTIMAL, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_NOT_OPTIMAL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED = interrupt.EXIT_INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +71,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reports(args: argparse.Namespace) -> Path:
+    """The reports folder, checked before any work: alloc writes only where it may."""
+    from alloc.folders import check_reports_folder
+
+    given = args.reports is not None
+    reports = args.reports if given else args.project / "reports"
+    check_reports_folder(reports, args.project, "--reports" if given else "reports folder",
+                         only_ours=given)
+    return reports
+
+
 def _fmt(x: float) -> str:
     return f"{round(x) + 0:,.0f}"
 
@@ -90,23 +100,23 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from alloc.compare import compare, totals_side_by_side
     from alloc.compare_report import write_comparison
-    from alloc.report import report_folder
+    from alloc.folders import COMPARE_FOLDER, COMPARISON, report_folder
     from alloc.solve import SolveOptions
 
     if len(args.scenarios) < 2:
         print("alloc: compare needs at least two scenarios", file=sys.stderr)
         return EXIT_INPUT
+    reports = _reports(args)
     comparison = compare(args.scenarios, args.project, SolveOptions(args.solver))
     names = comparison.names
-    reports = args.reports if args.reports is not None else args.project / "reports"
-    target = reports / "compare" / "-vs-".join(names)
+    target = reports / COMPARE_FOLDER / "-vs-".join(names)
     failed = [s for s in comparison.scenarios if not s.solution.optimal]
     if failed:
         for s in failed:
             print(f"alloc compare: {s.name} is {s.solution.status}: {s.solution.message}; "
                   f"run `alloc run {s.name}` for the diagnosis", file=sys.stderr)
         return EXIT_NOT_OPTIMAL
-    with report_folder(target) as tmp:
+    with report_folder(target, COMPARISON) as tmp:
         written = write_comparison(comparison, tmp)
     if not args.quiet:
         totals = totals_side_by_side(comparison, "a1-priority-entity")
@@ -121,37 +131,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _too_large(args: argparse.Namespace, plan: object, exc: Exception,
-               seconds: dict[str, float]) -> int:
+def _too_large(plan: object, exc: Exception, seconds: dict[str, float], target: Path) -> int:
     """Say so, and leave a run.json that says so: no allocation is presented."""
     from alloc.report import write_report
     from alloc.solution import Solution
 
     solution = Solution(plan, "too_large", "-", message=str(exc))  # type: ignore[arg-type]
-    reports = args.reports if args.reports is not None else args.project / "reports"
-    write_report(solution, reports / plan.name, seconds)  # type: ignore[attr-defined]
+    write_report(solution, target, seconds)
     print(f"alloc: {exc}", file=sys.stderr)
     return EXIT_NOT_OPTIMAL
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from alloc.build import build
+    from alloc.folders import RUN, check_target
     from alloc.load import load_plan
-    from alloc.report import write_report
+    from alloc.report import kept_beside, write_report
     from alloc.solve import SolveOptions, solve
 
     explaining = args.command == "explain"
     seconds: dict[str, float] = {}
+    reports = _reports(args)
     t = time.perf_counter()
     plan = load_plan(args.scenario, args.project)
     if explaining:
         _check_explain_args(args, plan)
+    target = reports / plan.name
+    check_target(target, RUN)
     seconds["load"] = time.perf_counter() - t
     t = time.perf_counter()
     try:
         lp = build(plan)
     except ModelTooLarge as exc:
-        return _too_large(args, plan, exc, seconds)
+        return _too_large(plan, exc, seconds, target)
     seconds["build"] = time.perf_counter() - t
     t = time.perf_counter()
     # the infeasible case is diagnosed once, by alloc.explain (see _explained)
@@ -162,8 +174,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     extra, lines = _explained(lp, solution, options, explaining, getattr(args, "tolerance", 0.01),
                               getattr(args, "cell", None))
     seconds["explain"] = time.perf_counter() - t
-    reports = args.reports if args.reports is not None else args.project / "reports"
-    target = reports / plan.name
+    beside = kept_beside(solution, target)
     written = write_report(solution, target, seconds, support_costs=args.support_costs, **extra)
     out = sys.stdout
     if not args.quiet:
@@ -186,7 +197,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  {solution.message}", file=out)
         for line in lines:
             print(f"  {line}", file=out)
-        print(f"  wrote {target.as_posix()}/ ({', '.join(written)})", file=out)
+        if beside:
+            print(f"  wrote {target.as_posix()}/not-optimal/ ({', '.join(written)}); the optimal "
+                  f"report in {target.as_posix()}/ is kept", file=out)
+        else:
+            print(f"  wrote {target.as_posix()}/ ({', '.join(written)})", file=out)
     return EXIT_OK if solution.optimal else EXIT_NOT_OPTIMAL
 
 
@@ -274,6 +289,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from alloc.sweep import run_sweep
 
     started = time.perf_counter()
+    args.reports = _reports(args)
     target, results, written = run_sweep(args)
     if not args.quiet:
         counts: dict[str, int] = {}
@@ -287,9 +303,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    args = _parser().parse_args(argv)
+    restore = interrupt.install()
+    interrupt.set_phase(interrupt.WORKING)
+    try:
+        return _main(argv)
+    finally:
+        interrupt.set_phase(interrupt.DONE)
+        restore()
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except KeyboardInterrupt:
+        print(interrupt.message(), file=sys.stderr)
+        return EXIT_INTERRUPTED
     try:
         return {"run": cmd_run, "check": cmd_check, "compare": cmd_compare,
                 "sweep": cmd_sweep, "explain": cmd_run}[args.command](args)
@@ -302,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
-        print("alloc: interrupted; the previous report is unchanged", file=sys.stderr)
+        print(interrupt.message(), file=sys.stderr)
         return EXIT_INTERRUPTED
     except MemoryError:
         print("alloc: the model is too large for this machine's memory; reduce the mandate, the "

@@ -1,20 +1,16 @@
 """Writing a run's report folder: whole or not at all, byte-identical for the same inputs.
 
-Files are written into a temporary folder beside the target and moved into place at the end, so a
-failure or an interruption leaves the previous report as it was.
+Files are written into a temporary folder beside the target and moved into place at the end
+(`alloc.folders`), so a failure or an interruption leaves the previous report as it was. A run
+that is not optimal never replaces an optimal report: its record goes beside it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import shutil
-import signal
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +18,7 @@ import pandas as pd
 from alloc import __version__
 from alloc.appendix import write_appendix
 from alloc.check import ABS_TOLERANCE
+from alloc.folders import NOT_OPTIMAL, RUN, current_status, report_folder, report_subfolder
 from alloc.solution import Solution
 from alloc.xlsx import Sheet
 
@@ -84,96 +81,6 @@ def write_json(data: object, path: Path) -> None:
                     encoding="utf-8")
 
 
-@contextlib.contextmanager
-def report_folder(target: Path, keep: tuple[str, ...] = ()) -> Iterator[Path]:
-    """A temporary folder that replaces `target` when the block ends without error.
-
-    The report is written in full under a hidden name, then `target` (a symbolic link on POSIX)
-    is switched to it with one atomic rename, under a lock and with Ctrl-C held back, so a run
-    killed at any moment leaves the previous report complete, and of two concurrent runs the
-    last to finish wins. Where links are not available the old folder is moved aside and the new
-    one moved in. Subfolders named in `keep` (written by other commands, such as `sweep/`)
-    are carried over from the previous report.
-    """
-    parent = target.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.tmp-"))
-    try:
-        yield tmp
-        with _signals_held(), _locked(parent / f".{target.name}.lock"):
-            for name in keep:
-                if (target / name).is_dir() and not (tmp / name).exists():
-                    shutil.copytree(target / name, tmp / name)
-            final = parent / tmp.name.replace(".tmp-", ".run-", 1)
-            os.chmod(tmp, 0o777 & ~_umask())
-            os.replace(tmp, final)
-            if hasattr(os, "symlink") and os.name == "posix":
-                _switch_link(target, final)
-            else:
-                _switch_folder(target, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _switch_link(target: Path, final: Path) -> None:
-    link = final.with_name(final.name.replace(".run-", ".link-", 1))
-    os.symlink(final.name, link)
-    if target.exists() and not target.is_symlink():
-        aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-        os.replace(target, aside / target.name)
-        shutil.rmtree(aside, ignore_errors=True)
-    os.replace(link, target)
-    for stale in target.parent.glob(f".{target.name}.run-*"):
-        if stale.name != final.name:
-            shutil.rmtree(stale, ignore_errors=True)
-
-
-def _switch_folder(target: Path, final: Path) -> None:
-    if target.exists():
-        aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-        os.replace(target, aside / target.name)
-        os.replace(final, target)
-        shutil.rmtree(aside, ignore_errors=True)
-    else:
-        os.replace(final, target)
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold back Ctrl-C and termination while a report is switched into place."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a+b") as handle:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no advisory locks; the rename is still atomic
-            yield
-            return
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def write_report(solution: Solution, target: Path, seconds: dict[str, float],
                  extra: Callable[[Path], None] | None = None,
                  support_costs: str = "rows", sheets: Sequence[Sheet] = (),
@@ -184,10 +91,16 @@ def write_report(solution: Solution, target: Path, seconds: dict[str, float],
     `support_costs` is how Appendix A shows support lines: rows, direct, step-down, reciprocal.
     An explanation adds `sheets` to the workbook and writes its own files with `files`; a
     diagnosis is written as infeasibility.json (`infeasibility`, else the solution's conflicts).
+    A run that is not optimal, where an optimal report stands, writes into `target/not-optimal/`
+    and leaves the optimal report as it is (see `kept_beside`).
     """
     written = []
     started = time.perf_counter()
-    with report_folder(target, keep=("sweep",)) as tmp:
+    if kept_beside(solution, target):
+        folder = report_subfolder(target, NOT_OPTIMAL, NOT_OPTIMAL)
+    else:
+        folder = report_folder(target, RUN, keep=("sweep",))
+    with folder as tmp:
         if solution.optimal:
             write_csv(solution.allocation, tmp / "allocation.csv")
             written.append("allocation.csv")
@@ -209,3 +122,9 @@ def write_report(solution: Solution, target: Path, seconds: dict[str, float],
         write_json(run_record(solution, seconds), tmp / "run.json")
         written.append("run.json")
     return written
+
+
+def kept_beside(solution: Solution, target: Path) -> bool:
+    """Whether this run's record goes beside the report in `target` instead of replacing it:
+    the run is not optimal and the report standing there is."""
+    return not solution.optimal and current_status(target) == "optimal"

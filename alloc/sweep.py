@@ -335,6 +335,13 @@ def _init_worker(resolved: Resolved, parameters: list[Parameter]) -> None:
     _SHARED = (resolved, parameters)
 
 
+def _init_process(resolved: Resolved, parameters: list[Parameter]) -> None:
+    from alloc.interrupt import quiet_worker
+
+    quiet_worker()
+    _init_worker(resolved, parameters)
+
+
 def _run_block(block: list[tuple[int, tuple[float, ...]]]) -> list[Result]:
     assert _SHARED is not None
     engine = Engine(*_SHARED)
@@ -357,14 +364,13 @@ def run_variants(resolved: Resolved, sweep: Sweep, workers: int = 1,
                     progress(len(results), len(todo))
         return results
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    with ProcessPoolExecutor(min(workers, len(blocks)), mp_context=context,
-                             initializer=_init_worker,
-                             initargs=(resolved, sweep.parameters)) as pool:
-        for future in as_completed([pool.submit(_run_block, b) for b in blocks]):
-            results.extend(future.result())
+    # a Pool, not a ProcessPoolExecutor: leaving its block on Ctrl-C terminates the workers
+    with context.Pool(min(workers, len(blocks)), initializer=_init_process,
+                      initargs=(resolved, sweep.parameters)) as pool:
+        for block in pool.imap_unordered(_run_block, blocks):
+            results.extend(block)
             if progress:
                 progress(len(results), len(todo))
     return sorted(results, key=lambda r: r.id)
@@ -459,9 +465,13 @@ def write_workbook(path: Path, variants, summary, title: str) -> None:
     wb.close()
 
 
-def write_sweep(target: Path, sweep: Sweep, results: Sequence[Result], plan: Plan) -> list[str]:
-    """reports/<scenario>/sweep/: variants.csv, summary.csv, sweep.xlsx, whole or not at all."""
-    from alloc.report import report_folder
+def write_sweep(report: Path, sweep: Sweep, results: Sequence[Result], plan: Plan) -> list[str]:
+    """`report`/sweep/: variants.csv, summary.csv, sweep.xlsx, whole or not at all.
+
+    Moved into the scenario's report under the lock a run takes to switch that report, so a sweep
+    and a run of the same scenario at the same time both keep their output.
+    """
+    from alloc.folders import SWEEP, report_subfolder
 
     levels = [lv.name for lv in build(plan).levels]
     priorities = [p.code for p in plan.priorities if not p.support]
@@ -469,7 +479,7 @@ def write_sweep(target: Path, sweep: Sweep, results: Sequence[Result], plan: Pla
     variants = variants_frame(sweep, results, priorities, entities, levels)
     summary = summary_frame(variants, priorities, entities)
     title = f"alloc sweep {plan.name}"
-    with report_folder(target) as tmp:
+    with report_subfolder(report, SWEEP_FOLDER, SWEEP) as tmp:
         variants.to_csv(tmp / "variants.csv", index=False, lineterminator="\n", float_format="%.6f")
         summary.to_csv(tmp / "summary.csv", index=False, lineterminator="\n", float_format="%.6f")
         write_workbook(tmp / "sweep.xlsx", variants, summary, title)
@@ -558,9 +568,8 @@ def run_sweep(args) -> tuple[Path, list[Result], list[str]]:
     workers = args.workers or 1
     results = run_variants(resolved, sweep, workers, progress)
     reports = args.reports if args.reports is not None else Path(args.project) / "reports"
-    target = reports / base.name / SWEEP_FOLDER
-    written = write_sweep(target, sweep, results, base)
-    return target, results, written
+    written = write_sweep(reports / base.name, sweep, results, base)
+    return reports / base.name / SWEEP_FOLDER, results, written
 
 
 def _spread(items: Iterable[str] | None) -> dict[str, float] | float | None:
