@@ -5,7 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+
+
+def _early(signum: int, frame: object) -> None:
+    os.write(2, b"alloc: interrupted; nothing was written\n")
+    os._exit(130)
+
+
+# Installed on import, before anything else of alloc loads: the console script and
+# `python -m alloc` import this module first. (Importing `alloc` as a library does not.)
+for _signal in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+    if _signal is not None:
+        signal.signal(_signal, _early)
 
 
 def entry() -> int:

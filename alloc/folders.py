@@ -122,6 +122,9 @@ def _describe(path: Path) -> str:
     return path.as_posix()
 
 
+_OWN_FOLDER = "alloc writes reports only in a folder of their own (the default is PROJECT/reports)"
+
+
 def check_reports_folder(reports: Path, project: Path | None = None, label: str = "--reports",
                          only_ours: bool = True) -> None:
     """Refuse, before any work, a reports folder alloc must not write into.
@@ -138,18 +141,17 @@ def check_reports_folder(reports: Path, project: Path | None = None, label: str 
         problems.append(Problem("command line", label, f"{where} is a file, not a folder; give a "
                                 "folder for reports (it is created if missing)"))
     if project is not None and not problems:
-        real = reports.resolve()
-        for name in ("", "models", "scenarios"):
-            guarded = (project / name).resolve() if name else project.resolve()
-            inside = real == guarded or (real.is_relative_to(guarded) and name != "")
-            around = name != "" and guarded.is_relative_to(real) and real != project.resolve()
-            if inside or around or (name == "" and real == guarded):
-                what = f"the project's {name}/ folder" if name else "the project folder itself"
-                problems.append(Problem("command line", label, f"{where} is {what}"
-                                        + (" or lies inside it" if name and real != guarded
-                                           else "") + "; alloc writes reports only in a folder of "
-                                        "their own (the default is PROJECT/reports)"))
-                break
+        real, top = reports.resolve(), project.resolve()
+        for name in ("models", "scenarios"):
+            guarded = (project / name).resolve()
+            if real == guarded or real.is_relative_to(guarded):
+                problems.append(Problem("command line", label, f"{where} is the project's {name}/ "
+                                        "folder" + (" or lies inside it" if real != guarded
+                                                    else "") + "; " + _OWN_FOLDER))
+        if real == top or top.is_relative_to(real):
+            problems.append(Problem("command line", label, f"{where} is the project folder"
+                                    + (" itself" if real == top else " or holds it") + "; "
+                                    + _OWN_FOLDER))
     if only_ours and not problems and reports.is_dir():
         foreign = _foreign(reports, RUN)
         if foreign:
