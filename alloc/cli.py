@@ -15,9 +15,11 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from typing import TextIO
 
 from alloc import __version__
 from alloc.errors import InputError, ModelTooLarge, SolveError
+from alloc.text import printable
 
 EXIT_OK, EXIT_NOT_OPTIMAL, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -72,6 +74,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def say(*lines: str, file: TextIO | None = None) -> None:
+    """Print lines for a person: the one way the command writes to the terminal.
+
+    Each argument is one line; names, titles, keys and paths inside it are shown escaped
+    (alloc.text.printable), a newline included, so they cannot clear the screen, move the cursor
+    or reorder what is read.
+    """
+    if lines:
+        print(*(printable(line) for line in lines), sep="\n", file=file or sys.stdout)
+
+
 def _fmt(x: float) -> str:
     return f"{round(x) + 0:,.0f}"
 
@@ -80,10 +93,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from alloc.load import load_plan
 
     plan = load_plan(args.scenario, args.project)
-    print(f"{plan.name}: valid ({plan.model}; {len(plan.entities)} entities, "
-          f"{sum(not p.support for p in plan.priorities)} thematic priorities, "
-          f"{sum(p.support for p in plan.priorities)} support lines, {len(plan.outputs)} outputs, "
-          f"{len(plan.mandate)} cells, {len(plan.funds)} extrabudgetary funds)")
+    say(f"{plan.name}: valid ({plan.model}; {len(plan.entities)} entities, "
+        f"{sum(not p.support for p in plan.priorities)} thematic priorities, "
+        f"{sum(p.support for p in plan.priorities)} support lines, {len(plan.outputs)} outputs, "
+        f"{len(plan.mandate)} cells, {len(plan.funds)} extrabudgetary funds)")
     return EXIT_OK
 
 
@@ -94,7 +107,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from alloc.solve import SolveOptions
 
     if len(args.scenarios) < 2:
-        print("alloc: compare needs at least two scenarios", file=sys.stderr)
+        say("alloc: compare needs at least two scenarios", file=sys.stderr)
         return EXIT_INPUT
     comparison = compare(args.scenarios, args.project, SolveOptions(args.solver))
     names = comparison.names
@@ -103,21 +116,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     failed = [s for s in comparison.scenarios if not s.solution.optimal]
     if failed:
         for s in failed:
-            print(f"alloc compare: {s.name} is {s.solution.status}: {s.solution.message}; "
-                  f"run `alloc run {s.name}` for the diagnosis", file=sys.stderr)
+            say(f"alloc compare: {s.name} is {s.solution.status}: {s.solution.message}; "
+                f"run `alloc run {s.name}` for the diagnosis", file=sys.stderr)
         return EXIT_NOT_OPTIMAL
     with report_folder(target) as tmp:
         written = write_comparison(comparison, tmp)
     if not args.quiet:
         totals = totals_side_by_side(comparison, "a1-priority-entity")
         unit = comparison.scenarios[0].plan.unit
-        print(f"alloc compare {' vs '.join(names)} ({unit}, total by thematic priority)")
-        print("  " + f"{'':<10}" + "".join(f"{n[:14]:>16}" for n in names)
-              + "".join(f"{'diff ' + n[:9]:>16}" for n in names[1:]))
+        say(f"alloc compare {' vs '.join(names)} ({unit}, total by thematic priority)")
+        say("  " + f"{'':<10}" + "".join(f"{n[:14]:>16}" for n in names)
+            + "".join(f"{'diff ' + n[:9]:>16}" for n in names[1:]))
         for code, row in totals.iterrows():
-            print("  " + f"{code!s:<10}" + "".join(f"{_fmt(row[n]):>16}" for n in names)
-                  + "".join(f"{_fmt(row['diff_' + n]):>16}" for n in names[1:]))
-        print(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
+            say("  " + f"{code!s:<10}" + "".join(f"{_fmt(row[n]):>16}" for n in names)
+                + "".join(f"{_fmt(row['diff_' + n]):>16}" for n in names[1:]))
+        say(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
     return EXIT_OK
 
 
@@ -130,7 +143,7 @@ def _too_large(args: argparse.Namespace, plan: object, exc: Exception,
     solution = Solution(plan, "too_large", "-", message=str(exc))  # type: ignore[arg-type]
     reports = args.reports if args.reports is not None else args.project / "reports"
     write_report(solution, reports / plan.name, seconds)  # type: ignore[attr-defined]
-    print(f"alloc: {exc}", file=sys.stderr)
+    say(f"alloc: {exc}", file=sys.stderr)
     return EXIT_NOT_OPTIMAL
 
 
@@ -168,25 +181,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = sys.stdout
     if not args.quiet:
         chain = " <- ".join(plan.scenario_chain)
-        print(f"alloc {args.command} {plan.name}: {solution.status} ({solution.solver}); model "
-              f"{plan.model}" + (f"; scenario chain {chain}" if len(plan.scenario_chain) > 1
-                                 else ""), file=out)
+        say(f"alloc {args.command} {plan.name}: {solution.status} ({solution.solver}); model "
+            f"{plan.model}" + (f"; scenario chain {chain}" if len(plan.scenario_chain) > 1
+                               else ""), file=out)
         if solution.optimal and not explaining:
-            print(f"  {'year':<6}{'ceiling':>14}{'regular':>14}{'extrabudgetary':>16}"
-                  f"{'unallocated':>14}   ({plan.unit})", file=out)
+            say(f"  {'year':<6}{'ceiling':>14}{'regular':>14}{'extrabudgetary':>16}"
+                f"{'unallocated':>14}   ({plan.unit})", file=out)
             for y in plan.years:
                 regular = solution.allocated(y, "regular")
                 total = solution.allocated(y)
                 ceiling = solution.ceiling(y)
-                print(f"  {y:<6}{_fmt(ceiling):>14}{_fmt(regular):>14}"
-                      f"{_fmt(total - regular):>16}{_fmt(ceiling - regular):>14}", file=out)
+                say(f"  {y:<6}{_fmt(ceiling):>14}{_fmt(regular):>14}"
+                    f"{_fmt(total - regular):>16}{_fmt(ceiling - regular):>14}", file=out)
             levels = ", ".join(f"{k} {v:.6g}" for k, v in solution.objectives.items())
-            print(f"  objective: {levels}", file=out)
+            say(f"  objective: {levels}", file=out)
         elif not lines:
-            print(f"  {solution.message}", file=out)
+            say(f"  {solution.message}", file=out)
         for line in lines:
-            print(f"  {line}", file=out)
-        print(f"  wrote {target.as_posix()}/ ({', '.join(written)})", file=out)
+            say(f"  {line}", file=out)
+        say(f"  wrote {target.as_posix()}/ ({', '.join(written)})", file=out)
     return EXIT_OK if solution.optimal else EXIT_NOT_OPTIMAL
 
 
@@ -280,9 +293,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         for r in results:
             counts[r.status] = counts.get(r.status, 0) + 1
         states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        print(f"alloc sweep {args.scenario}: {len(results)} variants ({states}) in "
-              f"{time.perf_counter() - started:.1f} s")
-        print(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
+        say(f"alloc sweep {args.scenario}: {len(results)} variants ({states}) in "
+            f"{time.perf_counter() - started:.1f} s")
+        say(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
     return EXIT_OK if all(r.status == "optimal" for r in results) else EXIT_NOT_OPTIMAL
 
 
@@ -294,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         return {"run": cmd_run, "check": cmd_check, "compare": cmd_compare,
                 "sweep": cmd_sweep, "explain": cmd_run}[args.command](args)
     except InputError as exc:
-        print(f"alloc: {exc}", file=sys.stderr)
+        say(*f"alloc: {exc}".split("\n"), file=sys.stderr)  # escaped line by line by InputError
         return EXIT_INPUT
     except BrokenPipeError:
         # The reader of our output went away (e.g. `| head`): the work is done, stay quiet.
@@ -311,11 +324,11 @@ def main(argv: list[str] | None = None) -> int:
     except SolveError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"alloc: {exc}", file=sys.stderr)
+        say(f"alloc: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
     except Exception as exc:
         if args.debug:
             raise
-        print(f"alloc: internal error: {type(exc).__name__}: {exc} (rerun with --debug for "
-              "details and please report it)", file=sys.stderr)
+        say(f"alloc: internal error: {type(exc).__name__}: {exc} (rerun with --debug for "
+            "details and please report it)", file=sys.stderr)
         return EXIT_INTERNAL
