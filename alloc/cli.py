@@ -24,8 +24,15 @@ from alloc.text import printable
 EXIT_OK, EXIT_NOT_OPTIMAL, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with what it prints (usage, errors quoting an argument) shown escaped."""
+
+    def _print_message(self, message: str, file: TextIO | None = None) -> None:
+        super()._print_message(printable(message, keep_newlines=True), file)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="alloc", description="Allocate a financial plan over a strategic plan.")
     parser.add_argument("--version", action="version", version=f"alloc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
