@@ -13,16 +13,25 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TextIO
 
 from alloc import __version__, interrupt
 from alloc.errors import InputError, ModelTooLarge, SolveError
+from alloc.text import printable
 
 EXIT_OK, EXIT_NOT_OPTIMAL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_INTERRUPTED = interrupt.EXIT_INTERRUPTED
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with what it prints (usage, errors quoting an argument) shown escaped."""
+
+    def _print_message(self, message: str, file: TextIO | None = None) -> None:
+        super()._print_message(printable(message, keep_newlines=True), file)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="alloc", description="Allocate a financial plan over a strategic plan.")
     parser.add_argument("--version", action="version", version=f"alloc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +91,17 @@ def _reports(args: argparse.Namespace) -> Path:
     return reports
 
 
+def say(*lines: str, file: TextIO | None = None) -> None:
+    """Print lines for a person: the one way the command writes to the terminal.
+
+    Each argument is one line; names, titles, keys and paths inside it are shown escaped
+    (alloc.text.printable), a newline included, so they cannot clear the screen, move the cursor
+    or reorder what is read.
+    """
+    if lines:
+        print(*(printable(line) for line in lines), sep="\n", file=file or sys.stdout)
+
+
 def _fmt(x: float) -> str:
     return f"{round(x) + 0:,.0f}"
 
@@ -90,10 +110,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from alloc.load import load_plan
 
     plan = load_plan(args.scenario, args.project)
-    print(f"{plan.name}: valid ({plan.model}; {len(plan.entities)} entities, "
-          f"{sum(not p.support for p in plan.priorities)} thematic priorities, "
-          f"{sum(p.support for p in plan.priorities)} support lines, {len(plan.outputs)} outputs, "
-          f"{len(plan.mandate)} cells, {len(plan.funds)} extrabudgetary funds)")
+    say(f"{plan.name}: valid ({plan.model}; {len(plan.entities)} entities, "
+        f"{sum(not p.support for p in plan.priorities)} thematic priorities, "
+        f"{sum(p.support for p in plan.priorities)} support lines, {len(plan.outputs)} outputs, "
+        f"{len(plan.mandate)} cells, {len(plan.funds)} extrabudgetary funds)")
     return EXIT_OK
 
 
@@ -104,7 +124,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from alloc.solve import SolveOptions
 
     if len(args.scenarios) < 2:
-        print("alloc: compare needs at least two scenarios", file=sys.stderr)
+        say("alloc: compare needs at least two scenarios", file=sys.stderr)
         return EXIT_INPUT
     reports = _reports(args)
     comparison = compare(args.scenarios, args.project, SolveOptions(args.solver))
@@ -113,21 +133,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     failed = [s for s in comparison.scenarios if not s.solution.optimal]
     if failed:
         for s in failed:
-            print(f"alloc compare: {s.name} is {s.solution.status}: {s.solution.message}; "
-                  f"run `alloc run {s.name}` for the diagnosis", file=sys.stderr)
+            say(f"alloc compare: {s.name} is {s.solution.status}: {s.solution.message}; "
+                f"run `alloc run {s.name}` for the diagnosis", file=sys.stderr)
         return EXIT_NOT_OPTIMAL
     with report_folder(target, COMPARISON) as tmp:
         written = write_comparison(comparison, tmp)
     if not args.quiet:
         totals = totals_side_by_side(comparison, "a1-priority-entity")
         unit = comparison.scenarios[0].plan.unit
-        print(f"alloc compare {' vs '.join(names)} ({unit}, total by thematic priority)")
-        print("  " + f"{'':<10}" + "".join(f"{n[:14]:>16}" for n in names)
-              + "".join(f"{'diff ' + n[:9]:>16}" for n in names[1:]))
+        say(f"alloc compare {' vs '.join(names)} ({unit}, total by thematic priority)")
+        say("  " + f"{'':<10}" + "".join(f"{n[:14]:>16}" for n in names)
+            + "".join(f"{'diff ' + n[:9]:>16}" for n in names[1:]))
         for code, row in totals.iterrows():
-            print("  " + f"{code!s:<10}" + "".join(f"{_fmt(row[n]):>16}" for n in names)
-                  + "".join(f"{_fmt(row['diff_' + n]):>16}" for n in names[1:]))
-        print(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
+            say("  " + f"{code!s:<10}" + "".join(f"{_fmt(row[n]):>16}" for n in names)
+                + "".join(f"{_fmt(row['diff_' + n]):>16}" for n in names[1:]))
+        say(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
     return EXIT_OK
 
 
@@ -138,7 +158,7 @@ def _too_large(plan: object, exc: Exception, seconds: dict[str, float], target: 
 
     solution = Solution(plan, "too_large", "-", message=str(exc))  # type: ignore[arg-type]
     write_report(solution, target, seconds)
-    print(f"alloc: {exc}", file=sys.stderr)
+    say(f"alloc: {exc}", file=sys.stderr)
     return EXIT_NOT_OPTIMAL
 
 
@@ -179,29 +199,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = sys.stdout
     if not args.quiet:
         chain = " <- ".join(plan.scenario_chain)
-        print(f"alloc {args.command} {plan.name}: {solution.status} ({solution.solver}); model "
-              f"{plan.model}" + (f"; scenario chain {chain}" if len(plan.scenario_chain) > 1
-                                 else ""), file=out)
+        say(f"alloc {args.command} {plan.name}: {solution.status} ({solution.solver}); model "
+            f"{plan.model}" + (f"; scenario chain {chain}" if len(plan.scenario_chain) > 1
+                               else ""), file=out)
         if solution.optimal and not explaining:
-            print(f"  {'year':<6}{'ceiling':>14}{'regular':>14}{'extrabudgetary':>16}"
-                  f"{'unallocated':>14}   ({plan.unit})", file=out)
+            say(f"  {'year':<6}{'ceiling':>14}{'regular':>14}{'extrabudgetary':>16}"
+                f"{'unallocated':>14}   ({plan.unit})", file=out)
             for y in plan.years:
                 regular = solution.allocated(y, "regular")
                 total = solution.allocated(y)
                 ceiling = solution.ceiling(y)
-                print(f"  {y:<6}{_fmt(ceiling):>14}{_fmt(regular):>14}"
-                      f"{_fmt(total - regular):>16}{_fmt(ceiling - regular):>14}", file=out)
+                say(f"  {y:<6}{_fmt(ceiling):>14}{_fmt(regular):>14}"
+                    f"{_fmt(total - regular):>16}{_fmt(ceiling - regular):>14}", file=out)
             levels = ", ".join(f"{k} {v:.6g}" for k, v in solution.objectives.items())
-            print(f"  objective: {levels}", file=out)
+            say(f"  objective: {levels}", file=out)
         elif not lines:
-            print(f"  {solution.message}", file=out)
+            say(f"  {solution.message}", file=out)
         for line in lines:
-            print(f"  {line}", file=out)
+            say(f"  {line}", file=out)
         if beside:
-            print(f"  wrote {target.as_posix()}/not-optimal/ ({', '.join(written)}); the optimal "
-                  f"report in {target.as_posix()}/ is kept", file=out)
+            say(f"  wrote {target.as_posix()}/not-optimal/ ({', '.join(written)}); the optimal "
+                f"report in {target.as_posix()}/ is kept", file=out)
         else:
-            print(f"  wrote {target.as_posix()}/ ({', '.join(written)})", file=out)
+            say(f"  wrote {target.as_posix()}/ ({', '.join(written)})", file=out)
     return EXIT_OK if solution.optimal else EXIT_NOT_OPTIMAL
 
 
@@ -296,9 +316,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         for r in results:
             counts[r.status] = counts.get(r.status, 0) + 1
         states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        print(f"alloc sweep {args.scenario}: {len(results)} variants ({states}) in "
-              f"{time.perf_counter() - started:.1f} s")
-        print(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
+        say(f"alloc sweep {args.scenario}: {len(results)} variants ({states}) in "
+            f"{time.perf_counter() - started:.1f} s")
+        say(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
     return EXIT_OK if all(r.status == "optimal" for r in results) else EXIT_NOT_OPTIMAL
 
 
@@ -316,13 +336,13 @@ def _main(argv: list[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
     except KeyboardInterrupt:
-        print(interrupt.message(), file=sys.stderr)
+        say(interrupt.message(), file=sys.stderr)
         return EXIT_INTERRUPTED
     try:
         return {"run": cmd_run, "check": cmd_check, "compare": cmd_compare,
                 "sweep": cmd_sweep, "explain": cmd_run}[args.command](args)
     except InputError as exc:
-        print(f"alloc: {exc}", file=sys.stderr)
+        say(*f"alloc: {exc}".split("\n"), file=sys.stderr)  # escaped line by line by InputError
         return EXIT_INPUT
     except BrokenPipeError:
         # The reader of our output went away (e.g. `| head`): the work is done, stay quiet.
@@ -330,7 +350,7 @@ def _main(argv: list[str] | None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
-        print(interrupt.message(), file=sys.stderr)
+        say(interrupt.message(), file=sys.stderr)
         return EXIT_INTERRUPTED
     except MemoryError:
         print("alloc: the model is too large for this machine's memory; reduce the mandate, the "
@@ -339,11 +359,11 @@ def _main(argv: list[str] | None) -> int:
     except SolveError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"alloc: {exc}", file=sys.stderr)
+        say(f"alloc: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
     except Exception as exc:
         if args.debug:
             raise
-        print(f"alloc: internal error: {type(exc).__name__}: {exc} (rerun with --debug for "
-              "details and please report it)", file=sys.stderr)
+        say(f"alloc: internal error: {type(exc).__name__}: {exc} (rerun with --debug for "
+            "details and please report it)", file=sys.stderr)
         return EXIT_INTERNAL

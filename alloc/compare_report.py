@@ -12,8 +12,8 @@ import pandas as pd
 import xlsxwriter
 
 from alloc.compare import Comparison, totals_side_by_side
-from alloc.markdown import escape
 from alloc.report import write_csv
+from alloc.text import markdown_text as escape
 from alloc.xlsx import sheet_name
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from alloc.text import printable
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -12,8 +14,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        """One line, whatever the file name, key or value quoted in it holds (alloc.text)."""
         where = f"{self.file}: {self.field}" if self.field else self.file
-        return f"{where}: {self.message}"
+        return printable(f"{where}: {self.message}")
 
 
 class InputError(Exception):
@@ -24,6 +27,7 @@ class InputError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        """A heading and one line per problem: the only newlines are these."""
         n = len(self.problems)
         head = f"{n} problem{'s' if n != 1 else ''} in the input:"
         return "\n".join([head, *(f"  - {p}" for p in self.problems)])

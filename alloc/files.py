@@ -38,6 +38,10 @@ def display(path: Path, root: Path | None) -> str:
 
 def read_text(path: Path, root: Path | None = None) -> TextFile:
     label = display(path, root)
+    if not label.isprintable() and any(0xD800 <= ord(c) <= 0xDFFF for c in label):
+        # bytes that are not UTF-8 in the name: the name could not be written in any report
+        raise InputError([Problem(label, "", "the path is not UTF-8 text; rename the file or its "
+                                  "folder")])
     if not path.exists():
         raise InputError([Problem(label, "", "file not found; check the name and the folder")])
     if not path.is_file():

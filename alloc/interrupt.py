@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 
 from alloc import folders
+from alloc.text import printable
 
 EXIT_INTERRUPTED = 130
 SIGNALS = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None)
@@ -26,6 +27,10 @@ _phase = LOADING
 
 def message() -> str:
     """Which reports stand now: the ones switched into place, whole; every other unchanged."""
+    return printable(_message())
+
+
+def _message() -> str:
     done = [p.as_posix() + "/" for p in folders.switched()]
     pending = [p.as_posix() + "/" for p in folders.pending() if p not in folders.switched()]
     if done and pending:

@@ -1,26 +1,19 @@
 """Appendix A as Markdown, for review in a pull request: the workbook's tables as text.
 
 The same rounded figures as the CSV and the workbook, with the biennium columns and group
-subtotals the CSV leaves out. Text from input files is escaped so that a name cannot break a
-table or turn into markup.
+subtotals the CSV leaves out. Text from input files is escaped (alloc.text.markdown_text) so that
+a name cannot break a table, turn into markup or hide and reorder what is read.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from alloc.tables import SHARE, TOTAL, Column, Summary, Table
-
-_SPECIAL = re.compile(r"([\\`*_\[\]|#<>~])")
-
-
-def escape(text: str) -> str:
-    """Text shown literally in a Markdown table cell: one line, markup characters escaped."""
-    return _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+from alloc.text import markdown_text as escape
 
 
 def _amount(value: float) -> str:
