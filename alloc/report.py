@@ -20,6 +20,7 @@ from alloc.appendix import write_appendix
 from alloc.check import ABS_TOLERANCE
 from alloc.folders import NOT_OPTIMAL, RUN, current_status, report_folder, report_subfolder
 from alloc.solution import Solution
+from alloc.text import hidden
 from alloc.xlsx import Sheet
 
 
@@ -77,8 +78,12 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_json(data: object, path: Path) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n",
-                    encoding="utf-8")
+    """JSON as UTF-8 text, with characters that hide or reorder text as \\u escapes (the same
+    value to a JSON reader; inert when the file is shown in a terminal)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    if any(hidden(c) for c in text if c != "\n"):
+        text = "".join(json.dumps(c)[1:-1] if hidden(c) and c != "\n" else c for c in text)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def write_report(solution: Solution, target: Path, seconds: dict[str, float],
