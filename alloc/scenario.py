@@ -159,8 +159,11 @@ class Resolved:
             return Problem(removal.file, removal.field, f"{verb}; drop this entry, or set the "
                            "key again in the scenario")
         src = self.source(path)
-        others = sorted({f"{o.file}: {o.field(p)}" for p, o in self.origins.items()
-                         if len(p) > len(path) and p[: len(path)] == path and o.file != src.file})
+        inner = {p: o for p, o in self.origins.items()
+                 if len(p) > len(path) and p[: len(path)] == path and o.file != src.file}
+        # a table set by a file stands for the keys inside it that the same file set
+        others = sorted({f"{o.file}: {o.field(p)}" for p, o in inner.items()
+                         if not any(inner.get(p[:n]) == o for n in range(len(path) + 1, len(p)))})
         if others:
             message += f" (values set in {'; '.join(others)})"
         inside = sorted({f"{r.file}: {r.field} removed '{r.text}'" for p, r in self.removed.items()

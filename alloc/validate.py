@@ -238,7 +238,7 @@ class Validator:
         where = (f", set in {src.file}: {src.field(('financial_plan', 'plan', 'years'))}"
                  if src.file != here else "")
         self.error(path, f"has no entry for {listed}, {'a year' if len(missing) == 1 else 'years'} "
-                   f"of the plan ({years[0]}-{years[-1]}{where}); a table by year must give every "
+                   f"of the plan ({_span(years)}{where}); a table by year must give every "
                    f"year: add {missing[0]} = ... (and any other year missing), or give one number "
                    "for every year")
 
@@ -252,7 +252,8 @@ class Validator:
         hint = closest(code, known)
         self.error(path, f"'{code}' is not {what} of the model"
                    + (f"; did you mean '{hint}'?" if hint else ".")
-                   + (f" Known: {', '.join(known)}." if len(known) <= 30 else ""))
+                   + (f" Known: {', '.join(known)}." if 0 < len(known) <= 30 else "")
+                   + (" The model has none." if not known else ""))
 
     def table(self, path: Path_, required: bool = True) -> dict:
         node: Any = self.r.doc
@@ -403,7 +404,7 @@ class Validator:
         out = []
         for code, f in items:
             order = f.number("order", default=0, lo=-1e6, hi=1e6, what="an order number")
-            out.append((code, f, order))
+            out.append((code, f, 0 if order is None else order))  # None: refused, reported
         return sorted(out, key=lambda t: (t[2], natural_key(t[0])))
 
     def _entities(self, fw: _Framework) -> tuple[Entity, ...]:
@@ -523,9 +524,10 @@ class Validator:
                 years = tuple(raw)
                 if len(years) % 2:
                     self.error(f.at("years"), f"the plan has {len(years)} year"
-                               f"{'s' if len(years) > 1 else ''} ({years[0]}-{years[-1]}), "
-                               "which do not split into biennia of two adjacent years; give an "
-                               f"even number of years, e.g. add {years[-1] + 1} or drop {years[-1]}")
+                               f"{'s' if len(years) > 1 else ''} ({_span(years)}), which cannot "
+                               "be split into biennia of two adjacent years; give an even number "
+                               f"of years, e.g. add {years[-1] + 1}"
+                               + (f" or drop {years[-1]}" if len(years) > 1 else ""))
         biennia = self._biennia(f, years)
         f.close()
         top = Fields(self, ("financial_plan",), self.table(("financial_plan",)), "financial plan")
@@ -545,7 +547,7 @@ class Validator:
             self.error(f.at("biennia"), "expected a table label = [two adjacent years], e.g. "
                        "{ \"2024-2025\" = [2024, 2025], \"2026-2027\" = [2026, 2027] }")
             return {}
-        plan = f"{years[0]}-{years[-1]}" if years else ""
+        plan = _span(years)
         biennia: dict[str, tuple[int, ...]] = {}
         owner: dict[int, str] = {}
         before = len(self.problems)
@@ -553,8 +555,10 @@ class Validator:
             path = (*f.at("biennia"), str(label))
             if not isinstance(ys, list) or not all(isinstance(y, int) and not isinstance(y, bool)
                                                    for y in ys):
+                got = _kind(ys) if not isinstance(ys, list) else "a list holding " + next(
+                    _kind(y) for y in ys if not isinstance(y, int) or isinstance(y, bool))
                 self.error(path, f"expected a list of two adjacent years, e.g. [2024, 2025], got "
-                           f"{_kind(ys)}")
+                           f"{got}")
                 continue
             if not years:
                 continue
@@ -566,8 +570,12 @@ class Validator:
                 continue
             if len(ys) != 2 or ys[1] != ys[0] + 1:
                 shown = "[" + ", ".join(map(str, ys)) + "]"
+                first = min(ys or years)
+                first -= (first - years[0]) % 2  # the biennium of the plan that holds it
+                if first + 1 not in years:
+                    first = years[0]
                 self.error(path, f"{shown} is not a biennium: a biennium is two adjacent years in "
-                           f"order, e.g. [{min(ys or years)}, {min(ys or years) + 1}]")
+                           f"order, e.g. [{first}, {first + 1}]")
                 continue
             if not label or len(label) > 40 or any(_invisible(ch) for ch in label):
                 self.error(path, "a biennium's label is shown in the tables: give at most 40 "
@@ -661,14 +669,16 @@ class Validator:
         rule = f.choice("rule", ("none", "zero_nominal", "zero_real"), "none")
         income = {y: sum(line.amounts.get(y, 0.0) for line in revenue) for y in years}
         reference = f.number("reference", default=income[years[0]])
+        if reference is None:  # refused above; go on with the default to find other problems
+            reference = income[years[0]]
         inflation = f.per_year("inflation", years, hi=1.0, what="an inflation rate, e.g. 0.02",
                                every_year=True)
         cut = f.share("cut")
         cut_envelopes = f.codes("cut_envelopes", fw.entity_codes, "an entity")
         f.close()
-        if rule == "zero_real" and inflation is None:
+        if rule == "zero_real" and "inflation" not in f.table:
             self.error(f.at("inflation"), "zero real growth needs an inflation rate per year")
-        if rule != "zero_real" and inflation is not None:
+        if rule != "zero_real" and "inflation" in f.table:
             self.error(f.at("inflation"), "an inflation rate is only used with rule = \"zero_real\"")
         if cut_envelopes is not None and cut is None:
             self.error(f.at("cut_envelopes"), "give the cut (a share) to apply to these envelopes")
@@ -846,7 +856,7 @@ class Validator:
             lo, hi = f.number("min"), f.number("max")
             lo_share, hi_share = f.share("min_share"), f.share("max_share")
             f.close()
-            if all(v is None for v in (lo, hi, lo_share, hi_share)):
+            if not any(k in f.table for k in ("min", "max", "min_share", "max_share")):
                 self.error(f.path, "a bound needs min, max, min_share or max_share")
             if lo is not None and hi is not None and lo > hi:
                 self.error(f.path, f"min {lo:g} is above max {hi:g}")
@@ -903,8 +913,8 @@ class Validator:
             amount = f.number("amount")
             share = f.share("share")
             f.close()
-            if (amount is None) == (share is None):
-                self.error(f.at("share") if share is not None else f.path,
+            if ("amount" in f.table) == ("share" in f.table):
+                self.error(f.at("share") if "share" in f.table else f.path,
                            "a target needs either amount or share, not both")
             out.append(AllocationTarget(code, name, selection, period, funds, int(level or 1),  # type: ignore[arg-type]
                                         short or 0.0, excess or 0.0, amount, share))
@@ -976,6 +986,13 @@ def path_exists(doc: dict, path: Path_) -> bool:
             return False
         node = node[part]
     return True
+
+
+def _span(years: tuple[int, ...]) -> str:
+    """The plan's years as a span: 2024-2027 (or 2024 alone)."""
+    if not years:
+        return ""
+    return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
 
 
 def _years_text(years: list[int]) -> str:
