@@ -213,7 +213,7 @@ def locate_scenario(ref: str, root: Path) -> Path:
         known = sorted(p.stem for p in (root / "scenarios").glob("*.toml"))
         hint = closest(ref, known)
         raise InputError([Problem(
-            f"scenarios/{ref}.toml", "",
+            f"scenarios/{shown(ref)}.toml", "",
             "no such scenario" + (f"; did you mean '{hint}'?" if hint else ".")
             + (f" Known scenarios: {', '.join(known)}." if known else ""),
         )])
