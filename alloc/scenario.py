@@ -144,15 +144,27 @@ class Resolved:
                 return self.origins[path[:n]]
         return Source("(resolved scenario)", 0)
 
+    def _removal_behind(self, path: Path_, message: str) -> Removal | None:
+        """The `remove` entry that caused a problem at `path`: one that took away the key (or a
+        table holding it), or, when the problem is that something is missing, one inside it (a
+        year taken out of a table that must give every year)."""
+        found = self.removal(path)
+        if found is not None and not _exists(self.doc, path):
+            return found[1]
+        if message.startswith(("missing", "has no entry")):
+            for p, r in self.removed.items():
+                if len(p) > len(path) and p[: len(path)] == path:
+                    return r
+        return None
+
     def problem(self, path: Path_, message: str) -> Problem:
         """A problem at a key, naming too any other file that set keys inside it.
 
         A key that is missing because a scenario removed it is blamed on that `remove` entry,
         not on the model file that once held it.
         """
-        found = self.removal(path)
-        if found is not None and not _exists(self.doc, path):
-            _, removal = found
+        removal = self._removal_behind(path, message)
+        if removal is not None:
             where = f"{dotted(path)}: {message}"
             verb = (f"removes '{removal.text}', which the model requires ({where})"
                     if message.startswith("missing") else f"removes '{removal.text}', so {where}")
@@ -333,7 +345,7 @@ def _load_model(name: str, root: Path) -> Resolved:
     if not name or "/" in name or "\\" in name or name.startswith(".") or not folder.is_dir():
         known = sorted(p.name for p in models.iterdir() if p.is_dir()) if models.is_dir() else []
         hint = closest(name, known)
-        raise InputError([Problem(f"models/{name}", "", "no such model folder"
+        raise InputError([Problem(f"models/{shown(name)}", "", "no such model folder"
                                   + (f"; did you mean '{hint}'?" if hint else ".")
                                   + (f" Known models: {', '.join(known)}." if known else ""))])
     confined(folder, [models], f"models/{name}", "the model folder")

@@ -281,6 +281,15 @@ def test_a_key_set_again_is_answered_for_by_the_scenario_that_set_it(project: Pa
     assert "scenario.remove" not in message
 
 
+def test_a_year_removed_from_a_table_that_needs_every_year_blames_the_removal(
+        project: Path) -> None:
+    message = expect(project, S + "remove = ['financial_plan.revenue.assessed.amount.2025']\n",
+                     "scenarios/case.toml: scenario.remove[0]: removes "
+                     "'financial_plan.revenue.assessed.amount.2025', so "
+                     "financial_plan.revenue.assessed.amount: has no entry for 2025")
+    assert "models/tiny/" not in message
+
+
 def test_a_problem_on_a_table_mentions_a_removal_inside_it(project: Path) -> None:
     scenario(project, S + '[financial_plan.revenue.x]\nname = "X"\nunits = 10\n'
              'unit_value_chf = 1000\n', "other")
