@@ -448,7 +448,7 @@ def _apply(resolved: Resolved, link: _Link, problems: list[Problem]) -> None:
                                     "check the spelling (quote keys with dots)"))
             continue
         resolved.overrides.append(Override(scenario, dotted(path), node.pop(path[-1]), None))
-        resolved.removed[path] = Removal(link.label, f"scenario.remove[{i}]", text)
+        resolved.removed[path] = Removal(link.label, f"scenario.remove[{i}]", shown(text))
         for stale in [p for p in resolved.origins if p[: len(path)] == path]:
             del resolved.origins[stale]  # gone: no message may say a removed key set a value
     for section, table in link.overrides.items():
