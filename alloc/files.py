@@ -1,7 +1,8 @@
 """Reading model and scenario files into plain data, with errors that say which file and why.
 
 Tolerates what e-mail and spreadsheets do to text files (a UTF-8 byte-order mark, Windows line
-endings); refuses binary files and anything that is not TOML or CSV. Never evaluates input.
+endings); refuses binary files, text in another encoding (named, with how to save it as UTF-8),
+numbers too large to be amounts, and anything that is not TOML or CSV. Never evaluates input.
 """
 
 from __future__ import annotations
@@ -11,12 +12,19 @@ import hashlib
 import io
 import math
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from alloc.errors import InputError, Problem
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_INTEGER = 2**53
+"""Largest whole number read: beyond it a float loses digits (and a 400-digit one overflows)."""
+UTF8_ADVICE = {
+    ".csv": "in Excel: File, Save As, 'CSV UTF-8 (Comma delimited)'",
+    "": "in Notepad: File, Save As, Encoding UTF-8; in other editors: save with encoding UTF-8",
+}
 
 
 @dataclass(frozen=True)
@@ -53,15 +61,71 @@ def read_text(path: Path, root: Path | None = None) -> TextFile:
                      f"{MAX_FILE_BYTES:,}; is it the right file?")]
         )
     data = path.read_bytes()
+    advice = UTF8_ADVICE.get(path.suffix.lower(), UTF8_ADVICE[""])
+    encoding = wide_encoding(data)
+    if encoding is not None:
+        raise InputError([Problem(label, "", f"is {encoding}, expected UTF-8; save it as UTF-8 "
+                                  f"({advice})")])
+    if data.startswith(b"PK\x03\x04"):
+        raise InputError([Problem(label, "", "is a zip file or an Excel workbook, expected a text "
+                                  "file (TOML or CSV); save the sheet as CSV UTF-8")])
     if b"\x00" in data:
         raise InputError([Problem(label, "", "is a binary file, expected a text file (TOML or CSV)")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(
-            [Problem(label, "", f"is not UTF-8 text (byte {exc.start}); save it as UTF-8")]
-        ) from None
+        raise InputError([Problem(label, "", _not_utf8(data, exc.start, advice))]) from None
     return TextFile(label, text.replace("\r\n", "\n").replace("\r", "\n"), hashlib.sha256(data).hexdigest())
+
+
+BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32 text (little-endian, with a byte-order mark)"),
+    (b"\x00\x00\xfe\xff", "UTF-32 text (big-endian, with a byte-order mark)"),
+    (b"\xff\xfe", "UTF-16 text (little-endian, with a byte-order mark)"),
+    (b"\xfe\xff", "UTF-16 text (big-endian, with a byte-order mark)"),
+)
+
+
+def wide_encoding(data: bytes) -> str | None:
+    """The name of a UTF-16 or UTF-32 encoding the bytes are in, if they look like one.
+
+    Spreadsheets and Windows tools save "Unicode text" as UTF-16, which is full of NUL bytes and
+    would otherwise be called binary: recognised by its byte-order mark, or without one by NULs
+    at every other (UTF-16) or three of four (UTF-32) byte positions of mostly-ASCII text.
+    """
+    for bom, name in BOMS:
+        if data.startswith(bom):
+            return name
+    sample = data[:4096]
+    if b"\x00" not in sample or len(sample) < 4:
+        return None
+
+    def nul_share(offset: int, step: int) -> float:
+        part = sample[offset::step]
+        return part.count(0) / len(part) if part else 0.0
+
+    for endian, positions, other in (("little-endian", (1, 2, 3), 0), ("big-endian", (0, 1, 2), 3)):
+        if len(sample) % 4 == 0 and all(nul_share(i, 4) > 0.95 for i in positions) \
+                and nul_share(other, 4) < 0.05:
+            return f"UTF-32 text ({endian}, without a byte-order mark)"
+    for endian, nul, text in (("little-endian", 1, 0), ("big-endian", 0, 1)):
+        if nul_share(nul, 2) > 0.9 and nul_share(text, 2) < 0.1:
+            return f"UTF-16 text ({endian}, without a byte-order mark)"
+    return None
+
+
+def _not_utf8(data: bytes, start: int, advice: str) -> str:
+    """Where the first byte that is not UTF-8 stands, what it likely is, and how to fix it."""
+    line = data.count(b"\n", 0, start) + 1
+    column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+    byte = data[start]
+    try:
+        guess = f", which Windows-1252 (Latin-1) reads as '{bytes([byte]).decode('cp1252')}'"
+    except UnicodeDecodeError:
+        guess = ""
+    return (f"is not UTF-8 text: byte 0x{byte:02X} at line {line}, column {column} (byte {start})"
+            f"{guess}; the file is probably in a Windows or Latin-1 encoding. Save it as UTF-8 "
+            f"({advice})")
 
 
 def parse_toml(file: TextFile) -> dict:
@@ -73,24 +137,32 @@ def parse_toml(file: TextFile) -> dict:
         raise InputError(
             [Problem(file.label, "", f"is not valid TOML: {exc}; fix the syntax at that place")]
         ) from None
-    bad = list(_non_finite(doc, ()))
-    if bad:
-        raise InputError(
-            [Problem(file.label, ".".join(p), "is not a finite number (nan or inf); give an amount")
-             for p in bad]
-        )
+    problems = [Problem(file.label, field, message) for field, message in _unreadable(doc, "")]
+    if problems:
+        raise InputError(problems)
     return doc
 
 
-def _non_finite(value: object, path: tuple[str, ...]):
+def _unreadable(value: object, field: str) -> Iterator[tuple[str, str]]:
+    """(field, why) for every number alloc cannot hold: nan, inf, or a whole number too long."""
     if isinstance(value, float) and not math.isfinite(value):
-        yield path
+        yield field, "is not a finite number (nan or inf); give an amount"
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        digits = len(str(abs(value)))
+        yield field, (f"is a whole number of {digits} digits, too large for any amount, year or "
+                      f"count (at most {MAX_INTEGER:,}); check the number")
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _non_finite(v, (*path, str(k)))
+            key = dotted((str(k),))
+            yield from _unreadable(v, f"{field}.{key}" if field else key)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _non_finite(v, (*path, str(i)))
+            yield from _unreadable(v, f"{field}[{i}]")
+
+
+def dotted(path: tuple[str, ...]) -> str:
+    """A key path as TOML writes it: parts that are not bare keys in quotes."""
+    return ".".join(p if p.replace("_", "").replace("-", "").isalnum() else f'"{p}"' for p in path)
 
 
 def parse_csv(

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import copy
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alloc.domain import Override
 from alloc.errors import InputError, Problem
-from alloc.files import parse_csv, parse_toml, read_text
+from alloc.files import display, dotted, parse_csv, parse_toml, read_text
 from alloc.suggest import closest
 
 Path_ = tuple[str, ...]
@@ -30,6 +31,71 @@ MANDATE_COLUMNS = ("entity", "priority", "output", "min", "max", "note")
 PREVIOUS_COLUMNS = ("entity", "priority", "amount")
 SECTIONS = ("model", "framework", "financial_plan", "rules", "mandate", "previous_allocation")
 SCENARIO_KEYS = ("model", "parent", "title", "description", "remove")
+WINDOWS_DEVICES = ("con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                   *(f"lpt{i}" for i in range(1, 10)))
+RESERVED_REPORT_NAMES = ("compare", "readme", "readme.md", *WINDOWS_DEVICES)
+"""Names no scenario may have, in any case: `compare` holds comparisons, README the folder's
+notes, the rest are Windows devices (refused with any extension too, as Windows does)."""
+MAX_REPORT_NAME = 100
+WINDOWS_FORBIDDEN = '<>:"|?*'
+INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")
+"""Unicode categories of characters that do not show as themselves: controls (ESC), format
+characters (bidi overrides, zero-width), undecodable bytes, line and paragraph separators."""
+
+
+def check_report_name(name: str) -> str | None:
+    """Why `name` cannot be the folder `reports/<name>/` of a scenario, or None if it can.
+
+    A scenario's name is its file's stem and becomes a report folder, so a name that climbs out
+    of reports/, hides, collides with alloc's own folders, fails on Windows or disguises itself on
+    a terminal is refused before anything is read. The report writer checks again.
+    """
+    if not name:
+        return "is empty"
+    if name in (".", ".."):
+        return f"is '{name}', which names a folder itself, not a scenario"
+    if name.startswith("."):
+        return "starts with '.', which hides the report folder"
+    for sep in ("/", "\\"):
+        if sep in name:
+            return f"contains '{sep}', a folder separator"
+    for ch in name:
+        if unicodedata.category(ch) in INVISIBLE:
+            return (f"contains the control character U+{ord(ch):04X}, which a terminal or a file "
+                    "list would not show as it is")
+    for ch in WINDOWS_FORBIDDEN:
+        if ch in name:
+            return f"contains '{ch}', which Windows does not allow in a folder name"
+    if name.endswith((" ", ".")):
+        return "ends with a space or a dot, which Windows drops from folder names"
+    if len(name) > MAX_REPORT_NAME:
+        return f"is {len(name)} characters long, more than {MAX_REPORT_NAME}"
+    lower = name.lower()
+    if lower == "compare":
+        return "is reserved: alloc writes comparisons under reports/compare/"
+    if lower in ("readme", "readme.md"):
+        return "is reserved for the reports folder's README"
+    device = lower.split(".")[0].rstrip(" ")
+    if device in WINDOWS_DEVICES:
+        return f"is the Windows device name {device.upper()}, which cannot be a folder on Windows"
+    if lower in RESERVED_REPORT_NAMES:
+        return "is reserved"
+    return None
+
+
+def shown(text: str) -> str:
+    """`text` with invisible and control characters written as \\uXXXX, safe to print."""
+    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in INVISIBLE else ch
+                   for ch in text)
+
+
+def _name_problem(name: str, label: str, field: str, what: str, todo: str) -> Problem | None:
+    reason = check_report_name(name)
+    if reason is None:
+        return None
+    return Problem(shown(label), field, f"{what} '{shown(name)}' {reason}; a scenario's name "
+                   f"becomes its report folder reports/<name>/. {todo} (letters, digits, '-' and "
+                   "'_' are safe)")
 
 
 @dataclass(frozen=True)
@@ -47,10 +113,6 @@ class Source:
         return dotted(path[self.implied:])
 
 
-def dotted(path: Path_) -> str:
-    return ".".join(p if p.replace("_", "").replace("-", "").isalnum() else f'"{p}"' for p in path)
-
-
 @dataclass
 class Resolved:
     """A scenario resolved into one document, with where each key came from."""
@@ -66,6 +128,15 @@ class Resolved:
     overrides: list[Override] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     """Every input file read: label -> sha256."""
+    removed: dict[Path_, Removal] = field(default_factory=dict)
+    """Keys a scenario's `remove` deleted (and no later scenario set again): who removed them."""
+
+    def removal(self, path: Path_) -> tuple[Path_, Removal] | None:
+        """The removal that took away `path` (or a table holding it), if one did."""
+        for n in range(len(path), 0, -1):
+            if path[:n] in self.removed:
+                return path[:n], self.removed[path[:n]]
+        return None
 
     def source(self, path: Path_) -> Source:
         for n in range(len(path), 0, -1):
@@ -73,14 +144,63 @@ class Resolved:
                 return self.origins[path[:n]]
         return Source("(resolved scenario)", 0)
 
+    def _removal_behind(self, path: Path_, message: str) -> Removal | None:
+        """The `remove` entry that caused a problem at `path`: one that took away the key (or a
+        table holding it), or, when the problem is that something is missing, one inside it (a
+        year taken out of a table that must give every year)."""
+        found = self.removal(path)
+        if found is not None and not _exists(self.doc, path):
+            return found[1]
+        if message.startswith(("missing", "has no entry")):
+            for p, r in self.removed.items():
+                if len(p) > len(path) and p[: len(path)] == path:
+                    return r
+        return None
+
     def problem(self, path: Path_, message: str) -> Problem:
-        """A problem at a key, naming too any other file that set keys inside it."""
+        """A problem at a key, naming too any other file that set keys inside it.
+
+        A key that is missing because a scenario removed it is blamed on that `remove` entry,
+        not on the model file that once held it.
+        """
+        removal = self._removal_behind(path, message)
+        if removal is not None:
+            where = f"{dotted(path)}: {message}"
+            verb = (f"removes '{removal.text}', which the model requires ({where})"
+                    if message.startswith("missing") else f"removes '{removal.text}', so {where}")
+            return Problem(removal.file, removal.field, f"{verb}; drop this entry, or set the "
+                           "key again in the scenario")
         src = self.source(path)
-        others = sorted({f"{o.file}: {o.field(p)}" for p, o in self.origins.items()
-                         if len(p) > len(path) and p[: len(path)] == path and o.file != src.file})
+        inner = {p: o for p, o in self.origins.items()
+                 if len(p) > len(path) and p[: len(path)] == path and o.file != src.file}
+        # a table set by a file stands for the keys inside it that the same file set
+        others = sorted({f"{o.file}: {o.field(p)}" for p, o in inner.items()
+                         if not any(inner.get(p[:n]) == o for n in range(len(path) + 1, len(p)))})
         if others:
             message += f" (values set in {'; '.join(others)})"
+        inside = sorted({f"{r.file}: {r.field} removed '{r.text}'" for p, r in self.removed.items()
+                         if len(p) > len(path) and p[: len(path)] == path})
+        if inside:
+            message += f" (after {'; '.join(inside)})"
         return Problem(src.file, src.field(path), message)
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A `remove` entry of a scenario: its file, its field (`scenario.remove[i]`), its text."""
+
+    file: str
+    field: str
+    text: str
+
+
+def _exists(doc: dict, path: Path_) -> bool:
+    node: object = doc
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def confined(path: Path, folders: list[Path], label: str, what: str) -> Path:
@@ -105,7 +225,7 @@ def locate_scenario(ref: str, root: Path) -> Path:
         known = sorted(p.stem for p in (root / "scenarios").glob("*.toml"))
         hint = closest(ref, known)
         raise InputError([Problem(
-            f"scenarios/{ref}.toml", "",
+            f"scenarios/{shown(ref)}.toml", "",
             "no such scenario" + (f"; did you mean '{hint}'?" if hint else ".")
             + (f" Known scenarios: {', '.join(known)}." if known else ""),
         )])
@@ -115,7 +235,12 @@ def locate_scenario(ref: str, root: Path) -> Path:
 def resolve(ref: str, root: Path) -> Resolved:
     """Resolve a scenario (name or path) under a project root into one document."""
     root = Path(root)
-    chain = _read_chain(locate_scenario(ref, root), root)
+    path = locate_scenario(ref, root)
+    bad = _name_problem(path.stem, display(path, root), "file name", "the scenario's name",
+                        "Rename the file")
+    if bad is not None:
+        raise InputError([bad])
+    chain = _read_chain(path, root)
     model = _model_name(chain)
     resolved = _load_model(model, root)
     resolved.name = chain[0].path.stem
@@ -188,7 +313,12 @@ def _read_chain(path: Path, root: Path) -> list[_Link]:
             return chain
         if "/" in parent or "\\" in parent or parent.endswith(".toml"):
             raise InputError([Problem(file.label, "scenario.parent",
-                                      f"'{parent}' should be a scenario name, without folder or .toml")])
+                                      f"'{shown(parent)}' should be a scenario name, without folder "
+                                      "or .toml")])
+        bad = _name_problem(parent, file.label, "scenario.parent", "the parent's name",
+                            "Rename the parent's file and this entry")
+        if bad is not None:
+            raise InputError([bad])
         sibling = path.parent / f"{parent}.toml"
         path = sibling if sibling.exists() else locate_scenario(parent, root)
         confined(path, [chain[0].path.parent, root / "scenarios"], file.label,
@@ -215,7 +345,7 @@ def _load_model(name: str, root: Path) -> Resolved:
     if not name or "/" in name or "\\" in name or name.startswith(".") or not folder.is_dir():
         known = sorted(p.name for p in models.iterdir() if p.is_dir()) if models.is_dir() else []
         hint = closest(name, known)
-        raise InputError([Problem(f"models/{name}", "", "no such model folder"
+        raise InputError([Problem(f"models/{shown(name)}", "", "no such model folder"
                                   + (f"; did you mean '{hint}'?" if hint else ".")
                                   + (f" Known models: {', '.join(known)}." if known else ""))])
     confined(folder, [models], f"models/{name}", "the model folder")
@@ -318,6 +448,9 @@ def _apply(resolved: Resolved, link: _Link, problems: list[Problem]) -> None:
                                     "check the spelling (quote keys with dots)"))
             continue
         resolved.overrides.append(Override(scenario, dotted(path), node.pop(path[-1]), None))
+        resolved.removed[path] = Removal(link.label, f"scenario.remove[{i}]", shown(text))
+        for stale in [p for p in resolved.origins if p[: len(path)] == path]:
+            del resolved.origins[stale]  # gone: no message may say a removed key set a value
     for section, table in link.overrides.items():
         _merge(resolved, resolved.doc.setdefault(section, {}), table, (section,), scenario, src)
 
@@ -325,6 +458,8 @@ def _apply(resolved: Resolved, link: _Link, problems: list[Problem]) -> None:
 def _merge(resolved: Resolved, base: dict, new: dict, path: Path_, scenario: str, src: Source) -> None:
     for key, value in new.items():
         here = (*path, str(key))
+        for gone in [p for p in resolved.removed if p[: len(here)] == here or here[: len(p)] == p]:
+            del resolved.removed[gone]  # set again: the scenario that sets it answers for it
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             if not value:
                 resolved.origins[here] = src

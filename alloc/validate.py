@@ -6,7 +6,9 @@ suggests the closest valid key or code when one was misspelt.
 
 from __future__ import annotations
 
+import datetime
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -34,11 +36,13 @@ from alloc.domain import (
     SupportServices,
 )
 from alloc.errors import InputError, Problem
-from alloc.scenario import Path_, Resolved
+from alloc.scenario import INVISIBLE, Path_, Resolved
 from alloc.suggest import closest
 
 MAX_AMOUNT = 1e9
-"""Largest amount accepted, in the plan's unit: a trillion CHF is a typing error, not a budget."""
+"""Largest amount accepted, in the plan's unit (thousands): a trillion francs is a typing error, not
+a budget. Amounts alloc computes (units x value, the ceiling, escalated references) obey it too."""
+DEFAULT_UNIT = "CHF thousands"
 SHARE_TOLERANCE = 1e-6
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 MISSING: Any = object()
@@ -83,7 +87,8 @@ class Fields:
         return value
 
     def number(self, key: str, *, required: bool = False, default: Any = None, lo: float = 0.0,
-               hi: float = MAX_AMOUNT, what: str = "an amount in CHF thousands") -> Any:
+               hi: float = MAX_AMOUNT, what: str | None = None) -> Any:
+        what = what or f"an amount in {self.v.unit}"
         value = self.raw(key, required, what)
         if value is MISSING:
             return default
@@ -114,9 +119,15 @@ class Fields:
         return value
 
     def per_year(self, key: str, years: Iterable[int], *, required: bool = False,
-                 lo: float = 0.0, hi: float = MAX_AMOUNT,
-                 what: str = "an amount in CHF thousands") -> dict[int, float] | None:
-        """One number for every year, or a table keyed by year (only the years given)."""
+                 lo: float = 0.0, hi: float = MAX_AMOUNT, what: str | None = None,
+                 every_year: bool = False) -> dict[int, float] | None:
+        """One number for every year, or a table keyed by year.
+
+        With `every_year`, a table must give every year of the plan (money that feeds the ceiling
+        or a fund: a year left out would silently count as nothing); without it, a year left out
+        means "no rule that year" (docs/model-format.md says which keys are which).
+        """
+        what = what or f"an amount in {self.v.unit}"
         years = tuple(years)
         value = self.raw(key, required, f"{what}, one number or a table by year")
         if value is MISSING:
@@ -134,6 +145,10 @@ class Fields:
             number = self.v.check_number((*self.at(key), str(k)), item, lo, hi, what)
             if number is not None:
                 out[year] = number
+        given = {int(k) for k in value if str(k).isdigit()}
+        missing = [y for y in years if y not in given]
+        if every_year and missing:
+            self.v.missing_years(self.at(key), missing, years)
         return out
 
     def codes(self, key: str, known: Iterable[str], what: str) -> frozenset[str] | None:
@@ -195,6 +210,8 @@ class Validator:
     def __init__(self, resolved: Resolved):
         self.r = resolved
         self.problems: list[Problem] = []
+        self.unit = DEFAULT_UNIT
+        """The model's unit, for messages: read first, from model.toml."""
 
     def error(self, path: Path_, message: str) -> None:
         self.problems.append(self.r.problem(path, message))
@@ -209,16 +226,34 @@ class Validator:
             return None
         if value > hi:
             self.error(path, f"expected {what}, got {value:g}: must be at most {hi:g}"
-                       + ("; is it in CHF thousands?" if hi == MAX_AMOUNT else ""))
+                       + (f"; is it in {self.unit}?" if hi == MAX_AMOUNT else ""))
             return None
         return value
+
+    def missing_years(self, path: Path_, missing: list[int], years: tuple[int, ...]) -> None:
+        """A table by year that leaves out years of the plan, and where the plan's years are set."""
+        listed = _years_text(missing)
+        here = self.r.source(path).file
+        src = self.r.source(("financial_plan", "plan", "years"))
+        where = (f", set in {src.file}: {src.field(('financial_plan', 'plan', 'years'))}"
+                 if src.file != here else "")
+        self.error(path, f"has no entry for {listed}, {'a year' if len(missing) == 1 else 'years'} "
+                   f"of the plan ({_span(years)}{where}); a table by year must give every "
+                   f"year: add {missing[0]} = ... (and any other year missing), or give one number "
+                   "for every year")
+
+    def too_large(self, path: Path_, amount: float, year: int, what: str, check: str) -> None:
+        """An amount alloc computes from the input that is beyond the sanity bound."""
+        self.error(path, f"{what} comes to {amount:,.0f} {self.unit} in {year}, more than the "
+                   f"limit of {MAX_AMOUNT:,.0f}; check {check}")
 
     def unknown_code(self, path: Path_, code: str, known: Iterable[str], what: str) -> None:
         known = tuple(known)
         hint = closest(code, known)
         self.error(path, f"'{code}' is not {what} of the model"
                    + (f"; did you mean '{hint}'?" if hint else ".")
-                   + (f" Known: {', '.join(known)}." if len(known) <= 30 else ""))
+                   + (f" Known: {', '.join(known)}." if 0 < len(known) <= 30 else "")
+                   + (" The model has none." if not known else ""))
 
     def table(self, path: Path_, required: bool = True) -> dict:
         node: Any = self.r.doc
@@ -251,14 +286,14 @@ class Validator:
         r = self.r
         meta = Fields(self, ("model",), self.table(("model",)), "model")
         title = meta.text("title", required=True)
-        unit = meta.text("unit", default="CHF thousands")
+        unit = meta.text("unit", default=DEFAULT_UNIT)
         if not re.match(r"^[A-Z]{3} thousands$", unit):
             self.error(("model", "unit"), f"expected a currency code and 'thousands', such as "
                        f"\"CHF thousands\" or \"USD thousands\"; got '{unit}'. alloc works in "
                        "thousands: convert the amounts if they are in units")
-        inputs_date = meta.text("inputs_date", required=True)
-        if inputs_date and not re.match(r"^\d{4}-\d{2}-\d{2}$", inputs_date):
-            self.error(("model", "inputs_date"), "expected a date YYYY-MM-DD")
+        else:
+            self.unit = unit
+        inputs_date = self._date(meta, "inputs_date")
         meta.text("description")
         meta.close()
 
@@ -312,6 +347,29 @@ class Validator:
             sources=self._sources(mandate),
         )
 
+    def _date(self, f: Fields, key: str) -> str:
+        """A real calendar date, as YYYY-MM-DD text (a TOML date such as 2024-01-31 works too)."""
+        value = f.raw(key, required=True, what="a date YYYY-MM-DD in quotes, e.g. \"2024-01-31\"")
+        if value is MISSING:
+            return ""
+        if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+            return value.isoformat()
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            self.error(f.at(key), f"expected a date YYYY-MM-DD in quotes, e.g. \"2024-01-31\", got "
+                       f"{_kind(value)}")
+            return ""
+        try:
+            date = datetime.date.fromisoformat(value)
+        except ValueError as exc:
+            self.error(f.at(key), f"'{value}' is not a real date ({exc}); expected YYYY-MM-DD, "
+                       "e.g. \"2024-01-31\"")
+            return ""
+        if not 1900 <= date.year <= 2200:
+            self.error(f.at(key), f"'{value}' is not a plausible date (year {date.year}); expected "
+                       "a year between 1900 and 2200")
+            return ""
+        return value
+
     def _sources(self, mandate: tuple[MandateCell, ...]) -> dict[str, str]:
         """Where each rule, fund and cell was written, for reports and diagnoses."""
         out = {}
@@ -346,7 +404,7 @@ class Validator:
         out = []
         for code, f in items:
             order = f.number("order", default=0, lo=-1e6, hi=1e6, what="an order number")
-            out.append((code, f, order))
+            out.append((code, f, 0 if order is None else order))  # None: refused, reported
         return sorted(out, key=lambda t: (t[2], natural_key(t[0])))
 
     def _entities(self, fw: _Framework) -> tuple[Entity, ...]:
@@ -464,24 +522,13 @@ class Validator:
                 self.error(f.at("years"), "expected consecutive calendar years")
             else:
                 years = tuple(raw)
-        biennia: dict[str, tuple[int, ...]] = {}
-        raw = f.raw("biennia")
-        if raw is MISSING:
-            biennia = {f"{y}-{y + 1}" if y + 1 in years else str(y):
-                       tuple(v for v in (y, y + 1) if v in years) for y in years[::2]}
-        elif not isinstance(raw, dict):
-            self.error(f.at("biennia"), "expected a table label = [years]")
-        else:
-            covered: list[int] = []
-            for label, ys in raw.items():
-                if not isinstance(ys, list) or not all(y in years for y in ys) or not ys:
-                    self.error((*f.at("biennia"), label), "expected a list of years of the plan")
-                    continue
-                biennia[label] = tuple(ys)
-                covered.extend(ys)
-            if years and sorted(covered) != list(years):
-                self.error(f.at("biennia"), "every year of the plan must be in exactly one biennium")
-            biennia = dict(sorted(biennia.items(), key=lambda kv: (min(kv[1]), kv[0])))
+                if len(years) % 2:
+                    self.error(f.at("years"), f"the plan has {len(years)} year"
+                               f"{'s' if len(years) > 1 else ''} ({_span(years)}), which cannot "
+                               "be split into biennia of two adjacent years; give an even number "
+                               f"of years, e.g. add {years[-1] + 1}"
+                               + (f" or drop {years[-1]}" if len(years) > 1 else ""))
+        biennia = self._biennia(f, years)
         f.close()
         top = Fields(self, ("financial_plan",), self.table(("financial_plan",)), "financial plan")
         for key in ("plan", "revenue", "funds", "growth"):
@@ -489,20 +536,94 @@ class Validator:
         top.close()
         return years, biennia
 
+    def _biennia(self, f: Fields, years: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        """Biennia: two adjacent years each, together every year of the plan exactly once."""
+        raw = f.raw("biennia")
+        if raw is MISSING:
+            if len(years) % 2:
+                return {}
+            return {f"{y}-{y + 1}": (y, y + 1) for y in years[::2]}
+        if not isinstance(raw, dict):
+            self.error(f.at("biennia"), "expected a table label = [two adjacent years], e.g. "
+                       "{ \"2024-2025\" = [2024, 2025], \"2026-2027\" = [2026, 2027] }")
+            return {}
+        plan = _span(years)
+        biennia: dict[str, tuple[int, ...]] = {}
+        owner: dict[int, str] = {}
+        before = len(self.problems)
+        for label, ys in raw.items():
+            path = (*f.at("biennia"), str(label))
+            if not isinstance(ys, list) or not all(isinstance(y, int) and not isinstance(y, bool)
+                                                   for y in ys):
+                got = _kind(ys) if not isinstance(ys, list) else "a list holding " + next(
+                    _kind(y) for y in ys if not isinstance(y, int) or isinstance(y, bool))
+                self.error(path, f"expected a list of two adjacent years, e.g. [2024, 2025], got "
+                           f"{got}")
+                continue
+            if not years:
+                continue
+            outside = [y for y in ys if y not in years]
+            if outside:
+                verb = "is not a year" if len(outside) == 1 else "are not years"
+                self.error(path, f"{_years_text(outside)} {verb} of the plan ({plan}); a biennium "
+                           "is two adjacent years of the plan")
+                continue
+            if len(ys) != 2 or ys[1] != ys[0] + 1:
+                shown = "[" + ", ".join(map(str, ys)) + "]"
+                first = min(ys or years)
+                first -= (first - years[0]) % 2  # the biennium of the plan that holds it
+                if first + 1 not in years:
+                    first = years[0]
+                self.error(path, f"{shown} is not a biennium: a biennium is two adjacent years in "
+                           f"order, e.g. [{first}, {first + 1}]")
+                continue
+            if not label or len(label) > 40 or any(_invisible(ch) for ch in label):
+                self.error(path, "a biennium's label is shown in the tables: give at most 40 "
+                           "characters without control characters, e.g. \"2024-2025\"")
+                continue
+            named = [int(t) for t in re.findall(r"(?<!\d)\d{4}(?!\d)", label)]
+            wrong = [n for n in named if n not in ys]
+            if wrong:
+                self.error(path, f"the label '{label}' names {_years_text(wrong)}, but the biennium "
+                           f"holds {ys[0]} and {ys[1]}; correct the label or the years")
+                continue
+            twice = [y for y in ys if y in owner]
+            if twice:
+                self.error(path, f"{_years_text(twice)} {'is' if len(twice) == 1 else 'are'} "
+                           f"already in the biennium '{owner[twice[0]]}'; each year belongs to "
+                           "exactly one biennium")
+                continue
+            owner.update(dict.fromkeys(ys, str(label)))
+            biennia[str(label)] = tuple(ys)
+        left = [y for y in years if y not in owner]
+        if left and len(years) % 2 == 0 and len(self.problems) == before:
+            first = left[0] - (left[0] - years[0]) % 2
+            self.error(f.at("biennia"), f"{_years_text(left)} {'is' if len(left) == 1 else 'are'} "
+                       f"in no biennium: the biennia must cover every year of the plan ({plan}), "
+                       f"two adjacent years each; add e.g. \"{first}-{first + 1}\" = "
+                       f"[{first}, {first + 1}]")
+        return dict(sorted(biennia.items(), key=lambda kv: (min(kv[1]), kv[0])))
+
     def _revenue(self, years: tuple[int, ...]) -> tuple[RevenueLine, ...]:
         out = []
         rank: dict[str, tuple] = {}
         for code, f, order in self._ordered(self.keyed(("financial_plan", "revenue"), "revenue line")):
             name = f.text("name", required=True)
             group = f.choice("group", REVENUE_GROUPS, "other")
-            units = f.per_year("units", years, hi=1e6, what="a number of contributory units")
+            units = f.per_year("units", years, hi=1e6, what="a number of contributory units",
+                               every_year=True)
             unit_value = f.number("unit_value_chf", hi=1e9, what="the value of one unit in CHF")
+            currency = self.unit.split()[0]
             other_value = f.number("unit_value", hi=1e9,
-                                   what="the value of one unit in the currency (not thousands)")
+                                   what=f"the value of one unit in {currency} (not thousands)")
+            value_key = "unit_value_chf" if unit_value is not None else "unit_value"
             if unit_value is not None and other_value is not None:
                 self.error(f.at("unit_value"), "give unit_value_chf or unit_value, not both")
+            elif unit_value is not None and currency != "CHF":
+                self.error(f.at("unit_value_chf"), f"the model is in {self.unit}: give unit_value, "
+                           f"the value of one unit in {currency}, not unit_value_chf")
             unit_value = other_value if unit_value is None else unit_value
-            amounts = f.per_year("amount", years)
+            amounts = f.per_year("amount", years, every_year=True)
             source = f.text("source")
             receives = f.boolean("receives_support_costs", False)
             f.close()
@@ -513,9 +634,16 @@ class Validator:
                     self.error(f.path, "a line in units needs both units and unit_value_chf")
                     continue
                 amounts = {y: u * unit_value / 1000.0 for y, u in units.items()}
+                big = [y for y, a in amounts.items() if a > MAX_AMOUNT]
+                if big:
+                    self.too_large(f.path, amounts[big[0]], big[0],
+                                   f"units x {value_key} / 1000", f"units ({units[big[0]]:g}) and "
+                                   f"{value_key} ({unit_value:g}, the value of one unit in "
+                                   f"{currency}, not thousands)")
+                    continue
             elif amounts is None:
                 if "amount" not in f.table:
-                    self.error(f.path, "missing amount (CHF thousands per year) or units and "
+                    self.error(f.path, f"missing amount ({self.unit} per year) or units and "
                                "unit_value_chf")
                 continue
             out.append(RevenueLine(code, name, group, amounts, units, unit_value, source, receives))
@@ -523,6 +651,12 @@ class Validator:
         if sum(line.receives_support_costs for line in out) > 1:
             self.error(("financial_plan", "revenue"), "only one revenue line may have "
                        "receives_support_costs = true")
+        for y in years:
+            total = sum(line.amounts.get(y, 0.0) for line in out)
+            if total > MAX_AMOUNT:
+                self.too_large(("financial_plan", "revenue"), total, y, "the sum of the revenue "
+                               "lines", f"that every amount is in {self.unit}")
+                break
         return tuple(sorted(out, key=lambda line: rank[line.code]))
 
     def _growth(self, years: tuple[int, ...], revenue: tuple[RevenueLine, ...],
@@ -535,13 +669,16 @@ class Validator:
         rule = f.choice("rule", ("none", "zero_nominal", "zero_real"), "none")
         income = {y: sum(line.amounts.get(y, 0.0) for line in revenue) for y in years}
         reference = f.number("reference", default=income[years[0]])
-        inflation = f.per_year("inflation", years, hi=1.0, what="an inflation rate, e.g. 0.02")
+        if reference is None:  # refused above; go on with the default to find other problems
+            reference = income[years[0]]
+        inflation = f.per_year("inflation", years, hi=1.0, what="an inflation rate, e.g. 0.02",
+                               every_year=True)
         cut = f.share("cut")
         cut_envelopes = f.codes("cut_envelopes", fw.entity_codes, "an entity")
         f.close()
-        if rule == "zero_real" and inflation is None:
+        if rule == "zero_real" and "inflation" not in f.table:
             self.error(f.at("inflation"), "zero real growth needs an inflation rate per year")
-        if rule != "zero_real" and inflation is not None:
+        if rule != "zero_real" and "inflation" in f.table:
             self.error(f.at("inflation"), "an inflation rate is only used with rule = \"zero_real\"")
         if cut_envelopes is not None and cut is None:
             self.error(f.at("cut_envelopes"), "give the cut (a share) to apply to these envelopes")
@@ -555,6 +692,10 @@ class Validator:
             for y in years:
                 factor *= 1.0 + (inflation or {}).get(y, 0.0)
                 level[y] = reference * factor
+            big = [y for y in years if level[y] > MAX_AMOUNT]
+            if big:
+                self.too_large(f.at("reference"), level[big[0]], big[0], "the reference escalated "
+                               "by inflation", "reference and inflation (a rate, 0.02 for 2%)")
             name = f"Zero real growth: {reference:,.0f} escalated by inflation"
         if rule != "none":
             adjustments.append(CeilingAdjustment(rule, name, {y: level[y] - income[y] for y in years}))
@@ -572,7 +713,7 @@ class Validator:
             if code == REGULAR:
                 self.error(f.path, "'regular' is the regular budget; give the fund another code")
             name = f.text("name", required=True)
-            pledges = f.per_year("pledge", years, required=True) or {}
+            pledges = f.per_year("pledge", years, required=True, every_year=True) or {}
             rate = f.share("receipt_rate", required=True)
             raw = f.raw("earmark")
             earmark = Selection()
@@ -667,7 +808,7 @@ class Validator:
         for code, f in self.keyed(("rules", "envelopes"), "envelope", required=False):
             if code not in fw.entity_codes:
                 self.unknown_code(f.path, code, fw.entity_codes, "an entity")
-            fixed = f.per_year("fixed", years)
+            fixed = f.per_year("fixed", years, every_year=True)
             lo = f.per_year("min", years) or {}
             hi = f.per_year("max", years) or {}
             lo_share = f.share("min_share")
@@ -715,7 +856,7 @@ class Validator:
             lo, hi = f.number("min"), f.number("max")
             lo_share, hi_share = f.share("min_share"), f.share("max_share")
             f.close()
-            if all(v is None for v in (lo, hi, lo_share, hi_share)):
+            if not any(k in f.table for k in ("min", "max", "min_share", "max_share")):
                 self.error(f.path, "a bound needs min, max, min_share or max_share")
             if lo is not None and hi is not None and lo > hi:
                 self.error(f.path, f"min {lo:g} is above max {hi:g}")
@@ -772,8 +913,8 @@ class Validator:
             amount = f.number("amount")
             share = f.share("share")
             f.close()
-            if (amount is None) == (share is None):
-                self.error(f.at("share") if share is not None else f.path,
+            if ("amount" in f.table) == ("share" in f.table):
+                self.error(f.at("share") if "share" in f.table else f.path,
                            "a target needs either amount or share, not both")
             out.append(AllocationTarget(code, name, selection, period, funds, int(level or 1),  # type: ignore[arg-type]
                                         short or 0.0, excess or 0.0, amount, share))
@@ -847,6 +988,23 @@ def path_exists(doc: dict, path: Path_) -> bool:
     return True
 
 
+def _span(years: tuple[int, ...]) -> str:
+    """The plan's years as a span: 2024-2027 (or 2024 alone)."""
+    if not years:
+        return ""
+    return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+
+
+def _years_text(years: list[int]) -> str:
+    """2026; 2026 and 2027; 2024, 2026 and 2027."""
+    text = [str(y) for y in years]
+    return text[0] if len(text) == 1 else ", ".join(text[:-1]) + " and " + text[-1]
+
+
+def _invisible(ch: str) -> bool:
+    return unicodedata.category(ch) in INVISIBLE
+
+
 def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return f"true/false ({str(value).lower()})"
@@ -858,6 +1016,8 @@ def _kind(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a table"
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return f"a date or time ({value.isoformat()}), not in quotes"
     return type(value).__name__
 
 

@@ -224,7 +224,7 @@ def test_cli_runs_an_allocation_ending_in_half_a_unit(tmp_path: Path) -> None:
         '[entities.E1]\nname = "E1"\n[goals.G1]\nname = "G1"\n[priorities.TP1]\nname = "TP1"\n'
         'goal_shares = { G1 = 1.0 }\n[outputs.PS1]\nname = "PS1"\n')
     (model / "financial-plan.toml").write_text(
-        '[plan]\nyears = [2024]\n[revenue.r]\nname = "Revenue"\namount = 3\n')
+        '[plan]\nyears = [2024, 2025]\n[revenue.r]\nname = "Revenue"\namount = 3\n')
     (model / "rules.toml").write_text("[budget]\nbalance = false\n")
     (model / "mandate.csv").write_text("entity,priority,output,min,max,note\nE1,TP1,PS1,,1.5,\n")
     (tmp_path / "scenarios").mkdir()
@@ -234,7 +234,7 @@ def test_cli_runs_an_allocation_ending_in_half_a_unit(tmp_path: Path) -> None:
         code = main(["run", "half", "--project", str(tmp_path), "--quiet"])
     assert code == 0, err.getvalue()
     written = pd.read_csv(tmp_path / "reports" / "half" / "allocation.csv")
-    assert written["amount"].sum() == pytest.approx(1.5)
+    assert written["amount"].sum() == pytest.approx(3.0)  # 1.5 a year: a plan is whole biennia
 
 
 # --- the checker must be able to fail ------------------------------------------------------
