@@ -16,6 +16,7 @@ from alloc.domain import Override
 from alloc.errors import InputError, Problem
 from alloc.files import display, dotted, parse_csv, parse_toml, read_text
 from alloc.suggest import closest
+from alloc.text import printable
 
 Path_ = tuple[str, ...]
 
@@ -84,9 +85,8 @@ def check_report_name(name: str) -> str | None:
 
 
 def shown(text: str) -> str:
-    """`text` with invisible and control characters written as \\uXXXX, safe to print."""
-    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in INVISIBLE else ch
-                   for ch in text)
+    """`text` with invisible and control characters escaped, safe to print (`alloc.text`)."""
+    return printable(text)
 
 
 def _name_problem(name: str, label: str, field: str, what: str, todo: str) -> Problem | None:

@@ -332,6 +332,10 @@ class Validator:
             rules.raw(key)
         rules.close()
         self._cross_checks(mandate, commitments, targets, bounds, fw)
+        self._biennia_needed(years, biennia, [
+            (("rules", "budget", "ceiling_period"), ceiling_period),
+            *((("rules", "bounds", b.code, "period"), b.period) for b in bounds),
+            *((("rules", "targets", t.code, "period"), t.period) for t in targets)])
         if self.problems:
             raise InputError(self.problems)
         return Plan(
@@ -522,12 +526,6 @@ class Validator:
                 self.error(f.at("years"), "expected consecutive calendar years")
             else:
                 years = tuple(raw)
-                if len(years) % 2:
-                    self.error(f.at("years"), f"the plan has {len(years)} year"
-                               f"{'s' if len(years) > 1 else ''} ({_span(years)}), which cannot "
-                               "be split into biennia of two adjacent years; give an even number "
-                               f"of years, e.g. add {years[-1] + 1}"
-                               + (f" or drop {years[-1]}" if len(years) > 1 else ""))
         biennia = self._biennia(f, years)
         f.close()
         top = Fields(self, ("financial_plan",), self.table(("financial_plan",)), "financial plan")
@@ -602,6 +600,11 @@ class Validator:
                        f"in no biennium: the biennia must cover every year of the plan ({plan}), "
                        f"two adjacent years each; add e.g. \"{first}-{first + 1}\" = "
                        f"[{first}, {first + 1}]")
+        elif left and len(self.problems) == before:
+            self.error(f.at("biennia"), f"{_years_text(left)} {'is' if len(left) == 1 else 'are'} "
+                       f"in no biennium: a plan of {len(years)} years ({plan}) cannot be split into "
+                       "biennia of two adjacent years; give an even number of years, or remove "
+                       "the biennia (then no rule may be per biennium)")
         return dict(sorted(biennia.items(), key=lambda kv: (min(kv[1]), kv[0])))
 
     def _revenue(self, years: tuple[int, ...]) -> tuple[RevenueLine, ...]:
@@ -952,6 +955,21 @@ class Validator:
             table.close()
         f.close()
         return SupportServices(tuple(order), services)
+
+    def _biennia_needed(self, years: tuple[int, ...], biennia: Mapping[str, tuple[int, ...]],
+                        periods: Iterable[tuple[Path_, str]]) -> None:
+        """A rule per biennium needs biennia: a plan of an odd number of years has none, and its
+        rules would silently apply to no year at all."""
+        if biennia:
+            return
+        for path, period in periods:
+            if period == "biennium":
+                self.error(path, f"is per biennium, but the plan ({_span(years)}, {len(years)} "
+                           f"year{'s' if len(years) != 1 else ''}) has no biennia: biennia are two "
+                           "adjacent years that together cover the plan, so it needs an even "
+                           f"number of years (add {years[-1] + 1}"
+                           + (f" or drop {years[-1]}" if len(years) > 1 else "")
+                           + "); or use period 'year' or 'plan'")
 
     def _cross_checks(self, mandate: tuple[MandateCell, ...], commitments: tuple[Commitment, ...],
                       targets: tuple[AllocationTarget, ...], bounds: tuple[Bound, ...],

@@ -327,7 +327,7 @@ class _Builder:
         self.outputs = _codes(self.style, "output", self.draw(st.integers(1, 4)))
         self.funds = _codes(self.style, "fund", self.draw(st.integers(0, 3)))
         start = self.draw(st.integers(2020, 2030))
-        # whole biennia: a plan of 2 or 4 years (validation refuses an odd number)
+        # whole biennia: a plan of 2 or 4 years (an odd plan has no biennia, tested apart)
         self.years = tuple(range(start, start + 2 * self.draw(st.integers(1, 2))))
         # biennia: the default (consecutive pairs) or the same pairs stated, under any label
         self.explicit_biennia = self.flag()

@@ -132,9 +132,13 @@ FOUR = ('[financial_plan.plan]\nyears = [2024, 2025, 2026, 2027]\n'
      ["got a list holding text ('2024')"]),
     (S + '[financial_plan.plan]\nyears = [2024, 2025, 2026]\n'
      '[financial_plan.revenue.assessed]\namount = { 2026 = 1 }\n',
-     ["financial_plan.plan.years: the plan has 3 years (2024-2026), which cannot be split into "
-      "biennia of two adjacent years; give an even number of years, e.g. add 2027 or drop 2026"]),
-    (S + '[financial_plan.plan]\nyears = [2024]\n', ["the plan has 1 year (2024)"]),
+     ["plan.biennia: 2026 is in no biennium: a plan of 3 years"]),
+    (S.replace('parent = "tiny"', 'parent = "tiny"\nremove = ["financial_plan.plan.biennia"]')
+     + '[financial_plan.plan]\nyears = [2024, 2025, 2026]\n'
+     '[financial_plan.revenue.assessed]\namount = { 2026 = 1 }\n[rules.targets.P1]\nperiod = "biennium"\n',
+     ["rules.targets.P1.period: is per biennium, but the plan (2024-2026, 3 years) has no biennia",
+      "add 2027 or drop 2026"]),
+    (S + '[financial_plan.plan]\nyears = [2024]\n', ["2025 is not a year of the plan (2024)"]),
 ])
 def test_biennia_are_adjacent_pairs_that_partition_the_plan(project: Path, body: str,
                                                             texts: list[str]) -> None:
@@ -395,7 +399,7 @@ def test_the_reserved_names() -> None:
     ("compare.toml", "compare", "'compare' is reserved: alloc writes comparisons under reports/compare/"),
     ("README.md.toml", "README.md", "'README.md' is reserved"),
     ("con.toml", "con", "the Windows device name CON"),
-    ("bad\x1bname.toml", "bad\x1bname", "'bad\\u001bname' contains the control character U+001B"),
+    ("bad\x1bname.toml", "bad\x1bname", "'bad\\x1bname' contains the control character U+001B"),
     ("a\u202eb.toml", "a\u202eb", "U+202E"),
 ])
 def test_resolving_refuses_a_bad_name_and_says_rename(project: Path, file: str, ref: str, text: str,
@@ -417,5 +421,5 @@ def test_a_parent_with_a_bad_name_is_refused(project: Path, parent: str) -> None
 
 
 def test_shown_makes_invisible_characters_visible() -> None:
-    assert shown("a\x1b[31mb\u202ec\u200b") == "a\\u001b[31mb\\u202ec\\u200b"
+    assert shown("a\x1b[31mb\u202ec\u200b") == "a\\x1b[31mb\\u202ec\\u200b"
     assert shown("Café 2024-2025") == "Café 2024-2025"
