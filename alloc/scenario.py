@@ -14,6 +14,7 @@ from pathlib import Path
 from alloc.domain import Override
 from alloc.errors import InputError, Problem
 from alloc.files import parse_csv, parse_toml, read_text
+from alloc.size import check_document, check_mandate_file
 from alloc.suggest import closest
 
 Path_ = tuple[str, ...]
@@ -117,6 +118,7 @@ def resolve(ref: str, root: Path) -> Resolved:
     root = Path(root)
     chain = _read_chain(locate_scenario(ref, root), root)
     model = _model_name(chain)
+    check_mandate_file(root, model, [link.overrides for link in chain])  # before it is parsed
     resolved = _load_model(model, root)
     resolved.name = chain[0].path.stem
     resolved.chain = tuple(link.path.stem for link in chain)
@@ -129,6 +131,7 @@ def resolve(ref: str, root: Path) -> Resolved:
         _apply(resolved, link, problems)
     if problems:
         raise InputError(problems)
+    check_document(resolved.doc, resolved.source(("mandate",)).file)  # before it is validated
     return resolved
 
 
