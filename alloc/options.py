@@ -27,8 +27,9 @@ MAX_TOLERANCE = 10.0
 """--tolerance is a fraction of the optimum; 10 (1000%) is already no constraint at all."""
 DEFAULT_MAX_VARIANTS = 100_000
 """Variants a sweep runs without --max-variants. At 15-17 ms a variant on the reference model
-(BENCHMARKS.md: 1000 draws in 15-17 s on one worker) that is about 25 minutes on one worker and
-its results (about 2 KB a variant) some 200 MB: the largest sweep worth running by accident."""
+(BENCHMARKS.md: 1000 draws in 15-17 s on one worker) that is about 25 minutes on one worker, and
+its results (about 5 KB a variant) some 500 MB: the largest sweep worth starting by accident.
+Larger ones are one option away."""
 SECONDS_PER_VARIANT = 0.015
 """Measured on the reference model (BENCHMARKS.md), for the time a refused sweep would take."""
 

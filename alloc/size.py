@@ -173,6 +173,10 @@ def _remedy(available: int) -> str:
             "machine with more free memory")
 
 
+MAX_YEARS = 2200 - 1900 + 1
+"""Validation takes years from 1900 to 2200."""
+
+
 def _years(value: object) -> int | None:
     """How many years a plan's `years` gives, if it is a list validation could accept."""
     if (isinstance(value, list) and value
@@ -217,6 +221,9 @@ def check_mandate_file(root: Path, model: str, overrides: Iterable[Mapping]) -> 
     folder = models / model
     path = folder / "mandate.csv"
     label = f"models/{model}/mandate.csv"
+    available = available_memory()
+    if available is None:
+        return
     try:
         if (not model or "/" in model or "\\" in model or model.startswith(".")
                 or not folder.resolve().is_relative_to(models.resolve())
@@ -224,6 +231,8 @@ def check_mandate_file(root: Path, model: str, overrides: Iterable[Mapping]) -> 
                 or not 0 < path.stat().st_size <= MAX_FILE_BYTES):
             return
         size = path.stat().st_size
+        if (size + 1) // 2 * MAX_YEARS * BYTES_PER_COLUMN <= MEMORY_FRACTION * available:
+            return                          # too small to matter, whatever the years
         years = next((_get(doc, "financial_plan", "plan", "years") for doc in overrides
                       if _get(doc, "financial_plan", "plan", "years") is not None), None)
         if years is None:
@@ -232,9 +241,6 @@ def check_mandate_file(root: Path, model: str, overrides: Iterable[Mapping]) -> 
     except (OSError, ValueError, tomllib.TOMLDecodeError):
         return
     n_years = _years(years) or 1
-    available = available_memory()
-    if available is None:
-        return
     limit = math.floor(MEMORY_FRACTION * available / (BYTES_PER_COLUMN * n_years))
     if (size + 1) // 2 <= limit:            # a row takes at least 2 bytes ("a" and a new line)
         return
