@@ -146,18 +146,19 @@ def gb(n: float) -> str:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A lower bound on the allocation columns: cells x years x (1 + funds admitting all)."""
+    """A lower bound on the allocation columns, and what it counted."""
 
     cells: int
+    """Cells the mandate surely has."""
     years: int
-    open_funds: int
-    """Extrabudgetary funds without an earmark: they admit every cell, as the regular budget."""
-    funds: int = 0
-    """Extrabudgetary funds in all."""
+    funds: int
+    """Extrabudgetary funds."""
+    fund_cells: int
+    """(cell, fund) pairs surely admitted among those cells, the regular budget's included."""
 
     @property
     def columns(self) -> int:
-        return self.cells * self.years * (1 + self.open_funds)
+        return self.fund_cells * self.years
 
     def memory(self, per_column: int = BYTES_PER_COLUMN) -> int:
         return self.columns * per_column
@@ -250,7 +251,7 @@ def check_mandate_file(root: Path, model: str, overrides: Iterable[Mapping]) -> 
         return
     if rows <= limit:
         return
-    estimate = Estimate(rows, n_years, 0)
+    estimate = Estimate(rows, n_years, 0, rows)
     raise InputError([Problem(label, "", (
         f"the model is too large for this machine's memory: the file has more than {limit:,} "
         f"rows naming a cell each (counting stopped there; the file is {size:,} bytes), and "
@@ -260,47 +261,84 @@ def check_mandate_file(root: Path, model: str, overrides: Iterable[Mapping]) -> 
         "each; " + _remedy(available)))])
 
 
-def estimate_document(doc: Mapping) -> Estimate:
-    """The lower bound of a resolved (not yet validated) scenario document's columns."""
+def _earmark(fund: Mapping) -> tuple[frozenset[str] | None, ...] | None:
+    """A fund's earmark as the codes it admits per axis (None: all); None if it is not one
+    validation accepts (then the fund counts for no cell)."""
+    raw = fund.get("earmark", {})
+    if not isinstance(raw, Mapping):
+        return None
+    out: list[frozenset[str] | None] = []
+    for axis in ("entities", "priorities", "outputs"):
+        value = raw.get(axis)
+        items = [value] if isinstance(value, str) else value
+        if value is None:
+            out.append(None)
+        elif isinstance(items, list) and items and all(isinstance(i, str) for i in items):
+            out.append(frozenset(items))
+        else:
+            return None
+    return tuple(out)
+
+
+def estimate_document(doc: Mapping, enough: int | None = None) -> Estimate:
+    """The lower bound of a resolved (not yet validated) scenario document's columns.
+
+    Cells: the rows naming one cell each, or the widest wildcard row if it has more. Each cell
+    has a column per year for the regular budget and for every fund whose earmark admits it
+    (earmarks are matched on the rows naming one cell; a wildcard row's cells count the funds
+    without an earmark only). With `enough` (columns), earmarks are matched only when it
+    matters: the funds without one do not already make that many, and every fund on every
+    cell could.
+    """
     mandate = doc.get("mandate")
     keys = list(mandate) if isinstance(mandate, Mapping) else []
-    explicit = sum(1 for k in keys if "*" not in k and k.count("/") == 2)
+    explicit = [tuple(k.split("/")) for k in keys if "*" not in k and k.count("/") == 2]
     axes = [_get(doc, "framework", axis) for axis in ("entities", "priorities", "outputs")]
     codes = [set(a) if isinstance(a, Mapping) else set() for a in axes]
-    widest = 0
+    widest = wild = 0
     for key in keys:
         parts = key.split("/") if "*" in key else ()
         if len(parts) == 3:
             n = 1
             for part, known in zip(parts, codes, strict=True):
                 n *= len(known) if part == "*" else int(part in known)
-            widest = max(widest, n)
+            widest, wild = max(widest, n), wild + n
     funds = _get(doc, "financial_plan", "funds")
     funds = funds if isinstance(funds, Mapping) else {}
-    open_funds = sum(1 for code, f in funds.items()
-                     if code != "regular" and isinstance(f, Mapping) and "earmark" not in f)
+    earmarks = [_earmark(f) for code, f in funds.items()
+                if code != "regular" and isinstance(f, Mapping)]
+    open_funds = sum(1 for e in earmarks if e == (None, None, None))
     years = _years(_get(doc, "financial_plan", "plan", "years")) or 1
-    return Estimate(max(explicit, widest), years, open_funds, len(funds))
+    cells = max(len(explicit), widest)
+    pairs = cells * (1 + open_funds)
+    most = (len(explicit) + wild) * (1 + len(earmarks)) * years
+    if enough is None or pairs * years < enough <= most:
+        matched = len(explicit) * (1 + open_funds)
+        for earmark in earmarks:
+            if earmark is not None and earmark != (None, None, None):
+                ents, pris, outs = earmark
+                matched += sum(1 for e, p, o in explicit if (ents is None or e in ents)
+                               and (pris is None or p in pris) and (outs is None or o in outs))
+        pairs = max(pairs, matched)
+    return Estimate(cells, years, len(earmarks), pairs)
 
 
 def check_document(doc: Mapping, label: str) -> None:
     """Refuse a resolved document whose model cannot fit in memory, before validating it."""
-    estimate = estimate_document(doc)
     available = available_memory()
-    if not _too_large(estimate.memory(), available):
+    if available is None:
         return
-    assert available is not None
-    e = estimate
-    funds = (f"the regular budget and the {e.open_funds} fund{'s' if e.open_funds != 1 else ''} "
-             "without an earmark, which admit every cell" if e.open_funds
-             else "the regular budget, which admits every cell")
-    earmarked = e.funds - e.open_funds
+    enough = math.floor(MEMORY_FRACTION * available / BYTES_PER_COLUMN) + 1
+    e = estimate_document(doc, enough)
+    if not _too_large(e.memory(), available):
+        return
     raise InputError([Problem(label, "", (
         f"the model is too large for this machine's memory: {e.cells:,} cells x {e.years} "
-        f"year{'s' if e.years != 1 else ''} x {1 + e.open_funds} ({funds}"
-        + (f"; {earmarked} earmarked fund{'s' if earmarked != 1 else ''} not counted" if earmarked
-           else "") + f") is at least {e.columns:,} allocation variables, about "
-        f"{gb(e.memory())} of memory at {BYTES_PER_COLUMN:,} bytes each; " + _remedy(available)))])
+        f"year{'s' if e.years != 1 else ''}, with the regular budget on every cell and the "
+        f"{e.funds} extrabudgetary fund{'s' if e.funds != 1 else ''} on the cells their earmarks "
+        f"admit ({e.fund_cells:,} cells and funds), is at least {e.columns:,} allocation "
+        f"variables, about {gb(e.memory())} of memory at {BYTES_PER_COLUMN:,} bytes each; "
+        + _remedy(available)))])
 
 
 def fits_in_memory(columns: int, cells: int, years: int, funds: int,

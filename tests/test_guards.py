@@ -310,34 +310,39 @@ def test_the_document_is_sized_before_it_is_validated(project: Path, monkeypatch
     code, _, err = cli("check", "tiny", "--project", str(project))
     assert code == 2, err
     assert ("models/tiny/mandate.csv: the model is too large for this machine's memory: 4 cells x "
-            "2 years x 1 (the regular budget, which admits every cell; 1 earmarked fund not "
-            "counted) is at least 8 allocation variables") in err
+            "2 years, with the regular budget on every cell and the 1 extrabudgetary fund on the "
+            "cells their earmarks admit (4 cells and funds), is at least 8 allocation "
+            "variables") in err
 
 
-def tiny_fits_only_early(monkeypatch) -> None:
-    """Memory between the early estimate of the tiny model (3 cells x 2 years: 6 columns, the
-    fund F earmarked) and its exact size (F admits one cell too: 8 columns)."""
-    monkeypatch.setattr(alloc.size, "available_memory", lambda: 7 * 6000 / 0.8)
+def tiny_fits_only_early(project: Path, monkeypatch) -> None:
+    """The tiny model with a wildcard row, and memory between its early estimate and its exact
+    size. Early: the rows naming one cell (A/S1/support, B/P2/O) or the wildcard row's two cells,
+    and the fund F (earmarked to B) on B/P2/O: 3 cells and funds x 2 years, 6 columns. Exact:
+    4 cells (A/*/O is A/P1/O and A/P2/O) and F on B/P2/O: 10 columns."""
+    (project / "models" / "tiny" / "mandate.csv").write_text(
+        "entity,priority,output,min,max,note\nA,*,O,,,\nA,S1,support,,,\nB,P2,O,,,\n")
+    monkeypatch.setattr(alloc.size, "available_memory", lambda: 9 * 6000 / 0.8)
 
 
 def test_the_exact_count_at_build_uses_available_memory(project: Path, monkeypatch) -> None:
-    tiny_fits_only_early(monkeypatch)
+    tiny_fits_only_early(project, monkeypatch)
     code, _, err = cli("run", "tiny", "--project", str(project))
     assert code == 1, err
-    assert "the model has 8 allocation variables (3 cells x 2 years" in err
-    assert "0.0 GB of memory available" in err and "Traceback" not in err
+    assert "the model has 10 allocation variables (4 cells x 2 years" in err
+    assert "of memory available" in err and "Traceback" not in err
     run = json.loads((project / "reports" / "tiny" / "run.json").read_text())
     assert run["status"] == "too_large"
 
 
 def test_compare_and_sweep_refuse_a_model_too_large_at_build(project: Path, monkeypatch) -> None:
-    tiny_fits_only_early(monkeypatch)
+    tiny_fits_only_early(project, monkeypatch)
     monkeypatch.setattr(alloc.sweep, "BYTES_PER_VARIANT", 0)
     shutil.copy(project / "scenarios" / "tiny.toml", project / "scenarios" / "tiny2.toml")
     for args in (["compare", "tiny", "tiny2"], ["sweep", "tiny", "--draws", "2"]):
         code, _, err = cli(*args, "--project", str(project))
         assert code == 2, err
-        assert "models/tiny/mandate.csv" in err and "8 allocation variables" in err
+        assert "models/tiny/mandate.csv" in err and "10 allocation variables" in err
         assert "internal error" not in err and not (project / "reports").exists()
 
 
@@ -355,15 +360,18 @@ def test_estimates_are_lower_bounds() -> None:
     doc = {"framework": {"entities": {"A": {}, "B": {}}, "priorities": {"P1": {}, "P2": {}},
                          "outputs": {"O": {}, "Q": {}}},
            "financial_plan": {"plan": {"years": [2024, 2025, 2026]},
-                              "funds": {"open": {}, "earmarked": {"earmark": {}}}},
+                              "funds": {"open": {}, "to_b": {"earmark": {"entities": "B"}},
+                                        "bad": {"earmark": {"entities": 5}}}},
            "mandate": {"A/P1/O": {}, "B/P1/O": {}, "A/*/O": {}}}
-    assert estimate_document(doc) == Estimate(2, 3, 1, 2)
-    doc["mandate"]["*/*/*"] = {}
+    # 2 cells; the regular budget and the open fund on both, to_b on B/P1/O, bad on none
+    assert estimate_document(doc) == Estimate(2, 3, 3, 5)
+    assert estimate_document(doc, enough=10).fund_cells == 4      # enough already: not matched
+    doc["mandate"]["*/*/*"] = {}                                  # 8 cells, 2 funds on each
     assert estimate_document(doc).cells == 8
-    assert estimate_document(doc).columns == 8 * 3 * 2
-    doc["mandate"] = {"X/*/*": {}, "A/support/*": {}}      # no such entity or priority: none
+    assert estimate_document(doc).columns == 8 * 2 * 3
+    doc["mandate"] = {"X/*/*": {}, "A/support/*": {}}             # no such entity or priority
     assert estimate_document(doc).cells == 0
-    doc["financial_plan"]["plan"]["years"] = "all of them"  # validation's to refuse: 1 here
+    doc["financial_plan"]["plan"]["years"] = "all of them"        # validation's to refuse
     assert estimate_document({**doc, "mandate": {"A/P1/O": {}}}).columns == 2
 
 
