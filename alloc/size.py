@@ -14,10 +14,10 @@ passed and grew past 8 GB). Now:
    without wildcard rows).
 3. `fits_in_memory`, in `build`: the exact number of columns.
 
-Every estimate is a lower bound of the columns the model will have (for a mandate validation
-accepts: repeated rows are counted once each by the first), so that a model that fits is never
-refused early; each message says what was counted. All compare with 80% of the memory
-this process can still use: the least of the system's available memory (`MemAvailable`), the
+Every estimate is a lower bound of the columns the model will have (of a mandate validation
+accepts: the first check counts a repeated row, which validation refuses, each time), so that
+a model that fits is never refused early; each message says what was counted. All compare with
+80% of the memory this process can still use: the least of the system's available memory (`MemAvailable`), the
 room left under the process's cgroup limit (v2 `memory.max`, v1 `memory.limit_in_bytes`) and
 under its address-space limit (`ulimit -v`).
 """
