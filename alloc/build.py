@@ -12,7 +12,6 @@ own HiGHS class), kept as the fallback and as the yardstick the fast path is tes
 from __future__ import annotations
 
 import bisect
-import os
 import warnings
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Literal, overload
 import numpy as np
 
 from alloc.domain import Fund, Plan, Selection
-from alloc.errors import ModelTooLarge
+from alloc.size import BYTES_PER_COLUMN, fits_in_memory
 
 if TYPE_CHECKING:
     import pulp
@@ -380,33 +379,30 @@ def _gather(order: np.ndarray, start: np.ndarray, groups: np.ndarray
     return counts, order[idx]
 
 
-BYTES_PER_COLUMN = 6000
-"""Peak memory of a run per allocation column, measured: bench/bench.py --size 1e6 peaked at
-2.0 GB for 333,664 allocation columns (BENCHMARKS.md)."""
+def _admits(plan: Plan, cells: _Cells) -> np.ndarray:
+    """Per mandate cell and fund (the regular budget first): may the fund pay for the cell?"""
+    admits = np.ones((len(plan.mandate), len(plan.fund_codes)), dtype=bool)
+    for k, fund in enumerate(plan.funds, start=1):
+        admits[:, k] = cells.mask(fund.earmark)
+    return admits
 
 
-def _fits_in_memory(columns: int) -> None:
-    """Refuse, with a clear message, a model that would not fit in this machine's memory."""
-    try:
-        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return
-    need = columns * BYTES_PER_COLUMN
-    if need > 0.8 * memory:
-        raise ModelTooLarge(
-            f"the model has {columns:,} allocation variables (cells x years x funds) and would "
-            f"need about {need / 2**30:,.0f} GB of memory; this machine has {memory / 2**30:,.0f} GB. "
-            "Reduce the mandate, the years or the funds, or run on a larger machine")
+def check_fits(plan: Plan, copies: int = 1, admits: np.ndarray | None = None) -> None:
+    """Refuse (ModelTooLarge) a plan whose LP would not fit in the memory available, counting its
+    columns exactly; `copies`: processes that each build it (a sweep's workers). The last of the
+    guards of alloc.size: the earlier ones refuse what is surely too large before reading it all."""
+    if admits is None:
+        admits = _admits(plan, _Cells(plan))
+    fits_in_memory(int(admits.sum()) * len(plan.years), len(plan.mandate), len(plan.years),
+                   len(plan.funds), BYTES_PER_COLUMN, copies)
 
 
 def build(plan: Plan) -> LinearProgram:
     """The LP of a plan: every rule group as named rows, and the goal-programming levels."""
     cells = _Cells(plan)
     n_cells, n_years, n_funds = len(plan.mandate), len(plan.years), len(plan.fund_codes)
-    admits = np.ones((n_cells, n_funds), dtype=bool)
-    for k, fund in enumerate(plan.funds, start=1):
-        admits[:, k] = cells.mask(fund.earmark)
-    _fits_in_memory(int(admits.sum()) * n_years)
+    admits = _admits(plan, cells)
+    check_fits(plan, admits=admits)
     # columns in the order cell, year, fund: np.nonzero walks the grid in C order
     i, yi, k = np.nonzero(np.broadcast_to(admits[:, None, :], (n_cells, n_years, n_funds)))
     years_arr = np.asarray(plan.years, dtype=np.int64)

@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import TextIO
 
-from alloc import __version__, interrupt
+from alloc import __version__, interrupt, options
 from alloc.errors import InputError, ModelTooLarge, SolveError
 from alloc.text import printable
 
@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", help="show tracebacks")
     run = sub.add_parser("run", parents=[common], help="solve a scenario and write its report")
     run.add_argument("--solver", choices=["highs", "cbc"], default="highs")
-    run.add_argument("--time-limit", type=float, default=None, metavar="SECONDS")
+    run.add_argument("--time-limit", type=options.seconds, default=None, metavar="SECONDS",
+                     help="stop the solver after this many seconds (above 0; default: no limit)")
     run.add_argument("--reports", type=Path, default=None,
                      help="folder for reports (default: PROJECT/reports)")
     run.add_argument("--quiet", action="store_true")
@@ -59,9 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         "for an infeasible scenario, the conflicting rules and what to change (exit 1).")
     explain.add_argument("--cell", metavar="ENTITY/PRIORITY/OUTPUT",
                          help="also say what determines this cell's amount")
-    explain.add_argument("--tolerance", type=float, default=0.01, metavar="FRACTION",
+    explain.add_argument("--tolerance", type=options.tolerance, default=0.01, metavar="FRACTION",
                          help="room for manoeuvre: how far above its optimum the weighted "
-                         "objective may go (default 0.01, i.e. 1%%)")
+                         "objective may go, 0 to 10 (default 0.01, i.e. 1%%)")
     explain.add_argument("--solver", choices=["highs", "cbc"], default="highs")
     explain.add_argument("--reports", type=Path, default=None,
                          help="folder for reports (default: PROJECT/reports)")
@@ -126,6 +127,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(args.scenarios) < 2:
         say("alloc: compare needs at least two scenarios", file=sys.stderr)
         return EXIT_INPUT
+    twice = _given_twice(args.scenarios, args.project)
+    if twice:
+        say(f"alloc: compare needs different scenarios; {twice}", file=sys.stderr)
+        return EXIT_INPUT
     reports = _reports(args)
     comparison = compare(args.scenarios, args.project, SolveOptions(args.solver))
     names = comparison.names
@@ -149,6 +154,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 + "".join(f"{_fmt(row['diff_' + n]):>16}" for n in names[1:]))
         say(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
     return EXIT_OK
+
+
+def _given_twice(refs: list[str], root: Path) -> str | None:
+    """Whether two of the scenarios are one file (as a name and as a path, say), or share a
+    name, which names their columns and the report's folder; None if all differ."""
+    from alloc.scenario import locate_scenario
+
+    seen: dict[str, str] = {}
+    for ref in refs:
+        path = locate_scenario(ref, root)
+        name, real = path.stem, str(path.resolve())
+        for other, other_real in seen.items():
+            if other_real == real:
+                return (f"'{ref}' is given twice" if ref == other else
+                        f"'{other}' and '{ref}' are the same scenario ({path.as_posix()})")
+            if Path(other_real).stem == name:
+                return (f"'{other}' and '{ref}' are both named '{name}', and a comparison names "
+                        "its columns and folder by scenario name; rename one of the files")
+        seen[ref] = real
+    return None
 
 
 def _too_large(plan: object, exc: Exception, seconds: dict[str, float], target: Path) -> int:
@@ -229,10 +254,7 @@ def _check_explain_args(args: argparse.Namespace, plan: object) -> None:
     from alloc.errors import Problem
     from alloc.suggest import closest
 
-    problems = []
-    if not 0.0 <= args.tolerance <= 10.0:
-        problems.append(Problem("command line", "--tolerance", f"{args.tolerance} is not a "
-                                "fraction of the optimum between 0 and 10 (0.01 is 1%)"))
+    problems = []  # --tolerance is checked as it is read (alloc.options)
     cells = ["/".join(m.cell) for m in plan.mandate]  # type: ignore[attr-defined]
     if args.cell is not None and args.cell not in cells:
         hint = closest(args.cell, cells)
@@ -284,22 +306,30 @@ def _sweep_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
         description="Variants of one scenario solved warm on one built model; writes "
         "reports/<scenario>/sweep/ (variants.csv, summary.csv, sweep.xlsx). VALUES are a,b,c or "
         "start:stop:step.")
-    sweep.add_argument("--draws", type=int, default=0, metavar="N",
-                       help="Monte Carlo: N draws of every fund's receipt rate")
-    sweep.add_argument("--seed", type=int, default=1)
-    sweep.add_argument("--spread", action="append", metavar="SD|FUND=SD",
-                       help="standard deviation of receipt rates in draws (default 0.1)")
-    sweep.add_argument("--ceiling", metavar="VALUES", help="factors on every revenue line")
-    sweep.add_argument("--receipt-rate", action="append", metavar="FUND=VALUES")
+    sweep.add_argument("--draws", type=options.draws, default=0, metavar="N",
+                       help="Monte Carlo: N draws of every fund's receipt rate (1 or more)")
+    sweep.add_argument("--seed", type=options.seed, default=1,
+                       help="Monte Carlo: 0 to 2**32-1 (default 1)")
+    sweep.add_argument("--spread", action="append", metavar="SD|FUND=SD", type=options.spread,
+                       help="standard deviation of receipt rates in draws, 0 to 0.5 (default 0.1)")
+    sweep.add_argument("--ceiling", metavar="VALUES", type=options.values,
+                       help="factors on every revenue line")
+    sweep.add_argument("--receipt-rate", action="append", metavar="FUND=VALUES",
+                       type=options.keyed_values)
     sweep.add_argument("--pledge", action="append", metavar="FUND=VALUES",
-                       help="a fund's pledge, the same amount every year")
+                       type=options.keyed_values, help="a fund's pledge, the same amount every year")
     sweep.add_argument("--target", action="append", metavar="TARGET=VALUES",
-                       help="a target's share or amount")
+                       type=options.keyed_values, help="a target's share or amount")
     sweep.add_argument("--weight", action="append", metavar="TARGET=VALUES",
-                       help="a target's shortfall weight")
-    sweep.add_argument("--set", action="append", metavar="KEY=VALUES",
+                       type=options.keyed_values, help="a target's shortfall weight")
+    sweep.add_argument("--set", action="append", metavar="KEY=VALUES", type=options.keyed_values,
                        help="any number of the scenario by its dotted key")
-    sweep.add_argument("--workers", type=int, default=1, metavar="N", help="processes")
+    sweep.add_argument("--max-variants", type=options.max_variants,
+                       default=options.DEFAULT_MAX_VARIANTS, metavar="N",
+                       help="refuse a sweep of more variants than N (default "
+                       f"{options.DEFAULT_MAX_VARIANTS:,})")
+    sweep.add_argument("--workers", type=options.workers, default=1, metavar="N",
+                       help=f"processes, 1 to {options.max_workers()} (default 1)")
     sweep.add_argument("--reports", type=Path, default=None,
                        help="folder for reports (default: PROJECT/reports)")
     sweep.add_argument("--quiet", action="store_true")

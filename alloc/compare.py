@@ -20,7 +20,7 @@ import pandas as pd
 
 from alloc.build import build
 from alloc.domain import Plan
-from alloc.errors import InputError
+from alloc.errors import InputError, ModelTooLarge, Problem
 from alloc.scenario import Path_, Resolved, Source, dotted, resolve
 from alloc.solution import Solution
 from alloc.solve import SolveOptions, solve
@@ -65,7 +65,10 @@ def load(names: list[str], root: Path, options: SolveOptions) -> list[Compared]:
     for name in names:
         resolved = resolve(name, root)
         plan = validate(resolved)
-        solution = _solve(plan, options)
+        try:
+            solution = _solve(plan, options)
+        except ModelTooLarge as exc:       # found at build; exit 2 as the earlier guards
+            raise InputError([Problem(resolved.source(("mandate",)).file, "", str(exc))]) from None
         compared = Compared(resolved.name, resolved, plan, solution)
         if solution.optimal:
             compared.tables = {t.id: t for t in appendix_a(solution)}

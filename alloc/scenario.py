@@ -15,6 +15,7 @@ from pathlib import Path
 from alloc.domain import Override
 from alloc.errors import InputError, Problem
 from alloc.files import display, dotted, parse_csv, parse_toml, read_text
+from alloc.size import check_document, check_mandate_file
 from alloc.suggest import closest
 from alloc.text import printable
 
@@ -242,6 +243,7 @@ def resolve(ref: str, root: Path) -> Resolved:
         raise InputError([bad])
     chain = _read_chain(path, root)
     model = _model_name(chain)
+    check_mandate_file(root, model, [link.overrides for link in chain])  # before it is parsed
     resolved = _load_model(model, root)
     resolved.name = chain[0].path.stem
     resolved.chain = tuple(link.path.stem for link in chain)
@@ -254,6 +256,7 @@ def resolve(ref: str, root: Path) -> Resolved:
         _apply(resolved, link, problems)
     if problems:
         raise InputError(problems)
+    check_document(resolved.doc, resolved.source(("mandate",)).file)  # before it is validated
     return resolved
 
 

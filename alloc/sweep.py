@@ -27,10 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from alloc.build import LinearProgram, build
+from alloc.build import LinearProgram, build, check_fits
 from alloc.check import check
 from alloc.domain import Plan
-from alloc.errors import InputError, Problem
+from alloc.errors import InputError, ModelTooLarge, Problem
+from alloc.options import (
+    DEFAULT_MAX_VARIANTS,
+    SECONDS_PER_VARIANT,
+    count_values,
+    parse_values,  # re-exported: VALUES are read here
+)
 from alloc.scenario import Path_, Resolved, parse_key, resolve
 from alloc.solution import AMOUNT_DECIMALS
 from alloc.solve import HighsModel, allocation_frame, solver_name
@@ -126,21 +132,6 @@ def variant_document(resolved: Resolved, parameters: Sequence[Parameter],
 
 
 # --- what to sweep -----------------------------------------------------------------------------
-
-def parse_values(text: str) -> list[float]:
-    """`0.6,0.7,0.8` (a list) or `0.6:0.9:0.1` (start:stop:step, stop included)."""
-    try:
-        if ":" in text:
-            start, stop, step = (float(x) for x in text.split(":"))
-            if step <= 0 or stop < start:
-                raise ValueError
-            n = math.floor((stop - start) / step + 1e-9) + 1
-            return [round(start + i * step, 12) for i in range(n)]
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise InputError([Problem("command line", text, "expected values as a,b,c or "
-                                  "start:stop:step with a positive step")]) from None
-
 
 def grid(parameters: Sequence[tuple[Parameter, list[float]]]) -> Sweep:
     """Every combination of the values given (the first parameter varies slowest)."""
@@ -511,11 +502,12 @@ class Progress:
         self.stream.flush()
 
 
-def parameters_from_args(args, plan: Plan) -> list[tuple[Parameter, list[float]]]:
-    """The grid the command line asks for."""
+def parameters_from_args(args, plan: Plan, limit: int = DEFAULT_MAX_VARIANTS
+                         ) -> list[tuple[Parameter, list[float]]]:
+    """The grid the command line asks for (at most `limit` values per parameter)."""
     out: list[tuple[Parameter, list[float]]] = []
     if args.ceiling:
-        out.append((Parameter("ceiling_factor", None), parse_values(args.ceiling)))
+        out.append((Parameter("ceiling_factor", None), parse_values(args.ceiling, limit)))
     funds = {f.code for f in plan.funds}
     targets = {t.code: t for t in plan.targets}
     for option, field_, known, what in (
@@ -538,25 +530,97 @@ def parameters_from_args(args, plan: Plan) -> list[tuple[Parameter, list[float]]
             else:
                 key = "share" if targets[code].share is not None else "amount"
                 path, label = ("rules", "targets", code, key), f"{key}[{code}]"
-            out.append((Parameter(label, path), parse_values(text)))
+            out.append((Parameter(label, path), parse_values(text, limit)))
     for item in args.set or []:
         key, _, text = item.partition("=")
-        out.append((key_parameter(key, key), parse_values(text)))
+        out.append((key_parameter(key, key), parse_values(text, limit)))
     return out
+
+
+GRID_OPTIONS = ("receipt_rate", "pledge", "target", "weight", "set")
+"""The NAME=VALUES options (besides --ceiling), as argparse names them."""
+BYTES_PER_VARIANT = 5000
+"""Memory a variant's result takes until the files are written: sweeps of 300 and 3000 draws of
+the reference model peaked at 96 and 109 MB, 4.7 KB a variant (BENCHMARKS.md)."""
+
+
+def variant_count(args) -> int:
+    """How many variants the command line asks for, from its text alone: the draws, or the
+    product of the grid's value counts (0 when it asks for none)."""
+    texts = ([args.ceiling] if args.ceiling else []) + [
+        item.partition("=")[2] for name in GRID_OPTIONS for item in getattr(args, name) or []]
+    if args.draws and texts:
+        raise InputError([Problem("command line", "--draws", "give either --draws or grid "
+                                  "parameters, not both")])
+    if args.draws:
+        return int(args.draws)
+    return math.prod(count_values(t) for t in texts) if texts else 0
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:.0f} seconds"
+
+
+def check_variant_count(count: int, limit: int, workers: int = 1, kind: str = "values") -> None:
+    """Refuse, before anything is read or made, a sweep of more variants than `limit` (the
+    default, or --max-variants), or than the memory can hold the results of; `kind`: what to
+    give fewer of."""
+    if count > limit:
+        took = _duration(count * SECONDS_PER_VARIANT / max(1, workers))
+        raise InputError([Problem("command line", "sweep", (
+            f"the sweep has {count:,} variants, more than the limit of {limit:,}: at about "
+            f"{SECONDS_PER_VARIANT * 1000:.0f} ms a variant (the reference model; larger ones take "
+            f"longer) it would take about {took} on {workers} worker{'s' if workers > 1 else ''}; "
+            f"sweep fewer {kind}" + (" (a larger step)" if kind == "values" else "")
+            + ", or allow it with "
+            f"--max-variants {count}"))])
+    from alloc.size import MEMORY_FRACTION, available_memory, gb
+
+    need = count * BYTES_PER_VARIANT
+    available = available_memory()
+    if available is not None and need > MEMORY_FRACTION * available:
+        raise InputError([Problem("command line", "sweep", (
+            f"the sweep has {count:,} variants, whose results would need about {gb(need)} of "
+            f"memory (about {BYTES_PER_VARIANT:,} bytes each) where this process has "
+            f"{gb(available)} available; sweep fewer {kind}, or split the sweep"))])
+
+
+def _check_memory(resolved: Resolved, plan: Plan, sweep: Sweep, workers: int) -> None:
+    """Refuse a sweep whose model, held once per worker process, would not fit in memory."""
+    blocks = math.ceil(len(sweep.variants) / BLOCK)
+    copies = 1 if workers <= 1 or blocks < 2 else min(workers, blocks)
+    try:
+        check_fits(plan)
+    except ModelTooLarge as exc:
+        raise InputError([Problem(resolved.source(("mandate",)).file, "", str(exc))]) from None
+    try:
+        check_fits(plan, copies)
+    except ModelTooLarge as exc:
+        raise InputError([Problem("command line", "--workers", str(exc))]) from None
 
 
 def run_sweep(args) -> tuple[Path, list[Result], list[str]]:
     """The `alloc sweep` command: variants, solved, checked, written."""
+    limit = getattr(args, "max_variants", None) or DEFAULT_MAX_VARIANTS
+    workers = args.workers or 1
+    check_variant_count(variant_count(args), limit, workers, "draws" if args.draws else "values")
     if solver_name("highs") != "highs":
         raise InputError([Problem("command line", "sweep", "a sweep needs HiGHS (highspy)")])
     resolved = resolve(args.scenario, Path(args.project))
     base = validate(resolved)
-    asked = parameters_from_args(args, base)
+    asked = parameters_from_args(args, base, limit)
     if args.draws:
-        if asked:
-            raise InputError([Problem("command line", "--draws", "give either --draws or grid "
-                                      "parameters, not both")])
         spread = _spread(args.spread)
+        unknown = sorted(set(spread) - {f.code for f in base.funds} - {"*"}
+                         if isinstance(spread, dict) else [])
+        if unknown:
+            raise InputError([Problem("command line", "--spread", f"'{code}' is not a fund of the "
+                                      "scenario; expected SD or FUND=SD with a fund of: "
+                                      f"{', '.join(f.code for f in base.funds) or 'none'}")
+                              for code in unknown])
         sweep = monte_carlo(base, args.draws, args.seed, spread)
     elif asked:
         sweep = grid(asked)
@@ -564,8 +628,8 @@ def run_sweep(args) -> tuple[Path, list[Result], list[str]]:
         raise InputError([Problem("command line", "sweep", "nothing to sweep: give --draws N or "
                                   "grid parameters (--ceiling, --receipt-rate, --pledge, --target, "
                                   "--weight, --set)")])
+    _check_memory(resolved, base, sweep, workers)
     progress = Progress(enabled=False if args.quiet else None)
-    workers = args.workers or 1
     results = run_variants(resolved, sweep, workers, progress)
     reports = args.reports if args.reports is not None else Path(args.project) / "reports"
     written = write_sweep(reports / base.name, sweep, results, base)

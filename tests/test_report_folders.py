@@ -262,7 +262,7 @@ def test_a_signal_at_any_moment_says_truly_which_report_stands(project: Path, si
 
 
 def test_ctrl_c_on_a_sweep_with_workers_ends_them_all_quietly(project: Path) -> None:
-    process = _start(project, "sweep", "baseline", "--draws", "400", "--workers", "2")
+    process = _start(project, "sweep", "baseline", "--draws", "3000", "--workers", "2")
     time.sleep(4)
     os.killpg(process.pid, signal.SIGINT)
     out, err = process.communicate(timeout=120)

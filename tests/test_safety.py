@@ -114,7 +114,7 @@ def test_two_runs_at_once_do_not_corrupt_each_other(project: Path) -> None:
 
 def test_a_time_limit_is_reported_as_not_optimal(project: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "alloc", "run", "baseline", "--project",
-                             str(project), "--time-limit", "0"], capture_output=True, text=True,
+                             str(project), "--time-limit", "0.001"], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 1
     assert "time limit" in result.stdout
