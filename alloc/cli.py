@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _reports(args: argparse.Namespace) -> Path:
     """The reports folder, checked before any work: alloc writes only where it may."""
-    from alloc.folders import check_reports_folder
+    from alloc.report.folders import check_reports_folder
 
     given = args.reports is not None
     reports = args.reports if given else args.project / "reports"
@@ -108,7 +108,7 @@ def _fmt(x: float) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from alloc.load import load_plan
+    from alloc.model.load import load_plan
 
     plan = load_plan(args.scenario, args.project)
     say(f"{plan.name}: valid ({plan.model}; {len(plan.entities)} entities, "
@@ -119,10 +119,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from alloc.compare import compare, totals_side_by_side
-    from alloc.compare_report import write_comparison
-    from alloc.folders import COMPARE_FOLDER, COMPARISON, report_folder
-    from alloc.solve import SolveOptions
+    from alloc.compare.core import compare, totals_side_by_side
+    from alloc.compare.writer import write_comparison
+    from alloc.lp.solve import SolveOptions
+    from alloc.report.folders import COMPARE_FOLDER, COMPARISON, report_folder
 
     if len(args.scenarios) < 2:
         say("alloc: compare needs at least two scenarios", file=sys.stderr)
@@ -159,7 +159,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _given_twice(refs: list[str], root: Path) -> str | None:
     """Whether two of the scenarios are one file (as a name and as a path, say), or share a
     name, which names their columns and the report's folder; None if all differ."""
-    from alloc.scenario import locate_scenario
+    from alloc.model.scenario import locate_scenario
 
     seen: dict[str, str] = {}
     for ref in refs:
@@ -178,8 +178,8 @@ def _given_twice(refs: list[str], root: Path) -> str | None:
 
 def _too_large(plan: object, exc: Exception, seconds: dict[str, float], target: Path) -> int:
     """Say so, and leave a run.json that says so: no allocation is presented."""
-    from alloc.report import write_report
-    from alloc.solution import Solution
+    from alloc.lp.solution import Solution
+    from alloc.report.write import write_report
 
     solution = Solution(plan, "too_large", "-", message=str(exc))  # type: ignore[arg-type]
     write_report(solution, target, seconds)
@@ -188,11 +188,11 @@ def _too_large(plan: object, exc: Exception, seconds: dict[str, float], target: 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from alloc.build import build
-    from alloc.folders import RUN, check_target
-    from alloc.load import load_plan
-    from alloc.report import kept_beside, write_report
-    from alloc.solve import SolveOptions, solve
+    from alloc.lp.build import build
+    from alloc.lp.solve import SolveOptions, solve
+    from alloc.model.load import load_plan
+    from alloc.report.folders import RUN, check_target
+    from alloc.report.write import kept_beside, write_report
 
     explaining = args.command == "explain"
     seconds: dict[str, float] = {}
@@ -211,7 +211,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _too_large(plan, exc, seconds, target)
     seconds["build"] = time.perf_counter() - t
     t = time.perf_counter()
-    # the infeasible case is diagnosed once, by alloc.explain (see _explained)
+    # the infeasible case is diagnosed once, by alloc.explain.core (see _explained)
     options = SolveOptions(args.solver, getattr(args, "time_limit", None), diagnose=False)
     solution = solve(lp, options)
     seconds["solve_and_check"] = time.perf_counter() - t
@@ -270,8 +270,8 @@ def _explained(lp: object, solution: object, options: object, deep: bool, tolera
     """What the report adds and what is printed: the rules with their prices for an optimal
     run (with ranges, room for manoeuvre and the cell's story when explaining), the conflicts
     and what to change for an infeasible one."""
-    from alloc import explain_report
-    from alloc.explain import diagnose_infeasible, explain
+    from alloc.explain import report as explain_report
+    from alloc.explain.core import diagnose_infeasible, explain
 
     plan = lp.plan  # type: ignore[attr-defined]
     if solution.optimal:  # type: ignore[attr-defined]
@@ -286,7 +286,7 @@ def _explained(lp: object, solution: object, options: object, deep: bool, tolera
         try:
             diagnosis = diagnose_infeasible(lp, options)  # type: ignore[arg-type]
         except SolveError as exc:  # fall back on the short diagnosis, and say why no more
-            from alloc.solve import diagnose
+            from alloc.lp.solve import diagnose
 
             solution.conflicts = diagnose(lp, options)  # type: ignore[attr-defined, arg-type]
             lines = [f"- {c['change']} {c['name']} [{c['source']}]"
@@ -336,7 +336,7 @@ def _sweep_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from alloc.sweep import run_sweep
+    from alloc.sweep.core import run_sweep
 
     started = time.perf_counter()
     args.reports = _reports(args)

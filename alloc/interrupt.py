@@ -3,7 +3,7 @@
 SIGINT and SIGTERM are handled alike. While a command works, the first signal raises
 KeyboardInterrupt, which the CLI turns into its line; later signals are ignored while it stops.
 Before the work starts and after it is done, the handler writes the line itself and leaves at
-once. The line says which reports now stand, from what `alloc.folders` switched into place.
+once. The line says which reports now stand, from what `alloc.report.folders` switched into place.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from alloc import folders
+from alloc.report import folders as folders
 from alloc.text import printable
 
 EXIT_INTERRUPTED = 130

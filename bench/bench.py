@@ -310,10 +310,10 @@ def to_csc(start: np.ndarray, index: np.ndarray, value: np.ndarray, n_cols: int
 
 def alloc_run(root: Path, scenario: str) -> dict:
     """One timed run of alloc: files to a checked solution, the way `alloc run` does it."""
-    from alloc.build import build
-    from alloc.check import check
-    from alloc.load import load_plan
-    from alloc.solve import HighsModel, SolveOptions, _Run, solution_of
+    from alloc.lp.build import build
+    from alloc.lp.solve import HighsModel, SolveOptions, _Run, solution_of
+    from alloc.lp.verify import check
+    from alloc.model.load import load_plan
 
     c0, t0 = time.process_time(), time.perf_counter()
     plan = load_plan(scenario, root)
@@ -338,9 +338,9 @@ def alloc_run(root: Path, scenario: str) -> dict:
 
 def reference_inputs(root: Path, scenario: str) -> tuple:
     """The LP alloc builds, as the reference takes it: CSC arrays, row bounds, levels (untimed)."""
-    from alloc.build import GE, LE, build
-    from alloc.load import load_plan
-    from alloc.solve import HIGHS_OPTIONS, level_options
+    from alloc.lp.build import GE, LE, build
+    from alloc.lp.solve import HIGHS_OPTIONS, level_options
+    from alloc.model.load import load_plan
 
     plan = load_plan(scenario, root)
     lp = build(plan)

@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from alloc.domain import REGULAR, Plan, Selection
+from alloc.model.domain import REGULAR, Plan, Selection
 
 Sense = Literal["<=", ">=", "=="]
 RULE_GROUPS = ("ceiling", "envelope", "committed", "bound", "stability", "fund", "cell", "target",

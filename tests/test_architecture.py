@@ -23,29 +23,29 @@ def modules() -> dict[str, set[str]]:
 
 
 def test_only_the_build_module_imports_pulp() -> None:
-    assert {m for m, names in modules().items() if "pulp" in names} == {"build.py"}
+    assert {m for m, names in modules().items() if "pulp" in names} == {"lp/build.py"}
 
 
 def test_only_the_solve_module_knows_solvers() -> None:
-    assert {m for m, names in modules().items() if "highspy" in names} <= {"solve.py"}
+    assert {m for m, names in modules().items() if "highspy" in names} <= {"lp/solve.py"}
     for path in PACKAGE.rglob("*.py"):
-        if path.name != "solve.py":
+        if path.relative_to(PACKAGE).as_posix() != "lp/solve.py":
             text = path.read_text()
             for solver_name in ("HiGHS", "PULP_CBC_CMD", "COIN_CMD"):
                 assert f'"{solver_name}"' not in text, f"{path.name} names solver {solver_name}"
 
 
 def test_the_checker_shares_no_code_with_the_builder() -> None:
-    names = imports(PACKAGE / "check.py")
+    names = imports(PACKAGE / "lp" / "verify.py")
     assert "pulp" not in names
-    source = (PACKAGE / "check.py").read_text()
-    assert "alloc.build" not in source and "alloc.solve" not in source
+    source = (PACKAGE / "lp" / "verify.py").read_text()
+    assert "alloc.lp.build" not in source and "alloc.lp.solve" not in source
 
 
 def test_loading_and_validation_know_nothing_of_the_lp() -> None:
-    for name in ("files.py", "scenario.py", "validate.py", "domain.py", "load.py"):
-        source = (PACKAGE / name).read_text()
-        assert "alloc.build" not in source and "alloc.solve" not in source, name
+    for path in (PACKAGE / "model").glob("*.py"):
+        source, name = path.read_text(), path.name
+        assert "alloc.lp.build" not in source and "alloc.lp.solve" not in source, name
 
 
 def test_the_default_path_does_not_load_pulp(project: Path) -> None:
@@ -54,8 +54,8 @@ def test_the_default_path_does_not_load_pulp(project: Path) -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from alloc.build import build; from alloc.load import load_plan; "
-            "from alloc.solve import solve; "
+    code = ("import sys; from alloc.lp.build import build; from alloc.model.load import load_plan; "
+            "from alloc.lp.solve import solve; "
             f"s = solve(build(load_plan('baseline', {str(project)!r}))); "
             "assert s.status == 'optimal', s.status; print('pulp' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from alloc.errors import InputError
-from alloc.load import load_plan
+from alloc.model.load import load_plan
 
 TINY = Path("models") / "tiny"
 

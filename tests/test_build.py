@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from alloc.build import RULE_GROUPS, build
-from alloc.load import load_plan
+from alloc.lp.build import RULE_GROUPS, build
+from alloc.model.load import load_plan
 
 REPO = Path(__file__).resolve().parent.parent
 NAME = re.compile(r"^[a-z_]+\[[^\]]+\]$")

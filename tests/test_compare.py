@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from alloc.compare import compare, input_differences
+from alloc.compare.core import compare, input_differences
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -94,7 +94,7 @@ def test_compare_with_an_infeasible_scenario_exits_1(tmp_path: Path) -> None:
 
 
 def test_input_differences_of_a_scenario_with_itself_are_empty() -> None:
-    from alloc.scenario import resolve
+    from alloc.model.scenario import resolve
 
     assert input_differences(resolve("baseline", REPO), resolve("baseline", REPO)) == {}
     zng = input_differences(resolve("baseline", REPO), resolve("zng", REPO))

@@ -1,4 +1,4 @@
-"""Issue 5: "why this number?" Every claim `alloc.explain` makes is checked by an independent solve
+"""Issue 5: "why this number?" Every claim `alloc.explain.core` makes is checked by an independent solve
 (tests/lp_oracle.py hands the built LP to HiGHS directly).
 
 - Diagnoses, on random infeasible models derived from `strategies.feasible_models` (a ceiling
@@ -33,11 +33,11 @@ from hypothesis.errors import InvalidArgument
 from lp_oracle import EQ, GE, LE, feasible, minimise, relaxed_rhs
 from strategies import GeneratedModel, feasible_models
 
-from alloc.build import RULE_GROUPS, LinearProgram, build
-from alloc.domain import CeilingAdjustment, Plan
 from alloc.errors import InputError
-from alloc.explain import amount_text, diagnose_infeasible, short_source
-from alloc.load import load_plan
+from alloc.explain.core import amount_text, diagnose_infeasible, short_source
+from alloc.lp.build import RULE_GROUPS, LinearProgram, build
+from alloc.model.domain import CeilingAdjustment, Plan
+from alloc.model.load import load_plan
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("ALLOC_EXPLAIN_EXAMPLES", "25"))
@@ -286,8 +286,8 @@ def lexicographic(lp: LinearProgram, rhs: np.ndarray | None = None, upto: int | 
 def assert_prices_are_slopes(lp: LinearProgram, delta: float = 0.01) -> np.ndarray:
     """Each price lies between the left and right slopes of the final goal level's optimum (its
     subgradient), and equals both where they agree; returns the prices."""
-    from alloc.explain import shadow_prices
-    from alloc.solve import solve
+    from alloc.explain.core import shadow_prices
+    from alloc.lp.solve import solve
 
     solution = solve(lp)
     prices = shadow_prices(lp, solution.objectives)
@@ -337,8 +337,8 @@ def test_shadow_prices_are_taken_at_the_final_goal_level(project: Path) -> None:
     two_levels = dataclasses.replace(plan, targets=tuple(
         dataclasses.replace(t, level=2) if t is p2 else t for t in plan.targets))
     lp = build(two_levels)
-    from alloc.explain import shadow_prices
-    from alloc.solve import solve
+    from alloc.explain.core import shadow_prices
+    from alloc.lp.solve import solve
 
     assert shadow_prices(lp, solve(lp).objectives).level == "level 2"
     assert_prices_are_slopes(lp)
@@ -349,8 +349,8 @@ def test_shadow_prices_are_taken_at_the_final_goal_level(project: Path) -> None:
 def assert_rooms(lp: LinearProgram, tolerance: float) -> list:
     """Each end of each range is reached with every goal level within tolerance of its optimum;
     a little beyond either end is not."""
-    from alloc.explain import _group_cols, flexibility
-    from alloc.solve import solve
+    from alloc.explain.core import _group_cols, flexibility
+    from alloc.lp.solve import solve
 
     solution = solve(lp)
     assert solution.optimal
@@ -413,8 +413,8 @@ def test_room_for_manoeuvre_on_random_models(model: GeneratedModel, tolerance: f
 # --- ranging ---------------------------------------------------------------------------------------
 
 def test_ranging_ends_are_where_the_binding_rules_change(project: Path) -> None:
-    from alloc.explain import _variant, binding, ranging
-    from alloc.solve import solve, solve_raw
+    from alloc.explain.core import _variant, binding, ranging
+    from alloc.lp.solve import solve, solve_raw
 
     plan = load_plan("tiny", project)
     lp = build(plan)
@@ -463,8 +463,8 @@ def sheet_rows(path: Path, title: str) -> list[tuple]:
 
 
 def test_run_writes_every_rule_with_its_price(project: Path) -> None:
-    from alloc.explain import shadow_prices
-    from alloc.solve import solve
+    from alloc.explain.core import shadow_prices
+    from alloc.lp.solve import solve
 
     result = alloc("run", "tiny", cwd=project)
     assert result.returncode == 0, result.stderr

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from strategies import GeneratedModel, feasible_models
 
-from alloc.build import PulpModel, build, make_solver
-from alloc.load import load_plan
-from alloc.solve import HighsModel, SolveOptions, solve
+from alloc.lp.build import PulpModel, build, make_solver
+from alloc.lp.solve import HighsModel, SolveOptions, solve
+from alloc.model.load import load_plan
 
 RANDOM = settings(max_examples=25, deadline=None, print_blob=True,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from alloc.build import build
-from alloc.check import check
-from alloc.load import load_plan
-from alloc.solve import SolveOptions, solve
+from alloc.lp.build import build
+from alloc.lp.solve import SolveOptions, solve
+from alloc.lp.verify import check
+from alloc.model.load import load_plan
 
 EXPECTED = {
     ("A", "P1", "O", 2024, "regular"): 60.0,

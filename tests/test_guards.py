@@ -20,14 +20,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import alloc.scenario
-import alloc.size
-import alloc.sweep
+import alloc.model.scenario
+import alloc.model.size
+import alloc.sweep.core
 from alloc import options
 from alloc.cli import main
 from alloc.errors import InputError
+from alloc.model.size import Estimate, estimate_document
 from alloc.options import count_values, parse_values
-from alloc.size import Estimate, estimate_document
 
 
 def cli(*args: str) -> tuple[int, str, str]:
@@ -90,8 +90,8 @@ def test_a_bad_number_exits_2_naming_the_option(project: Path, monkeypatch, args
     def no_work(*_: object) -> None:
         raise AssertionError("files were read before the command line was checked")
 
-    monkeypatch.setattr(alloc.scenario, "resolve", no_work)
-    monkeypatch.setattr(alloc.sweep, "resolve", no_work)
+    monkeypatch.setattr(alloc.model.scenario, "resolve", no_work)
+    monkeypatch.setattr(alloc.sweep.core, "resolve", no_work)
     code, _, err = cli(*args, "--project", str(project))
     assert code == 2, err
     assert option in err and word in err, err
@@ -107,8 +107,8 @@ def test_a_bad_number_exits_2_naming_the_option(project: Path, monkeypatch, args
 ])
 def test_a_sweep_of_too_many_variants_is_refused_before_any_work(project: Path, monkeypatch,
                                                                  args: list[str]) -> None:
-    monkeypatch.setattr(alloc.sweep, "resolve", lambda *_: pytest.fail("resolved"))
-    monkeypatch.setattr(alloc.sweep, "grid", lambda *_: pytest.fail("variants made"))
+    monkeypatch.setattr(alloc.sweep.core, "resolve", lambda *_: pytest.fail("resolved"))
+    monkeypatch.setattr(alloc.sweep.core, "grid", lambda *_: pytest.fail("variants made"))
     started = time.perf_counter()
     code, _, err = cli(*args, "--project", str(project))
     assert time.perf_counter() - started < 5
@@ -132,13 +132,13 @@ def test_the_limit_names_the_count_and_max_variants_allows_it(project: Path) -> 
 
 
 def test_the_results_of_a_sweep_must_fit_in_memory(project: Path, monkeypatch) -> None:
-    monkeypatch.setattr(alloc.size, "available_memory", lambda: 10 * alloc.sweep.BYTES_PER_VARIANT)
+    monkeypatch.setattr(alloc.model.size, "available_memory", lambda: 10 * alloc.sweep.core.BYTES_PER_VARIANT)
     code, _, err = cli("sweep", "--draws", "50", "--project", str(project))
     assert code == 2 and "results would need about" in err and "fewer draws" in err
 
 
 def test_draws_and_a_grid_together_are_refused_first(project: Path, monkeypatch) -> None:
-    monkeypatch.setattr(alloc.sweep, "resolve", lambda *_: pytest.fail("resolved"))
+    monkeypatch.setattr(alloc.sweep.core, "resolve", lambda *_: pytest.fail("resolved"))
     code, _, err = cli("sweep", "--draws", "5", "--ceiling", "1,2", "--project", str(project))
     assert code == 2 and "either --draws or grid" in err
 
@@ -161,7 +161,7 @@ def test_good_numbers_still_pass(project: Path) -> None:
 # --- compare ------------------------------------------------------------------------------------
 
 def test_compare_refuses_the_same_scenario_twice(project: Path, monkeypatch) -> None:
-    monkeypatch.setattr("alloc.compare.resolve", lambda *_: pytest.fail("resolved"))
+    monkeypatch.setattr("alloc.compare.core.resolve", lambda *_: pytest.fail("resolved"))
     code, _, err = cli("compare", "baseline", "baseline", "--project", str(project))
     assert code == 2
     assert "compare needs different scenarios; 'baseline' is given twice" in err
@@ -260,9 +260,9 @@ def big_mandate(project: Path, rows: int) -> Path:
 def test_a_mandate_of_5e6_rows_is_refused_in_seconds_before_it_is_parsed(
         project: Path, monkeypatch) -> None:
     big_mandate(project, 5_000_000)
-    monkeypatch.setattr(alloc.size, "available_memory", lambda: 16 * GB)
-    monkeypatch.setattr(alloc.scenario, "parse_csv", lambda *_: pytest.fail("mandate parsed"))
-    monkeypatch.setattr("alloc.load.validate", lambda *_: pytest.fail("validated"))
+    monkeypatch.setattr(alloc.model.size, "available_memory", lambda: 16 * GB)
+    monkeypatch.setattr(alloc.model.scenario, "parse_csv", lambda *_: pytest.fail("mandate parsed"))
+    monkeypatch.setattr("alloc.model.load.validate", lambda *_: pytest.fail("validated"))
     started = time.perf_counter()
     code, _, err = cli("run", "tiny", "--project", str(project))
     seconds = time.perf_counter() - started
@@ -277,8 +277,8 @@ def test_a_mandate_of_5e6_rows_is_refused_in_seconds_before_it_is_parsed(
 def test_a_mandate_of_5e6_rows_is_refused_with_the_real_memory(project: Path) -> None:
     """Unpatched: this machine's available memory (a model that large needs 60 GB at least)."""
     big_mandate(project, 5_000_000)
-    available = alloc.size.available_memory()
-    need = 5_000_000 * 2 * alloc.size.BYTES_PER_COLUMN
+    available = alloc.model.size.available_memory()
+    need = 5_000_000 * 2 * alloc.model.size.BYTES_PER_COLUMN
     if available is None or need <= 0.8 * available:
         pytest.skip("this machine has room for it")
     started = time.perf_counter()
@@ -292,8 +292,8 @@ def test_the_years_a_scenario_sets_count_before_parsing(project: Path, monkeypat
     big_mandate(project, 1000)
     (project / "scenarios" / "long.toml").write_text(
         '[scenario]\nparent = "tiny"\n[financial_plan.plan]\nyears = [2024, 2025, 2026, 2027]\n')
-    monkeypatch.setattr(alloc.size, "available_memory", lambda: 1000 * 3 * 6000 / 0.8)
-    monkeypatch.setattr(alloc.scenario, "parse_csv", lambda *_: pytest.fail("mandate parsed"))
+    monkeypatch.setattr(alloc.model.size, "available_memory", lambda: 1000 * 3 * 6000 / 0.8)
+    monkeypatch.setattr(alloc.model.scenario, "parse_csv", lambda *_: pytest.fail("mandate parsed"))
     code, _, err = cli("check", "long", "--project", str(project))
     assert code == 2 and "x 4 years" in err, err
     assert "more than 750 rows" in err
@@ -305,8 +305,8 @@ def test_the_document_is_sized_before_it_is_validated(project: Path, monkeypatch
         "entity,priority,output,min,max,note\n*,*,*,,,\n")
     # 2 entities x 2 thematic priorities x 1 output, 2 years, the regular budget only (F is
     # earmarked): 8 columns
-    monkeypatch.setattr(alloc.size, "available_memory", lambda: 7 * 6000 / 0.8)
-    monkeypatch.setattr("alloc.load.validate", lambda *_: pytest.fail("validated"))
+    monkeypatch.setattr(alloc.model.size, "available_memory", lambda: 7 * 6000 / 0.8)
+    monkeypatch.setattr("alloc.model.load.validate", lambda *_: pytest.fail("validated"))
     code, _, err = cli("check", "tiny", "--project", str(project))
     assert code == 2, err
     assert ("models/tiny/mandate.csv: the model is too large for this machine's memory: 4 cells x "
@@ -322,7 +322,7 @@ def tiny_fits_only_early(project: Path, monkeypatch) -> None:
     4 cells (A/*/O is A/P1/O and A/P2/O) and F on B/P2/O: 10 columns."""
     (project / "models" / "tiny" / "mandate.csv").write_text(
         "entity,priority,output,min,max,note\nA,*,O,,,\nA,S1,support,,,\nB,P2,O,,,\n")
-    monkeypatch.setattr(alloc.size, "available_memory", lambda: 9 * 6000 / 0.8)
+    monkeypatch.setattr(alloc.model.size, "available_memory", lambda: 9 * 6000 / 0.8)
 
 
 def test_the_exact_count_at_build_uses_available_memory(project: Path, monkeypatch) -> None:
@@ -337,7 +337,7 @@ def test_the_exact_count_at_build_uses_available_memory(project: Path, monkeypat
 
 def test_compare_and_sweep_refuse_a_model_too_large_at_build(project: Path, monkeypatch) -> None:
     tiny_fits_only_early(project, monkeypatch)
-    monkeypatch.setattr(alloc.sweep, "BYTES_PER_VARIANT", 0)
+    monkeypatch.setattr(alloc.sweep.core, "BYTES_PER_VARIANT", 0)
     shutil.copy(project / "scenarios" / "tiny.toml", project / "scenarios" / "tiny2.toml")
     for args in (["compare", "tiny", "tiny2"], ["sweep", "tiny", "--draws", "2"]):
         code, _, err = cli(*args, "--project", str(project))
@@ -348,8 +348,8 @@ def test_compare_and_sweep_refuse_a_model_too_large_at_build(project: Path, monk
 
 def test_a_sweep_refuses_workers_that_would_not_fit(project: Path, monkeypatch) -> None:
     """The model fits once, not once per worker."""
-    monkeypatch.setattr(alloc.size, "available_memory", lambda: 9 * 6000 / 0.8)
-    monkeypatch.setattr(alloc.sweep, "BYTES_PER_VARIANT", 0)
+    monkeypatch.setattr(alloc.model.size, "available_memory", lambda: 9 * 6000 / 0.8)
+    monkeypatch.setattr(alloc.sweep.core, "BYTES_PER_VARIANT", 0)
     code, _, err = cli("sweep", "tiny", "--draws", "120", "--workers", "3", "--project",
                        str(project))
     assert code == 2, err
@@ -379,8 +379,8 @@ def test_rows_are_counted_as_the_csv_reader_reads_them(tmp_path: Path) -> None:
     path = tmp_path / "m.csv"
     path.write_text('entity,priority,output,min,max,note\nA,P1,O,,,"two\nlines"\n\n , ,\n'
                     "*,P1,O,,,\nB,P1,O\n")
-    assert alloc.size._count_rows(path, 100) == 2
-    assert alloc.size._count_rows(path, 1) == 1
+    assert alloc.model.size._count_rows(path, 100) == 2
+    assert alloc.model.size._count_rows(path, 1) == 1
 
 
 def test_available_memory_reads_the_cgroup_limits(tmp_path: Path) -> None:
@@ -391,15 +391,15 @@ def test_available_memory_reads_the_cgroup_limits(tmp_path: Path) -> None:
     (v2 / "app" / "job" / "memory.max").write_text("max\n")
     proc = tmp_path / "cgroup"
     proc.write_text("0::/app/job\n")
-    assert alloc.size._cgroup_room(str(v2), str(proc)) == 600_000_000
+    assert alloc.model.size._cgroup_room(str(v2), str(proc)) == 600_000_000
     v1 = tmp_path / "v1"
     (v1 / "memory" / "box").mkdir(parents=True)
     (v1 / "memory" / "box" / "memory.limit_in_bytes").write_text("2000000000\n")
     (v1 / "memory" / "box" / "memory.usage_in_bytes").write_text("500000000\n")
     (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
     proc.write_text("4:memory:/box\n3:cpu:/\n")
-    assert alloc.size._cgroup_room(str(v1), str(proc)) == 1_500_000_000
+    assert alloc.model.size._cgroup_room(str(v1), str(proc)) == 1_500_000_000
     proc.write_text("0::/\n")
-    assert alloc.size._cgroup_room(str(v2), str(proc)) is None
-    available = alloc.size.available_memory()
+    assert alloc.model.size._cgroup_room(str(v2), str(proc)) is None
+    available = alloc.model.size.available_memory()
     assert available is None or available > 0

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from alloc.errors import InputError
-from alloc.files import MAX_INTEGER, parse_toml, read_text, wide_encoding
-from alloc.load import load_plan
-from alloc.scenario import RESERVED_REPORT_NAMES, check_report_name, resolve, shown
+from alloc.model.files import MAX_INTEGER, parse_toml, read_text, wide_encoding
+from alloc.model.load import load_plan
+from alloc.model.scenario import RESERVED_REPORT_NAMES, check_report_name, resolve, shown
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = Path("models") / "tiny"

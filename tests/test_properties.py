@@ -2,8 +2,8 @@
 
 Each model comes from `strategies.feasible_models` as real files in a temporary project, goes
 through the public stages (load_plan, build, solve) and the answer is checked against the rules as
-the generator wrote them, recomputed here from the generated numbers, not by `alloc.check`: a bug
-shared by the builder and the checker cannot hide. `alloc.check` is then tested on its own: it
+the generator wrote them, recomputed here from the generated numbers, not by `alloc.lp.verify`: a bug
+shared by the builder and the checker cannot hide. `alloc.lp.verify` is then tested on its own: it
 must accept what we accept, and it must report a perturbed answer.
 """
 
@@ -25,14 +25,14 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from strategies import COLUMNS, REGULAR, GeneratedModel, Limit, Sel, feasible_models, total
 
-import alloc.solve
-from alloc.build import LinearProgram, build
-from alloc.check import check
+import alloc.lp.solve
 from alloc.cli import main
-from alloc.domain import Plan
-from alloc.load import load_plan
-from alloc.solution import Solution
-from alloc.solve import solve
+from alloc.lp.build import LinearProgram, build
+from alloc.lp.solution import Solution
+from alloc.lp.solve import solve
+from alloc.lp.verify import check
+from alloc.model.domain import Plan
+from alloc.model.load import load_plan
 
 TOLERANCE = 1e-3
 """A rule holds when broken by at most one franc (CHF thousands), as alloc promises."""
@@ -58,14 +58,14 @@ def written_project(model: GeneratedModel) -> Iterator[Path]:
 def solver_values() -> Iterator[list[np.ndarray]]:
     """Record the column values the solver handed back, whichever path solved the levels."""
     seen: list[np.ndarray] = []
-    original = alloc.solve.solution_of
+    original = alloc.lp.solve.solution_of
 
     def spy(lp: LinearProgram, run: Any, *args: Any, **kwargs: Any) -> Solution:
         if run.values is not None:
             seen.append(np.array(run.values, dtype=float))
         return original(lp, run, *args, **kwargs)
 
-    with mock.patch.object(alloc.solve, "solution_of", spy):
+    with mock.patch.object(alloc.lp.solve, "solution_of", spy):
         yield seen
 
 

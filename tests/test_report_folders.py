@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alloc import folders
 from alloc.cli import main
 from alloc.errors import InputError
+from alloc.report import folders as folders
 
 TESTS = Path(__file__).parent
 

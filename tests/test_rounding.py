@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from alloc.rounding import SNAP, RoundingError, controlled_round, largest_remainder, round_half_up
+from alloc.report.rounding import SNAP, RoundingError, controlled_round, largest_remainder, round_half_up
 
 amounts = st.one_of(
     st.floats(0, 1e6, allow_nan=False, allow_infinity=False),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from alloc.report import neutralise
+from alloc.report.write import neutralise
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -125,7 +125,7 @@ def test_a_time_limit_is_reported_as_not_optimal(project: Path) -> None:
 
 def test_a_model_too_large_for_memory_stops_with_a_message(project: Path) -> None:
     code = (
-        "import sys, alloc.build as b; b.BYTES_PER_COLUMN = 10**15; "
+        "import sys, alloc.lp.build as b; b.BYTES_PER_COLUMN = 10**15; "
         "from alloc.cli import main; sys.exit(main(['run', 'tiny', '--project', sys.argv[1]]))"
     )
     result = subprocess.run([sys.executable, "-c", code, str(project)], capture_output=True,

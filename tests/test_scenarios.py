@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from alloc.build import build
-from alloc.check import check
-from alloc.domain import REGULAR
 from alloc.errors import InputError
-from alloc.load import load_plan
-from alloc.solve import solve
+from alloc.lp.build import build
+from alloc.lp.solve import solve
+from alloc.lp.verify import check
+from alloc.model.domain import REGULAR
+from alloc.model.load import load_plan
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = ["baseline", "zng", "zrg", "cut-5pct", "eb-low", "eb-high", "cyber-standalone",

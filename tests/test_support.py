@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alloc.support import (
+from alloc.report.support import (
     Services,
     SupportDistributionError,
     distribute,

@@ -18,12 +18,13 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from alloc.build import build
 from alloc.cli import main
-from alloc.load import load_plan
-from alloc.scenario import resolve
-from alloc.solve import solve
-from alloc.sweep import (
+from alloc.lp.build import build
+from alloc.lp.solve import solve
+from alloc.model.load import load_plan
+from alloc.model.scenario import resolve
+from alloc.model.validate import validate
+from alloc.sweep.core import (
     Engine,
     Parameter,
     Sweep,
@@ -34,7 +35,6 @@ from alloc.sweep import (
     run_variants,
     variant_document,
 )
-from alloc.validate import validate
 
 MODEL = "itu-2024-2027"
 TESTS = Path(__file__).resolve().parent

@@ -16,8 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alloc.build import build
-from alloc.domain import (
+from alloc.errors import InputError
+from alloc.lp.build import build
+from alloc.lp.solution import Solution
+from alloc.lp.solve import solve
+from alloc.model.domain import (
     REGULAR,
     SUPPORT_OUTPUT,
     Entity,
@@ -30,12 +33,9 @@ from alloc.domain import (
     Selection,
     SupportServices,
 )
-from alloc.errors import InputError
-from alloc.load import load_plan
-from alloc.rounding import round_half_up
-from alloc.solution import Solution
-from alloc.solve import solve
-from alloc.tables import (
+from alloc.model.load import load_plan
+from alloc.report.rounding import round_half_up
+from alloc.report.tables import (
     ALLOCATED,
     CEILING,
     SHARE,

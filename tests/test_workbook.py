@@ -16,13 +16,13 @@ import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
-from alloc.build import build
-from alloc.load import load_plan
-from alloc.report import write_report
-from alloc.solution import Solution
-from alloc.solve import solve
-from alloc.tables import TABLE_IDS
-from alloc.xlsx import SHEET_NAME_MAX, sheet_name
+from alloc.lp.build import build
+from alloc.lp.solution import Solution
+from alloc.lp.solve import solve
+from alloc.model.load import load_plan
+from alloc.report.tables import TABLE_IDS
+from alloc.report.workbook import SHEET_NAME_MAX, sheet_name
+from alloc.report.write import write_report
 
 MODELS = Path(__file__).parent / "appendix_models"
 SHEETS = ["Summary", *TABLE_IDS, "Charts", "Allocation", "Run"]
@@ -323,7 +323,7 @@ def test_a_failure_midway_leaves_the_previous_report(tmp_path: Path,
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("alloc.appendix.write_markdown", broken)
+    monkeypatch.setattr("alloc.report.appendix.write_markdown", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         write_report(solution, target, {}, support_costs="direct")
     after = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}

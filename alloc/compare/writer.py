@@ -1,6 +1,6 @@
 """Writing a comparison: comparison.xlsx, deltas.csv, attribution.csv, inputs.csv, comparison.md.
 
-Knows formats only: everything it writes was computed by `alloc.compare`.
+Knows formats only: everything it writes was computed by `alloc.compare.core`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
-from alloc.compare import Comparison, totals_side_by_side
-from alloc.report import write_csv
+from alloc.compare.core import Comparison, totals_side_by_side
+from alloc.report.workbook import sheet_name
+from alloc.report.write import write_csv
 from alloc.text import markdown_text as escape
-from alloc.xlsx import sheet_name
 
 
 def write_comparison(comparison: Comparison, folder: Path) -> list[str]:

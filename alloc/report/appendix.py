@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from alloc.markdown import write_markdown
-from alloc.solution import AMOUNT_DECIMALS, Solution
-from alloc.tables import Table, appendix_a, summarize
-from alloc.xlsx import Sheet, write_workbook
+from alloc.lp.solution import AMOUNT_DECIMALS, Solution
+from alloc.report.markdown import write_markdown
+from alloc.report.tables import Table, appendix_a, summarize
+from alloc.report.workbook import Sheet, write_workbook
 
 TABLES_FOLDER = "tables"
 UNROUNDED_FOLDER = "unrounded"

@@ -9,7 +9,7 @@ highspy cannot be loaded and as the yardstick the fast path is tested against.
 
 The status is ours, read from what the solver says about its solution (HiGHS' model status and
 primal solution status; CBC's solution status), never from a status word alone: PuLP reports a
-HiGHS time limit as "Optimal". Every optimal answer is then checked independently (`alloc.check`)
+HiGHS time limit as "Optimal". Every optimal answer is then checked independently (`alloc.lp.verify`)
 and refused if any rule is violated.
 """
 
@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from alloc.build import (
+from alloc.errors import SolveError
+from alloc.lp.build import (
     GE,
     LE,
     RULE_GROUPS,
@@ -34,15 +35,14 @@ from alloc.build import (
     level_bound,
     make_solver,
 )
-from alloc.check import check
-from alloc.errors import SolveError
-from alloc.solution import (
+from alloc.lp.solution import (
     ALLOCATION_COLUMNS,
     AMOUNT_DECIMALS,
     CONSTRAINT_COLUMNS,
     Solution,
     Status,
 )
+from alloc.lp.verify import check
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,7 +83,7 @@ class SolveOptions:
     time_limit: float | None = None
     verbose: bool = False
     diagnose: bool = True
-    """Diagnose an infeasible plan here; off when the caller runs the fuller `alloc.explain` one."""
+    """Diagnose an infeasible plan here; off when the caller runs the fuller `alloc.explain.core` one."""
 
 
 _BANNER_SHOWN = False
@@ -162,7 +162,7 @@ class HighsModel:
     """The LP in one HiGHS instance; levels solved in order on it, each warm from the last basis.
 
     `reset` takes back what holding the levels changed (bounds, level rows), so that callers
-    (`alloc.sweep`) can change right-hand sides or coefficients and solve again, still warm.
+    (`alloc.sweep.core`) can change right-hand sides or coefficients and solve again, still warm.
     """
 
     def __init__(self, lp: LinearProgram, verbose: bool = False,
@@ -527,7 +527,7 @@ def solve_raw(lp: LinearProgram, options: SolveOptions | None = None
               ) -> tuple[Status, dict[str, float], np.ndarray | None, np.ndarray | None]:
     """The levels solved in order: status, optimum per level, column values and row duals.
 
-    No independent check and no diagnosis. Why: `alloc.explain` solves changed copies of the LP
+    No independent check and no diagnosis. Why: `alloc.explain.core` solves changed copies of the LP
     (elastic copies, bounds moved, objectives bounded) whose answers need not keep the plan's own
     rules, and for which "infeasible" is an answer to record, not a failure to explain. Duals are
     those of the last level, per unit of the costs handed to the solver for it.

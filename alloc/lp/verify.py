@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from alloc.domain import REGULAR, Plan, Selection
+from alloc.model.domain import REGULAR, Plan, Selection
 
 ABS_TOLERANCE = 1e-3
 REL_TOLERANCE = 1e-9

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 
-from alloc.domain import Fund, Plan, Selection
-from alloc.size import BYTES_PER_COLUMN, fits_in_memory
+from alloc.model.domain import Fund, Plan, Selection
+from alloc.model.size import BYTES_PER_COLUMN, fits_in_memory
 
 if TYPE_CHECKING:
     import pulp
@@ -390,7 +390,7 @@ def _admits(plan: Plan, cells: _Cells) -> np.ndarray:
 def check_fits(plan: Plan, copies: int = 1, admits: np.ndarray | None = None) -> None:
     """Refuse (ModelTooLarge) a plan whose LP would not fit in the memory available, counting its
     columns exactly; `copies`: processes that each build it (a sweep's workers). The last of the
-    guards of alloc.size: the earlier ones refuse what is surely too large before reading it all."""
+    guards of alloc.model.size: the earlier ones refuse what is surely too large before reading it all."""
     if admits is None:
         admits = _admits(plan, _Cells(plan))
     fits_in_memory(int(admits.sum()) * len(plan.years), len(plan.mandate), len(plan.years),

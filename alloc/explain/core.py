@@ -1,7 +1,7 @@
 """Why this number: infeasibility diagnoses, shadow prices, ranging and room for manoeuvre.
 
 Every answer here comes from solving copies of the built LP (rows kept or dropped, bounds moved,
-slack columns added, objectives bounded) through `alloc.solve.solve_raw`, so this module knows no
+slack columns added, objectives bounded) through `alloc.lp.solve.solve_raw`, so this module knows no
 solver and no PuLP. Each claim it makes is one that a re-solve confirms:
 
 - a diagnosis names rules with amounts; relaxing those rules by those amounts makes the plan
@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from alloc.build import (
+from alloc.errors import SolveError
+from alloc.lp.build import (
     EQ,
     GE,
     LE,
@@ -34,9 +35,8 @@ from alloc.build import (
     LinearProgram,
     build,
 )
-from alloc.domain import CeilingAdjustment, Plan
-from alloc.errors import SolveError
-from alloc.solve import SolveOptions, solve_raw
+from alloc.lp.solve import SolveOptions, solve_raw
+from alloc.model.domain import CeilingAdjustment, Plan
 
 if TYPE_CHECKING:
     import pandas as pd

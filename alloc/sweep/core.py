@@ -27,20 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
-from alloc.build import LinearProgram, build, check_fits
-from alloc.check import check
-from alloc.domain import Plan
 from alloc.errors import InputError, ModelTooLarge, Problem
+from alloc.lp.build import LinearProgram, build, check_fits
+from alloc.lp.solution import AMOUNT_DECIMALS
+from alloc.lp.solve import HighsModel, allocation_frame, solver_name
+from alloc.lp.verify import check
+from alloc.model.domain import Plan
+from alloc.model.scenario import Path_, Resolved, parse_key, resolve
+from alloc.model.validate import MAX_AMOUNT, validate
 from alloc.options import (
     DEFAULT_MAX_VARIANTS,
     SECONDS_PER_VARIANT,
     count_values,
     parse_values,  # re-exported: VALUES are read here
 )
-from alloc.scenario import Path_, Resolved, parse_key, resolve
-from alloc.solution import AMOUNT_DECIMALS
-from alloc.solve import HighsModel, allocation_frame, solver_name
-from alloc.validate import MAX_AMOUNT, validate
 
 DEFAULT_SPREAD = 0.1
 """Standard deviation of a receipt rate around its expected value in Monte Carlo draws."""
@@ -462,7 +462,7 @@ def write_sweep(report: Path, sweep: Sweep, results: Sequence[Result], plan: Pla
     Moved into the scenario's report under the lock a run takes to switch that report, so a sweep
     and a run of the same scenario at the same time both keep their output.
     """
-    from alloc.folders import SWEEP, report_subfolder
+    from alloc.report.folders import SWEEP, report_subfolder
 
     levels = [lv.name for lv in build(plan).levels]
     priorities = [p.code for p in plan.priorities if not p.support]
@@ -577,7 +577,7 @@ def check_variant_count(count: int, limit: int, workers: int = 1, kind: str = "v
             f"sweep fewer {kind}" + (" (a larger step)" if kind == "values" else "")
             + ", or allow it with "
             f"--max-variants {count}"))])
-    from alloc.size import MEMORY_FRACTION, available_memory, gb
+    from alloc.model.size import MEMORY_FRACTION, available_memory, gb
 
     need = count * BYTES_PER_VARIANT
     available = available_memory()

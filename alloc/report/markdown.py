@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from alloc.tables import SHARE, TOTAL, Column, Summary, Table
+from alloc.report.tables import SHARE, TOTAL, Column, Summary, Table
 from alloc.text import markdown_text as escape
 
 

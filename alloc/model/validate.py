@@ -12,7 +12,8 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from alloc.domain import (
+from alloc.errors import InputError, Problem
+from alloc.model.domain import (
     REGULAR,
     SUPPORT_OUTPUT,
     AllocationTarget,
@@ -35,8 +36,7 @@ from alloc.domain import (
     StrategicTarget,
     SupportServices,
 )
-from alloc.errors import InputError, Problem
-from alloc.scenario import INVISIBLE, Path_, Resolved
+from alloc.model.scenario import INVISIBLE, Path_, Resolved
 from alloc.suggest import closest
 
 MAX_AMOUNT = 1e9

@@ -40,7 +40,7 @@ BYTES_PER_COLUMN = 6000
 MEMORY_FRACTION = 0.8
 """Share of the available memory a model may take: the rest for the system and other programs."""
 MAX_FILE_BYTES = 64 * 1024 * 1024
-"""alloc.files refuses larger files; the count leaves them to it."""
+"""alloc.model.files refuses larger files; the count leaves them to it."""
 _UNLIMITED = 2**60
 """cgroup v1 writes 'no limit' as a number near 2**63."""
 

@@ -7,7 +7,7 @@ title, a unit, a source note and, when support costs are distributed, the method
 
 Frames have the CSV's shape: the row labels (codes) as index, then the value columns, `Total`
 and optionally `Share` (percent of the grand total); the last row is `Total`. The rounded frame is
-in whole units and adds up along rows and columns (`alloc.rounding`); shares are in tenths of a
+in whole units and adds up along rows and columns (`alloc.report.rounding`); shares are in tenths of a
 percent and add up to 100.0. The tables that share totals (an entity's total in A1, A2 and A4, a
 priority's in A1, A3 and A5, the regular budget's in A5 and the reconciliation) are rounded to the
 same totals whenever such a rounding exists, and say so when one does not.
@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from alloc.domain import REGULAR, SUPPORT_OUTPUT, Plan
 from alloc.errors import InputError, Problem
-from alloc.rounding import RoundingError, controlled_round, largest_remainder, round_half_up
-from alloc.solution import Solution
-from alloc.support import (
+from alloc.lp.solution import Solution
+from alloc.model.domain import REGULAR, SUPPORT_OUTPUT, Plan
+from alloc.report.rounding import RoundingError, controlled_round, largest_remainder, round_half_up
+from alloc.report.support import (
     SUPPORT_METHODS,
     SupportDistributionError,
     describe,

@@ -27,7 +27,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from alloc.tables import SHARE, TOTAL, Column, Summary, Table
+from alloc.report.tables import SHARE, TOTAL, Column, Summary, Table
 
 AMOUNT = "#,##0"
 PERCENT = "0.0%"

@@ -1,6 +1,6 @@
 """Writing an explanation: constraints.csv, flexibility.csv, ranging.csv, the workbook's sheets,
 and the lines `alloc run` and `alloc explain` print. Formats only: every number comes from
-`alloc.explain`.
+`alloc.explain.core`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from alloc.domain import Plan
-from alloc.explain import (
+from alloc.explain.core import (
     CONSTRAINT_CSV,
     CellStory,
     Diagnosis,
@@ -22,7 +21,8 @@ from alloc.explain import (
     amount_text,
     short_source,
 )
-from alloc.xlsx import Sheet
+from alloc.model.domain import Plan
+from alloc.report.workbook import Sheet
 
 CONSTRAINTS = "constraints.csv"
 FLEXIBILITY = "flexibility.csv"
@@ -108,7 +108,7 @@ def sheets(explanation: Explanation, plan: Plan) -> list[Sheet]:
 
 def files(explanation: Explanation) -> Callable[[Path], list[str]]:
     """What `write_report` calls to add the explanation's CSV files to a report folder."""
-    from alloc.report import write_csv
+    from alloc.report.write import write_csv
 
     def write(folder: Path) -> list[str]:
         written = []

@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from alloc.build import build
-from alloc.domain import Plan
 from alloc.errors import InputError, ModelTooLarge, Problem
-from alloc.scenario import Path_, Resolved, Source, dotted, resolve
-from alloc.solution import Solution
-from alloc.solve import SolveOptions, solve
-from alloc.tables import TOTAL, Table, appendix_a
-from alloc.validate import validate
+from alloc.lp.build import build
+from alloc.lp.solution import Solution
+from alloc.lp.solve import SolveOptions, solve
+from alloc.model.domain import Plan
+from alloc.model.scenario import Path_, Resolved, Source, dotted, resolve
+from alloc.model.validate import validate
+from alloc.report.tables import TOTAL, Table, appendix_a
 
 MISSING = "(none)"
 

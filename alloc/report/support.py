@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from alloc.domain import Plan
+from alloc.model.domain import Plan
 
 Method = Literal["direct", "step-down", "reciprocal"]
 SUPPORT_METHODS: tuple[str, ...] = ("rows", "direct", "step-down", "reciprocal")

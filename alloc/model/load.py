@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alloc.domain import Plan
-from alloc.scenario import resolve
-from alloc.validate import validate
+from alloc.model.domain import Plan
+from alloc.model.scenario import resolve
+from alloc.model.validate import validate
 
 
 def load_plan(scenario: str, root: Path | str = ".") -> Plan:

@@ -12,10 +12,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alloc.domain import Override
 from alloc.errors import InputError, Problem
-from alloc.files import display, dotted, parse_csv, parse_toml, read_text
-from alloc.size import check_document, check_mandate_file
+from alloc.model.domain import Override
+from alloc.model.files import display, dotted, parse_csv, parse_toml, read_text
+from alloc.model.size import check_document, check_mandate_file
 from alloc.suggest import closest
 from alloc.text import printable
 

@@ -1,7 +1,7 @@
 """Writing a run's report folder: whole or not at all, byte-identical for the same inputs.
 
 Files are written into a temporary folder beside the target and moved into place at the end
-(`alloc.folders`), so a failure or an interruption leaves the previous report as it was. A run
+(`alloc.report.folders`), so a failure or an interruption leaves the previous report as it was. A run
 that is not optimal never replaces an optimal report: its record goes beside it.
 """
 
@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from alloc import __version__
-from alloc.appendix import write_appendix
-from alloc.check import ABS_TOLERANCE
-from alloc.folders import NOT_OPTIMAL, RUN, current_status, report_folder, report_subfolder
-from alloc.solution import Solution
+from alloc.lp.solution import Solution
+from alloc.lp.verify import ABS_TOLERANCE
+from alloc.report.appendix import write_appendix
+from alloc.report.folders import NOT_OPTIMAL, RUN, current_status, report_folder, report_subfolder
+from alloc.report.workbook import Sheet
 from alloc.text import hidden
-from alloc.xlsx import Sheet
 
 
 def run_record(solution: Solution, seconds: dict[str, float]) -> dict:
