@@ -24,7 +24,7 @@ from alloc.cli import main
 from alloc.errors import InputError
 from alloc.report import folders as folders
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).parents[1]
 
 
 def alloc(*args: str, cwd: Path | None = None, **kw: object) -> subprocess.CompletedProcess[str]:

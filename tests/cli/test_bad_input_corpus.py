@@ -11,7 +11,7 @@ import pytest
 
 from alloc.cli import main
 
-CORPUS = Path(__file__).parent / "bad_inputs"
+CORPUS = Path(__file__).parents[1] / "bad_inputs"
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 NOT_LAID_OVER = ("expected.txt", "command.txt")
 

@@ -14,7 +14,7 @@ from alloc.lp.verify import check
 from alloc.model.domain import REGULAR
 from alloc.model.load import load_plan
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED = ["baseline", "zng", "zrg", "cut-5pct", "eb-low", "eb-high", "cyber-standalone",
            "innovation-security-goals", "new-contributory-unit"]
 

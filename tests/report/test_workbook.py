@@ -24,7 +24,7 @@ from alloc.report.tables import TABLE_IDS
 from alloc.report.workbook import SHEET_NAME_MAX, sheet_name
 from alloc.report.write import write_report
 
-MODELS = Path(__file__).parent / "appendix_models"
+MODELS = Path(__file__).parents[1] / "appendix_models"
 SHEETS = ["Summary", *TABLE_IDS, "Charts", "Allocation", "Run"]
 FORBIDDEN = set("[]:*?/\\")
 
@@ -38,21 +38,21 @@ def solved(scenario: str) -> Solution:
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("reports")
-    for scenario in ("tiny", "inject"):
+    for scenario in ("fractions", "inject"):
         write_report(solved(scenario), root / scenario, {"solve": 0.1})
-    write_report(solved("tiny"), root / "tiny-reciprocal", {"solve": 0.2},
+    write_report(solved("fractions"), root / "tiny-reciprocal", {"solve": 0.2},
                  support_costs="reciprocal")
     return root
 
 
 @pytest.fixture(scope="module")
 def book(reports: Path) -> openpyxl.Workbook:
-    return openpyxl.load_workbook(reports / "tiny" / "appendix-a.xlsx")
+    return openpyxl.load_workbook(reports / "fractions" / "appendix-a.xlsx")
 
 
 @pytest.fixture(scope="module")
 def cached(reports: Path) -> openpyxl.Workbook:
-    return openpyxl.load_workbook(reports / "tiny" / "appendix-a.xlsx", data_only=True)
+    return openpyxl.load_workbook(reports / "fractions" / "appendix-a.xlsx", data_only=True)
 
 
 def read_csv(path: Path) -> list[list[str]]:
@@ -60,7 +60,7 @@ def read_csv(path: Path) -> list[list[str]]:
         return list(csv.reader(handle))
 
 
-# -- a tiny evaluator for the formulas alloc writes: =SUM(ranges) and ='sheet'!cell ------------
+# -- a fractions evaluator for the formulas alloc writes: =SUM(ranges) and ='sheet'!cell ------------
 
 REF = re.compile(r"^=(?:'((?:[^']|'')+)'|([A-Za-z0-9_.-]+))!\$?([A-Z]+)\$?(\d+)$")
 
@@ -93,7 +93,7 @@ def formulas(book: openpyxl.Workbook, sheet: str) -> list[str]:
 # -- tests ---------------------------------------------------------------------------------------
 
 def test_report_folder_holds_appendix_a(reports: Path) -> None:
-    folder = reports / "tiny"
+    folder = reports / "fractions"
     for name in ("allocation.csv", "run.json", "appendix-a.xlsx", "appendix-a.md"):
         assert (folder / name).is_file()
     for tid in TABLE_IDS:
@@ -123,7 +123,7 @@ def test_every_formula_recomputes_to_its_cached_value(book: openpyxl.Workbook,
 def test_table_sheets_match_the_csv(reports: Path, book: openpyxl.Workbook,
                                     cached: openpyxl.Workbook) -> None:
     for tid in TABLE_IDS:
-        rows = read_csv(reports / "tiny" / "tables" / f"{tid}.csv")
+        rows = read_csv(reports / "fractions" / "tables" / f"{tid}.csv")
         header, body, total = rows[0], rows[1:-1], rows[-1]
         ws, wv = book[tid], cached[tid]
         head_row = next(r for r in range(1, 12) if ws.cell(r, 1).value == "Code")
@@ -183,7 +183,7 @@ def test_print_setup_and_panes(book: openpyxl.Workbook) -> None:
         assert ws.page_setup.fitToHeight == 0            # one page wide, as long as needed
         assert ws.freeze_panes is not None
         assert ws.print_title_rows
-        assert "tiny" in (ws.oddFooter.left.text or "")
+        assert "fractions" in (ws.oddFooter.left.text or "")
         assert "&P" in (ws.oddFooter.center.text or "")
     ws = book["a1-priority-entity"]
     head = next(r for r in range(1, 12) if ws.cell(r, 1).value == "Code")
@@ -194,9 +194,9 @@ def test_print_setup_and_panes(book: openpyxl.Workbook) -> None:
 def test_summary_sheet(book: openpyxl.Workbook, cached: openpyxl.Workbook) -> None:
     ws = book["Summary"]
     facts = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(1, 12)}
-    assert facts["Scenario and its parents"] == "tiny"
+    assert facts["Scenario and its parents"] == "fractions"
     assert facts["Date of the inputs"] == "2023-01-31"
-    assert facts["Model"] == "tiny" and facts["Status"] == "optimal"
+    assert facts["Model"] == "fractions" and facts["Status"] == "optimal"
     values = [[cached["Summary"].cell(r, c).value for c in range(1, 7)]
               for r in range(1, cached["Summary"].max_row + 1)]
     years = [v for v in values if v[0] in ("2024", "2025", "2026", "2027")]
@@ -208,7 +208,7 @@ def test_summary_sheet(book: openpyxl.Workbook, cached: openpyxl.Workbook) -> No
 def test_allocation_sheet_is_a_filterable_table(reports: Path, book: openpyxl.Workbook) -> None:
     ws = book["Allocation"]
     table = ws.tables["Allocation"]
-    rows = read_csv(reports / "tiny" / "allocation.csv")
+    rows = read_csv(reports / "fractions" / "allocation.csv")
     assert table.ref == f"A1:F{len(rows)}"
     assert table.autoFilter is not None
     for i, row in enumerate(rows[1:], start=2):
@@ -220,7 +220,7 @@ def test_run_sheet_has_run_json_but_no_timings(reports: Path, book: openpyxl.Wor
     keys = [c.value for c in book["Run"]["A"] if c.value]
     assert "scenario" in keys and "status" in keys
     assert not any(str(k).startswith("seconds") for k in keys)
-    assert "seconds" in (reports / "tiny" / "run.json").read_text()
+    assert "seconds" in (reports / "fractions" / "run.json").read_text()
 
 
 def test_charts(book: openpyxl.Workbook) -> None:
@@ -233,7 +233,7 @@ def test_charts(book: openpyxl.Workbook) -> None:
 
 
 def test_same_inputs_same_bytes(tmp_path: Path) -> None:
-    solution = solved("tiny")
+    solution = solved("fractions")
     write_report(solution, tmp_path / "one", {"solve": 1.0})
     write_report(solution, tmp_path / "two", {"solve": 2.0})
     one = (tmp_path / "one" / "appendix-a.xlsx").read_bytes()
@@ -278,10 +278,10 @@ def test_formula_like_text_stays_text(reports: Path) -> None:
 
 
 def test_markdown_has_every_table_with_the_csv_totals(reports: Path) -> None:
-    md = (reports / "tiny" / "appendix-a.md").read_text()
+    md = (reports / "fractions" / "appendix-a.md").read_text()
     assert md.startswith("# Appendix A")
     for tid in TABLE_IDS:
-        rows = read_csv(reports / "tiny" / "tables" / f"{tid}.csv")
+        rows = read_csv(reports / "fractions" / "tables" / f"{tid}.csv")
         total = int(rows[-1][rows[0].index("Total")])
         assert f"**{total:,}**" in md, tid
     assert "Biennium 2024-2025" in md and "| 2024-2025 |" in md
@@ -291,7 +291,7 @@ def test_markdown_has_every_table_with_the_csv_totals(reports: Path) -> None:
 
 def test_csv_layout(reports: Path) -> None:
     for tid in TABLE_IDS:
-        rows = read_csv(reports / "tiny" / "tables" / f"{tid}.csv")
+        rows = read_csv(reports / "fractions" / "tables" / f"{tid}.csv")
         header = rows[0]
         assert "Total" in header and header.index("Total") in (len(header) - 1, len(header) - 2)
         if header[-1] != "Total":
@@ -299,7 +299,7 @@ def test_csv_layout(reports: Path) -> None:
         assert rows[-1][0] == "Total"
         assert all("," not in cell and " " not in cell for row in rows[1:] for cell in row[1:])
         assert len({len(r) for r in rows}) == 1
-    a4 = read_csv(reports / "tiny" / "tables" / "a4-entity-year.csv")[0]
+    a4 = read_csv(reports / "fractions" / "tables" / "a4-entity-year.csv")[0]
     assert a4 == ["entity", "2024", "2025", "2026", "2027", "Total", "Share"]
 
 
@@ -315,8 +315,8 @@ def test_distributed_report_states_its_method(reports: Path) -> None:
 
 def test_a_failure_midway_leaves_the_previous_report(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    solution = solved("tiny")
-    target = tmp_path / "tiny"
+    solution = solved("fractions")
+    target = tmp_path / "fractions"
     write_report(solution, target, {})
     before = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
 
@@ -328,7 +328,7 @@ def test_a_failure_midway_leaves_the_previous_report(tmp_path: Path,
         write_report(solution, target, {}, support_costs="direct")
     after = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
     assert after == before
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tiny.tmp")]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".fractions.tmp")]
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -37,7 +37,7 @@ from alloc.sweep.core import (
 )
 
 MODEL = "itu-2024-2027"
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from alloc.report.write import neutralise
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(("text", "expected"), [

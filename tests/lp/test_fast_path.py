@@ -25,7 +25,7 @@ from alloc.model.load import load_plan
 RANDOM = settings(max_examples=25, deadline=None, print_blob=True,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                          HealthCheck.filter_too_much])
-SCENARIOS = sorted(p.stem for p in (Path(__file__).parent.parent / "scenarios").glob("*.toml"))
+SCENARIOS = sorted(p.stem for p in (Path(__file__).parents[2] / "scenarios").glob("*.toml"))
 
 
 def plan_of(model: GeneratedModel):
@@ -123,7 +123,7 @@ def test_fast_and_plain_paths_reach_the_same_optimum(model: GeneratedModel) -> N
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_shipped_scenarios_same_rows_same_lp_same_optimum(scenario: str) -> None:
-    plan = load_plan(scenario, Path(__file__).parent.parent)
+    plan = load_plan(scenario, Path(__file__).parents[2])
     assert_same_rows(plan)
     assert_same_highs_model(plan)
     assert_same_optimum(plan, ("highs-pulp", "cbc"))
@@ -148,7 +148,7 @@ def test_a_time_limit_is_not_reported_optimal(tmp_path: Path) -> None:
 
     A benchmark organisation of 1e4 columns takes HiGHS well over the 0.01 s it is given.
     """
-    sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+    sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
     try:
         import bench
     finally:

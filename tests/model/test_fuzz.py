@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from alloc.cli import main
 
-PROJECT = Path(__file__).parent / "project"
+PROJECT = Path(__file__).parents[1] / "project"
 FILES = ["models/tiny/framework.toml", "models/tiny/financial-plan.toml", "models/tiny/rules.toml",
          "models/tiny/mandate.csv", "models/tiny/model.toml", "scenarios/tiny.toml"]
 REPLACEMENTS = ["", "-1", "1e300", "nan", "inf", '"text"', "true", "[]", "{}", "0", "999999999999",

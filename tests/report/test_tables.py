@@ -1,6 +1,6 @@
 """Appendix A tables: they add up, they agree with each other and with the allocation.
 
-On the tiny model (tests/appendix_models), on the reference model, and on plans and allocations
+On the fractions model (tests/appendix_models), on the reference model, and on plans and allocations
 drawn by hypothesis.
 """
 
@@ -47,8 +47,8 @@ from alloc.report.tables import (
     reconciliation,
 )
 
-MODELS = Path(__file__).parent / "appendix_models"
-PROJECT = Path(__file__).parent.parent
+MODELS = Path(__file__).parents[1] / "appendix_models"
+PROJECT = Path(__file__).parents[2]
 METHODS = ("rows", "direct", "step-down", "reciprocal")
 ALLOCATION_TABLES = TABLE_IDS[:-1]
 
@@ -60,8 +60,8 @@ def solved(scenario: str, root: Path = MODELS) -> Solution:
 
 
 @pytest.fixture(scope="module")
-def tiny() -> Solution:
-    return solved("tiny")
+def fractions() -> Solution:
+    return solved("fractions")
 
 
 @pytest.fixture(scope="module")
@@ -168,11 +168,11 @@ def assert_table_set(solution: Solution, tables: Sequence[Table], support: str) 
             assert rec.rounded.loc[TOTAL, col] == 0
 
 
-# -- the tiny model and the reference model ------------------------------------------------------
+# -- the fractions model and the reference model ------------------------------------------------------
 
 @pytest.mark.parametrize("support", METHODS)
-def test_tiny_model_tables(tiny: Solution, support: str) -> None:
-    assert_table_set(tiny, appendix_a(tiny, support), support)
+def test_tiny_model_tables(fractions: Solution, support: str) -> None:
+    assert_table_set(fractions, appendix_a(fractions, support), support)
 
 
 @pytest.mark.parametrize("support", METHODS)
@@ -180,8 +180,8 @@ def test_reference_model_tables(baseline: Solution, support: str) -> None:
     assert_table_set(baseline, appendix_a(baseline, support), support)
 
 
-def test_reconciliation_is_zero_when_the_budget_balances(tiny: Solution, baseline: Solution) -> None:
-    for solution in (tiny, baseline):
+def test_reconciliation_is_zero_when_the_budget_balances(fractions: Solution, baseline: Solution) -> None:
+    for solution in (fractions, baseline):
         rec = reconciliation(solution)
         assert (rec.rounded.loc[TOTAL] == 0).all()
         assert "balances the budget" in " ".join(rec.notes)
@@ -197,16 +197,16 @@ def test_reconciliation_shows_what_is_left_when_the_budget_need_not_balance() ->
     assert_table_set(solution, appendix_a(solution), "rows")
 
 
-def test_programme_support_costs_are_a_line_of_the_ceiling(tiny: Solution) -> None:
-    rec = reconciliation(tiny)
+def test_programme_support_costs_are_a_line_of_the_ceiling(fractions: Solution) -> None:
+    rec = reconciliation(fractions)
     assert "support_costs:trust" in rec.rows
-    trust = tiny.allocation.query("fund == 'trust'").groupby("year")["amount"].sum()
-    for y in tiny.plan.years:
+    trust = fractions.allocation.query("fund == 'trust'").groupby("year")["amount"].sum()
+    for y in fractions.plan.years:
         assert rec.values.loc["support_costs:trust", str(y)] == pytest.approx(0.07 * trust[y])
 
 
-def test_tiny_model_figures_by_hand(tiny: Solution) -> None:
-    a1 = priority_entity(tiny)
+def test_tiny_model_figures_by_hand(fractions: Solution) -> None:
+    a1 = priority_entity(fractions)
     assert a1.rows == ["P1", "P2", "S1", "S2"]
     assert a1.value_columns == ["E1", "E2"]
     assert [name for name, _ in a1.row_groups] == ["Thematic priorities", "Support lines (enablers)"]
@@ -214,14 +214,14 @@ def test_tiny_model_figures_by_hand(tiny: Solution) -> None:
     # P1 is only delivered by E1 (mandate.csv), so its E2 cell is zero, exactly
     assert a1.values.loc["P1", "E2"] == 0 and a1.rounded.loc["P1", "E2"] == 0
     # the trust fund is earmarked to E1/P1
-    a5 = appendix_a(tiny)[4]
+    a5 = appendix_a(fractions)[4]
     assert a5.values.loc[["P2", "S1", "S2"], "trust"].sum() == 0
 
 
 @pytest.mark.parametrize("support", ["direct", "step-down", "reciprocal"])
-def test_distribution_keeps_the_grand_total_and_every_column(tiny: Solution, support: str) -> None:
-    rows = appendix_a(tiny, "rows")
-    spread = appendix_a(tiny, support)
+def test_distribution_keeps_the_grand_total_and_every_column(fractions: Solution, support: str) -> None:
+    rows = appendix_a(fractions, "rows")
+    spread = appendix_a(fractions, support)
     for before, after in zip(rows, spread, strict=True):
         assert after.values.loc[TOTAL, TOTAL] == pytest.approx(before.values.loc[TOTAL, TOTAL])
         assert after.rounded.loc[TOTAL, TOTAL] == before.rounded.loc[TOTAL, TOTAL]
@@ -233,11 +233,11 @@ def test_distribution_keeps_the_grand_total_and_every_column(tiny: Solution, sup
         assert a1_spread.values.loc[p, TOTAL] >= a1_rows.values.loc[p, TOTAL] - 1e-9
 
 
-def test_methods_differ_when_support_lines_serve_priorities_differently(tiny: Solution) -> None:
+def test_methods_differ_when_support_lines_serve_priorities_differently(fractions: Solution) -> None:
     # S1 declares half of its cost for P2; S2 keeps all of its own for the priorities by direct costs
     services = SupportServices(("S2", "S1"), {"S1": {"S2": 0.3, "P2": 0.5}, "S2": {"S1": 0.2}})
-    plan = dataclasses.replace(tiny.plan, support_services=services)
-    solution = dataclasses.replace(tiny, plan=plan)
+    plan = dataclasses.replace(fractions.plan, support_services=services)
+    solution = dataclasses.replace(fractions, plan=plan)
     results = {m: priority_entity(solution, m) for m in ("direct", "step-down", "reciprocal")}
     p2 = {m: t.values.loc["P2", TOTAL] for m, t in results.items()}
     assert len({round(v, 6) for v in p2.values()}) == 3, p2
@@ -245,19 +245,19 @@ def test_methods_differ_when_support_lines_serve_priorities_differently(tiny: So
     assert max(totals) - min(totals) < 1e-6
 
 
-def test_support_lines_that_only_serve_each_other_are_an_input_error(tiny: Solution) -> None:
+def test_support_lines_that_only_serve_each_other_are_an_input_error(fractions: Solution) -> None:
     services = SupportServices(("S1", "S2"), {"S1": {"S2": 1.0}, "S2": {"S1": 1.0}})
-    solution = dataclasses.replace(tiny, plan=dataclasses.replace(tiny.plan, support_services=services))
+    solution = dataclasses.replace(fractions, plan=dataclasses.replace(fractions.plan, support_services=services))
     with pytest.raises(InputError, match="support_distribution"):
         priority_entity(solution, "reciprocal")
     with pytest.raises(ValueError):
         priority_entity(solution, "pro-rata")
 
 
-def test_allocation_on_an_unknown_code_is_refused(tiny: Solution) -> None:
+def test_allocation_on_an_unknown_code_is_refused(fractions: Solution) -> None:
     extra = pd.DataFrame([{"entity": "XX", "priority": "P1", "output": "O1", "year": 2024,
                            "fund": REGULAR, "amount": 5.0}])
-    bad = dataclasses.replace(tiny, allocation=pd.concat([tiny.allocation, extra], ignore_index=True))
+    bad = dataclasses.replace(fractions, allocation=pd.concat([fractions.allocation, extra], ignore_index=True))
     with pytest.raises(ValueError, match="does not know"):
         priority_entity(bad)
 
@@ -328,13 +328,13 @@ def plans_and_allocations(draw: st.DrawFn, base: Plan) -> Solution:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), st.sampled_from(METHODS))
-def test_any_plan_and_allocation(tiny: Solution, data: st.DataObject, support: str) -> None:
-    solution = data.draw(plans_and_allocations(tiny.plan))
+def test_any_plan_and_allocation(fractions: Solution, data: st.DataObject, support: str) -> None:
+    solution = data.draw(plans_and_allocations(fractions.plan))
     assert_table_set(solution, appendix_a(solution, support), support)
 
 
-def test_a_code_named_like_a_total_is_refused(tiny: Solution) -> None:
-    plan = dataclasses.replace(tiny.plan, entities=(Entity("Total", "Everyone"),))
-    alloc = tiny.allocation.assign(entity="Total")
+def test_a_code_named_like_a_total_is_refused(fractions: Solution) -> None:
+    plan = dataclasses.replace(fractions.plan, entities=(Entity("Total", "Everyone"),))
+    alloc = fractions.allocation.assign(entity="Total")
     with pytest.raises(InputError, match="'Total'"):
-        priority_entity(dataclasses.replace(tiny, plan=plan, allocation=alloc))
+        priority_entity(dataclasses.replace(fractions, plan=plan, allocation=alloc))

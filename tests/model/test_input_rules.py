@@ -12,7 +12,7 @@ from alloc.model.files import MAX_INTEGER, parse_toml, read_text, wide_encoding
 from alloc.model.load import load_plan
 from alloc.model.scenario import RESERVED_REPORT_NAMES, check_report_name, resolve, shown
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TINY = Path("models") / "tiny"
 S = '[scenario]\nparent = "tiny"\n'
 FOUR_YEARS = ('[financial_plan.plan]\nyears = [2024, 2025, 2026, 2027]\n'

@@ -10,7 +10,7 @@ import pytest
 from alloc.lp.build import RULE_GROUPS, build
 from alloc.model.load import load_plan
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NAME = re.compile(r"^[a-z_]+\[[^\]]+\]$")
 
 

@@ -39,7 +39,7 @@ from alloc.lp.build import RULE_GROUPS, LinearProgram, build
 from alloc.model.domain import CeilingAdjustment, Plan
 from alloc.model.load import load_plan
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("ALLOC_EXPLAIN_EXAMPLES", "25"))
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
