@@ -247,7 +247,8 @@ def test_methods_differ_when_support_lines_serve_priorities_differently(fraction
 
 def test_support_lines_that_only_serve_each_other_are_an_input_error(fractions: Solution) -> None:
     services = SupportServices(("S1", "S2"), {"S1": {"S2": 1.0}, "S2": {"S1": 1.0}})
-    solution = dataclasses.replace(fractions, plan=dataclasses.replace(fractions.plan, support_services=services))
+    solution = dataclasses.replace(
+        fractions, plan=dataclasses.replace(fractions.plan, support_services=services))
     with pytest.raises(InputError, match="support_distribution"):
         priority_entity(solution, "reciprocal")
     with pytest.raises(ValueError):
@@ -257,7 +258,8 @@ def test_support_lines_that_only_serve_each_other_are_an_input_error(fractions: 
 def test_allocation_on_an_unknown_code_is_refused(fractions: Solution) -> None:
     extra = pd.DataFrame([{"entity": "XX", "priority": "P1", "output": "O1", "year": 2024,
                            "fund": REGULAR, "amount": 5.0}])
-    bad = dataclasses.replace(fractions, allocation=pd.concat([fractions.allocation, extra], ignore_index=True))
+    bad = dataclasses.replace(
+        fractions, allocation=pd.concat([fractions.allocation, extra], ignore_index=True))
     with pytest.raises(ValueError, match="does not know"):
         priority_entity(bad)
 
