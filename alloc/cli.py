@@ -1,4 +1,5 @@
-"""The `alloc` command: wires the stages together and turns failures into messages and exit codes.
+"""The `alloc` command: parses, calls the API (`alloc.api`), prints; turns failures into messages
+and exit codes.
 
 Exit codes: 0 optimal, 1 infeasible (or no optimal answer), 2 bad input, 3 internal error,
 130 interrupted.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 import time
@@ -15,8 +17,8 @@ import traceback
 from pathlib import Path
 from typing import TextIO
 
-from alloc import __version__, interrupt, options
-from alloc.errors import InputError, ModelTooLarge, SolveError
+from alloc import __version__, api, interrupt, options
+from alloc.errors import InputError, Problem, SolveError
 from alloc.text import printable
 
 EXIT_OK, EXIT_NOT_OPTIMAL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -81,17 +83,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _reports(args: argparse.Namespace) -> Path:
-    """The reports folder, checked before any work: alloc writes only where it may."""
-    from alloc.report.folders import check_reports_folder
-
-    given = args.reports is not None
-    reports = args.reports if given else args.project / "reports"
-    check_reports_folder(reports, args.project, "--reports" if given else "reports folder",
-                         only_ours=given)
-    return reports
-
-
 def say(*lines: str, file: TextIO | None = None) -> None:
     """Print lines for a person: the one way the command writes to the terminal.
 
@@ -108,9 +99,7 @@ def _fmt(x: float) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from alloc.model.load import load_plan
-
-    plan = load_plan(args.scenario, args.project)
+    plan = api.load(args.scenario, args.project)
     say(f"{plan.name}: valid ({plan.model}; {len(plan.entities)} entities, "
         f"{sum(not p.support for p in plan.priorities)} thematic priorities, "
         f"{sum(p.support for p in plan.priorities)} support lines, {len(plan.outputs)} outputs, "
@@ -119,30 +108,18 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from alloc.compare.core import compare, totals_side_by_side
-    from alloc.compare.writer import write_comparison
-    from alloc.lp.solve import SolveOptions
-    from alloc.report.folders import COMPARE_FOLDER, COMPARISON, report_folder
+    from alloc.compare.core import totals_side_by_side
 
-    if len(args.scenarios) < 2:
-        say("alloc: compare needs at least two scenarios", file=sys.stderr)
-        return EXIT_INPUT
-    twice = _given_twice(args.scenarios, args.project)
-    if twice:
-        say(f"alloc: compare needs different scenarios; {twice}", file=sys.stderr)
-        return EXIT_INPUT
-    reports = _reports(args)
-    comparison = compare(args.scenarios, args.project, SolveOptions(args.solver))
+    api.reports_folder(args.project, args.reports)
+    comparison = api.compare(args.scenarios, args.project, solver=args.solver)
     names = comparison.names
-    target = reports / COMPARE_FOLDER / "-vs-".join(names)
     failed = [s for s in comparison.scenarios if not s.solution.optimal]
     if failed:
         for s in failed:
             say(f"alloc compare: {s.name} is {s.solution.status}: {s.solution.message}; "
                 f"run `alloc run {s.name}` for the diagnosis", file=sys.stderr)
         return EXIT_NOT_OPTIMAL
-    with report_folder(target, COMPARISON) as tmp:
-        written = write_comparison(comparison, tmp)
+    written = api.write_comparison(comparison, args.reports, args.project)
     if not args.quiet:
         totals = totals_side_by_side(comparison, "a1-priority-entity")
         unit = comparison.scenarios[0].plan.unit
@@ -152,152 +129,56 @@ def cmd_compare(args: argparse.Namespace) -> int:
         for code, row in totals.iterrows():
             say("  " + f"{code!s:<10}" + "".join(f"{_fmt(row[n]):>16}" for n in names)
                 + "".join(f"{_fmt(row['diff_' + n]):>16}" for n in names[1:]))
-        say(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
+        say(f"  wrote {written.folder.as_posix()}/ ({', '.join(written.files)})")
     return EXIT_OK
 
 
-def _given_twice(refs: list[str], root: Path) -> str | None:
-    """Whether two of the scenarios are one file (as a name and as a path, say), or share a
-    name, which names their columns and the report's folder; None if all differ."""
-    from alloc.model.scenario import locate_scenario
-
-    seen: dict[str, str] = {}
-    for ref in refs:
-        path = locate_scenario(ref, root)
-        name, real = path.stem, str(path.resolve())
-        for other, other_real in seen.items():
-            if other_real == real:
-                return (f"'{ref}' is given twice" if ref == other else
-                        f"'{other}' and '{ref}' are the same scenario ({path.as_posix()})")
-            if Path(other_real).stem == name:
-                return (f"'{other}' and '{ref}' are both named '{name}', and a comparison names "
-                        "its columns and folder by scenario name; rename one of the files")
-        seen[ref] = real
-    return None
-
-
-def _too_large(plan: object, exc: Exception, seconds: dict[str, float], target: Path) -> int:
-    """Say so, and leave a run.json that says so: no allocation is presented."""
-    from alloc.lp.solution import Solution
-    from alloc.report.write import write_report
-
-    solution = Solution(plan, "too_large", "-", message=str(exc))  # type: ignore[arg-type]
-    write_report(solution, target, seconds)
-    say(f"alloc: {exc}", file=sys.stderr)
-    return EXIT_NOT_OPTIMAL
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from alloc.lp.build import build
-    from alloc.lp.solve import SolveOptions, solve
-    from alloc.model.load import load_plan
-    from alloc.report.folders import RUN, check_target
-    from alloc.report.write import kept_beside, write_report
-
     explaining = args.command == "explain"
-    seconds: dict[str, float] = {}
-    reports = _reports(args)
-    t = time.perf_counter()
-    plan = load_plan(args.scenario, args.project)
-    if explaining:
-        _check_explain_args(args, plan)
-    target = reports / plan.name
-    check_target(target, RUN)
-    seconds["load"] = time.perf_counter() - t
-    t = time.perf_counter()
-    try:
-        lp = build(plan)
-    except ModelTooLarge as exc:
-        return _too_large(plan, exc, seconds, target)
-    seconds["build"] = time.perf_counter() - t
-    t = time.perf_counter()
-    # the infeasible case is diagnosed once, by alloc.explain.core (see _explained)
-    options = SolveOptions(args.solver, getattr(args, "time_limit", None), diagnose=False)
-    solution = solve(lp, options)
-    seconds["solve_and_check"] = time.perf_counter() - t
-    t = time.perf_counter()
-    extra, lines = _explained(lp, solution, options, explaining, getattr(args, "tolerance", 0.01),
-                              getattr(args, "cell", None))
-    seconds["explain"] = time.perf_counter() - t
-    beside = kept_beside(solution, target)
-    written = write_report(solution, target, seconds, support_costs=args.support_costs, **extra)
-    out = sys.stdout
+    reports = api.reports_folder(args.project, args.reports)
+    started = time.perf_counter()
+    plan = api.load(args.scenario, args.project)
+    api.check_writable(plan, reports)
+    loaded = time.perf_counter() - started
+    result = api.solve(plan, solver=args.solver, time_limit=getattr(args, "time_limit", None),
+                       support_costs=args.support_costs, explain=explaining,
+                       cell=getattr(args, "cell", None), tolerance=getattr(args, "tolerance", 0.01))
+    result.seconds = {"load": loaded, **result.seconds}
+    written = api.write(result, args.reports, args.project)
+    if result.status == "too_large":
+        say(f"alloc: {result.message}", file=sys.stderr)
+        return EXIT_NOT_OPTIMAL
     if not args.quiet:
-        chain = " <- ".join(plan.scenario_chain)
-        say(f"alloc {args.command} {plan.name}: {solution.status} ({solution.solver}); model "
-            f"{plan.model}" + (f"; scenario chain {chain}" if len(plan.scenario_chain) > 1
-                               else ""), file=out)
-        if solution.optimal and not explaining:
-            say(f"  {'year':<6}{'ceiling':>14}{'regular':>14}{'extrabudgetary':>16}"
-                f"{'unallocated':>14}   ({plan.unit})", file=out)
-            for y in plan.years:
-                regular = solution.allocated(y, "regular")
-                total = solution.allocated(y)
-                ceiling = solution.ceiling(y)
-                say(f"  {y:<6}{_fmt(ceiling):>14}{_fmt(regular):>14}"
-                    f"{_fmt(total - regular):>16}{_fmt(ceiling - regular):>14}", file=out)
-            levels = ", ".join(f"{k} {v:.6g}" for k, v in solution.objectives.items())
-            say(f"  objective: {levels}", file=out)
-        elif not lines:
-            say(f"  {solution.message}", file=out)
-        for line in lines:
-            say(f"  {line}", file=out)
-        if beside:
-            say(f"  wrote {target.as_posix()}/not-optimal/ ({', '.join(written)}); the optimal "
-                f"report in {target.as_posix()}/ is kept", file=out)
-        else:
-            say(f"  wrote {target.as_posix()}/ ({', '.join(written)})", file=out)
-    return EXIT_OK if solution.optimal else EXIT_NOT_OPTIMAL
+        _print_run(args.command, result, written)
+    return EXIT_OK if result.optimal else EXIT_NOT_OPTIMAL
 
 
-def _check_explain_args(args: argparse.Namespace, plan: object) -> None:
-    from alloc.errors import Problem
-    from alloc.suggest import closest
-
-    problems = []  # --tolerance is checked as it is read (alloc.options)
-    cells = ["/".join(m.cell) for m in plan.mandate]  # type: ignore[attr-defined]
-    if args.cell is not None and args.cell not in cells:
-        hint = closest(args.cell, cells)
-        problems.append(Problem("command line", "--cell", f"'{args.cell}' is not a cell of the "
-                                "mandate (ENTITY/PRIORITY/OUTPUT)"
-                                + (f"; did you mean '{hint}'?" if hint else "")))
-    if problems:
-        raise InputError(problems)
-
-
-def _explained(lp: object, solution: object, options: object, deep: bool, tolerance: float,
-               cell: str | None) -> tuple[dict, list[str]]:
-    """What the report adds and what is printed: the rules with their prices for an optimal
-    run (with ranges, room for manoeuvre and the cell's story when explaining), the conflicts
-    and what to change for an infeasible one."""
-    from alloc.explain import report as explain_report
-    from alloc.explain.core import diagnose_infeasible, explain
-
-    plan = lp.plan  # type: ignore[attr-defined]
-    if solution.optimal:  # type: ignore[attr-defined]
-        explanation = explain(lp, solution.constraints, solution.objectives,  # type: ignore
-                              options, tolerance, deep, cell)  # type: ignore[arg-type]
-        lines = explain_report.explanation_lines(explanation, plan) if deep else []
-        if explanation.cell is not None:
-            lines += explain_report.cell_lines(explanation.cell, plan)
-        return {"sheets": explain_report.sheets(explanation, plan),
-                "files": explain_report.files(explanation)}, lines
-    if solution.status == "infeasible" and not solution.objectives:  # type: ignore[attr-defined]
-        try:
-            diagnosis = diagnose_infeasible(lp, options)  # type: ignore[arg-type]
-        except SolveError as exc:  # fall back on the short diagnosis, and say why no more
-            from alloc.lp.solve import diagnose
-
-            solution.conflicts = diagnose(lp, options)  # type: ignore[attr-defined, arg-type]
-            lines = [f"- {c['change']} {c['name']} [{c['source']}]"
-                     + (f" by {c['amount']:,.3f}" if c["amount"] is not None else "")
-                     for c in solution.conflicts]  # type: ignore[attr-defined]
-            return {}, [solution.message, *lines, f"(no fuller diagnosis: {exc})"]  # type: ignore
-        solution.message = diagnosis.message  # type: ignore[attr-defined]
-        solution.conflicts = diagnosis.moves()  # type: ignore[attr-defined]
-        return ({"infeasibility": diagnosis.record()},
-                ["no allocation keeps every rule:", *explain_report.diagnosis_lines(diagnosis)])
-    return {}, []
+def _print_run(command: str, result: api.Result, written: api.Written) -> None:
+    plan, solution = result.plan, result.solution
+    chain = " <- ".join(plan.scenario_chain)
+    say(f"alloc {command} {plan.name}: {solution.status} ({solution.solver}); model "
+        f"{plan.model}" + (f"; scenario chain {chain}" if len(plan.scenario_chain) > 1 else ""))
+    if solution.optimal and command != "explain":
+        say(f"  {'year':<6}{'ceiling':>14}{'regular':>14}{'extrabudgetary':>16}"
+            f"{'unallocated':>14}   ({plan.unit})")
+        for y in plan.years:
+            regular = solution.allocated(y, "regular")
+            total = solution.allocated(y)
+            ceiling = solution.ceiling(y)
+            say(f"  {y:<6}{_fmt(ceiling):>14}{_fmt(regular):>14}"
+                f"{_fmt(total - regular):>16}{_fmt(ceiling - regular):>14}")
+        levels = ", ".join(f"{k} {v:.6g}" for k, v in solution.objectives.items())
+        say(f"  objective: {levels}")
+    elif not result.lines:
+        say(f"  {solution.message}")
+    for line in result.lines:
+        say(f"  {line}")
+    folder = written.folder.as_posix()
+    if written.beside:
+        say(f"  wrote {folder}/ ({', '.join(written.files)}); the optimal report in "
+            f"{written.folder.parent.as_posix()}/ is kept")
+    else:
+        say(f"  wrote {folder}/ ({', '.join(written.files)})")
 
 
 def _sweep_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -336,20 +217,47 @@ def _sweep_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from alloc.sweep.core import run_sweep
+    from alloc.sweep.core import Progress, spread_option
 
     started = time.perf_counter()
-    args.reports = _reports(args)
-    target, results, written = run_sweep(args)
+    texts = ([args.ceiling] if args.ceiling else []) + [
+        item.partition("=")[2] for name in GRID_OPTIONS for item in getattr(args, name) or []]
+    if args.draws and texts:
+        raise InputError([Problem("command line", "--draws", "give either --draws or grid "
+                                  "parameters, not both")])
+    count = args.draws or (math.prod(options.count_values(t) for t in texts) if texts else 0)
+    from alloc.sweep.core import check_variant_count
+
+    check_variant_count(count, args.max_variants, args.workers, "draws" if args.draws else "values")
+    api.reports_folder(args.project, args.reports)
+    limit = args.max_variants
+
+    def keyed(items: list[str] | None) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        for item in items or []:
+            code, _, text = item.partition("=")
+            out[code] = options.parse_values(text, limit)
+        return out
+
+    result = api.sweep(
+        args.scenario, args.project, draws=args.draws, seed=args.seed,
+        spread=spread_option(args.spread),
+        ceiling=options.parse_values(args.ceiling, limit) if args.ceiling else None,
+        receipt_rate=keyed(args.receipt_rate), pledge=keyed(args.pledge),
+        target=keyed(args.target), weight=keyed(args.weight), settings=keyed(args.set),
+        workers=args.workers, max_variants=limit,
+        progress=Progress(enabled=False if args.quiet else None))
+    written = api.write_sweep(result, args.reports, args.project)
     if not args.quiet:
-        counts: dict[str, int] = {}
-        for r in results:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        say(f"alloc sweep {args.scenario}: {len(results)} variants ({states}) in "
+        states = ", ".join(f"{n} {s}" for s, n in result.statuses.items())
+        say(f"alloc sweep {args.scenario}: {len(result.results)} variants ({states}) in "
             f"{time.perf_counter() - started:.1f} s")
-        say(f"  wrote {target.as_posix()}/ ({', '.join(written)})")
-    return EXIT_OK if all(r.status == "optimal" for r in results) else EXIT_NOT_OPTIMAL
+        say(f"  wrote {written.folder.as_posix()}/ ({', '.join(written.files)})")
+    return EXIT_OK if result.all_optimal else EXIT_NOT_OPTIMAL
+
+
+GRID_OPTIONS = ("receipt_rate", "pledge", "target", "weight", "set")
+"""The NAME=VALUES options (besides --ceiling), as argparse names them."""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ import datetime
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -35,12 +35,7 @@ from alloc.lp.verify import check
 from alloc.model.domain import Plan
 from alloc.model.scenario import Path_, Resolved, parse_key, resolve
 from alloc.model.validate import MAX_AMOUNT, validate
-from alloc.options import (
-    DEFAULT_MAX_VARIANTS,
-    SECONDS_PER_VARIANT,
-    count_values,
-    parse_values,  # re-exported: VALUES are read here
-)
+from alloc.options import DEFAULT_MAX_VARIANTS, SECONDS_PER_VARIANT
 
 DEFAULT_SPREAD = 0.1
 """Standard deviation of a receipt rate around its expected value in Monte Carlo draws."""
@@ -456,6 +451,15 @@ def write_workbook(path: Path, variants, summary, title: str) -> None:
     wb.close()
 
 
+def frames(plan: Plan, sweep: Sweep, results: Sequence[Result]):  # -> (variants, summary)
+    """The variants and their summary as tables."""
+    levels = [lv.name for lv in build(plan).levels]
+    priorities = [p.code for p in plan.priorities if not p.support]
+    entities = [e.code for e in plan.entities]
+    variants = variants_frame(sweep, results, priorities, entities, levels)
+    return variants, summary_frame(variants, priorities, entities)
+
+
 def write_sweep(report: Path, sweep: Sweep, results: Sequence[Result], plan: Plan) -> list[str]:
     """`report`/sweep/: variants.csv, summary.csv, sweep.xlsx, whole or not at all.
 
@@ -464,11 +468,7 @@ def write_sweep(report: Path, sweep: Sweep, results: Sequence[Result], plan: Pla
     """
     from alloc.report.folders import SWEEP, report_subfolder
 
-    levels = [lv.name for lv in build(plan).levels]
-    priorities = [p.code for p in plan.priorities if not p.support]
-    entities = [e.code for e in plan.entities]
-    variants = variants_frame(sweep, results, priorities, entities, levels)
-    summary = summary_frame(variants, priorities, entities)
+    variants, summary = frames(plan, sweep, results)
     title = f"alloc sweep {plan.name}"
     with report_subfolder(report, SWEEP_FOLDER, SWEEP) as tmp:
         variants.to_csv(tmp / "variants.csv", index=False, lineterminator="\n", float_format="%.6f")
@@ -502,25 +502,29 @@ class Progress:
         self.stream.flush()
 
 
-def parameters_from_args(args, plan: Plan, limit: int = DEFAULT_MAX_VARIANTS
-                         ) -> list[tuple[Parameter, list[float]]]:
-    """The grid the command line asks for (at most `limit` values per parameter)."""
+def grid_parameters(plan: Plan, *, ceiling: Sequence[float] | None = None,
+                    receipt_rate: Mapping[str, Sequence[float]] | None = None,
+                    pledge: Mapping[str, Sequence[float]] | None = None,
+                    target: Mapping[str, Sequence[float]] | None = None,
+                    weight: Mapping[str, Sequence[float]] | None = None,
+                    settings: Mapping[str, Sequence[float]] | None = None,
+                    ) -> list[tuple[Parameter, list[float]]]:
+    """The grid asked for, each parameter with its values, checked against the scenario."""
     out: list[tuple[Parameter, list[float]]] = []
-    if args.ceiling:
-        out.append((Parameter("ceiling_factor", None), parse_values(args.ceiling, limit)))
+    if ceiling is not None:
+        out.append((Parameter("ceiling_factor", None), _finite(ceiling, "--ceiling")))
     funds = {f.code for f in plan.funds}
     targets = {t.code: t for t in plan.targets}
-    for option, field_, known, what in (
-        (args.receipt_rate, "receipt_rate", funds, "fund"),
-        (args.pledge, "pledge", funds, "fund"),
-        (args.weight, "shortfall_weight", set(targets), "target"),
-        (args.target, None, set(targets), "target"),
+    for option, asked, field_, known, what in (
+        ("--receipt-rate", receipt_rate, "receipt_rate", funds, "fund"),
+        ("--pledge", pledge, "pledge", funds, "fund"),
+        ("--weight", weight, "shortfall_weight", set(targets), "target"),
+        ("--target", target, None, set(targets), "target"),
     ):
-        for item in option or []:
-            code, _, text = item.partition("=")
-            if code not in known or not text:
-                raise InputError([Problem("command line", item, f"expected {what.upper()}=VALUES "
-                                          f"with a {what} of the scenario: "
+        for code, values in (asked or {}).items():
+            if code not in known:
+                raise InputError([Problem("command line", f"{option} {code}", f"expected "
+                                          f"{what.upper()}=VALUES with a {what} of the scenario: "
                                           f"{', '.join(sorted(known)) or 'none'}")])
             if what == "fund":
                 path: Path_ = ("financial_plan", "funds", code, field_ or "")
@@ -530,10 +534,20 @@ def parameters_from_args(args, plan: Plan, limit: int = DEFAULT_MAX_VARIANTS
             else:
                 key = "share" if targets[code].share is not None else "amount"
                 path, label = ("rules", "targets", code, key), f"{key}[{code}]"
-            out.append((Parameter(label, path), parse_values(text, limit)))
-    for item in args.set or []:
-        key, _, text = item.partition("=")
-        out.append((key_parameter(key, key), parse_values(text, limit)))
+            out.append((Parameter(label, path), _finite(values, f"{option} {code}")))
+    for key, values in (settings or {}).items():
+        out.append((key_parameter(key, key), _finite(values, f"--set {key}")))
+    return out
+
+
+def _finite(values: Iterable[float], option: str) -> list[float]:
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise InputError([Problem("command line", option, f"{v!r} is not a finite number")])
+        out.append(float(v))
+    if not out:
+        raise InputError([Problem("command line", option, "no values given")])
     return out
 
 
@@ -542,19 +556,6 @@ GRID_OPTIONS = ("receipt_rate", "pledge", "target", "weight", "set")
 BYTES_PER_VARIANT = 5000
 """Memory a variant's result takes until the files are written: sweeps of 300 and 3000 draws of
 the reference model peaked at 96 and 109 MB, 4.7 KB a variant (BENCHMARKS.md)."""
-
-
-def variant_count(args) -> int:
-    """How many variants the command line asks for, from its text alone: the draws, or the
-    product of the grid's value counts (0 when it asks for none)."""
-    texts = ([args.ceiling] if args.ceiling else []) + [
-        item.partition("=")[2] for name in GRID_OPTIONS for item in getattr(args, name) or []]
-    if args.draws and texts:
-        raise InputError([Problem("command line", "--draws", "give either --draws or grid "
-                                  "parameters, not both")])
-    if args.draws:
-        return int(args.draws)
-    return math.prod(count_values(t) for t in texts) if texts else 0
 
 
 def _duration(seconds: float) -> str:
@@ -602,41 +603,58 @@ def _check_memory(resolved: Resolved, plan: Plan, sweep: Sweep, workers: int) ->
         raise InputError([Problem("command line", "--workers", str(exc))]) from None
 
 
-def run_sweep(args) -> tuple[Path, list[Result], list[str]]:
-    """The `alloc sweep` command: variants, solved, checked, written."""
-    limit = getattr(args, "max_variants", None) or DEFAULT_MAX_VARIANTS
-    workers = args.workers or 1
-    check_variant_count(variant_count(args), limit, workers, "draws" if args.draws else "values")
+def prepare(scenario: str, project: Path, *, draws: int = 0, seed: int = 1,
+            spread: float | Mapping[str, float] | None = None,
+            ceiling: Sequence[float] | None = None,
+            receipt_rate: Mapping[str, Sequence[float]] | None = None,
+            pledge: Mapping[str, Sequence[float]] | None = None,
+            target: Mapping[str, Sequence[float]] | None = None,
+            weight: Mapping[str, Sequence[float]] | None = None,
+            settings: Mapping[str, Sequence[float]] | None = None,
+            workers: int = 1, max_variants: int | None = None) -> tuple[Plan, Resolved, Sweep]:
+    """The scenario and the variants asked for, every guard passed: Monte Carlo `draws` or a
+    grid (every combination of the values given), not both."""
+    limit = max_variants or DEFAULT_MAX_VARIANTS
+    asked = {"ceiling": ceiling, "receipt_rate": receipt_rate, "pledge": pledge,
+             "target": target, "weight": weight, "settings": settings}
+    given = {k: v for k, v in asked.items() if v}
+    if draws and given:
+        raise InputError([Problem("command line", "--draws", "give either --draws or grid "
+                                  "parameters, not both")])
+    if draws < 0 or not 0 <= seed < 2**32 or workers < 1:
+        raise InputError([Problem("command line", "sweep", "draws must be 0 or more, the seed "
+                                  "0 to 2**32-1, workers 1 or more")])
+    counts = [len(ceiling or ())] + [len(v) for k in asked if k != "ceiling"
+                                     for v in (asked[k] or {}).values()]
+    count = draws or (math.prod(c for c in counts if c) if given else 0)
+    check_variant_count(count, limit, workers, "draws" if draws else "values")
     if solver_name("highs") != "highs":
         raise InputError([Problem("command line", "sweep", "a sweep needs HiGHS (highspy)")])
-    resolved = resolve(args.scenario, Path(args.project))
+    resolved = resolve(scenario, project)
     base = validate(resolved)
-    asked = parameters_from_args(args, base, limit)
-    if args.draws:
-        spread = _spread(args.spread)
+    if draws:
         unknown = sorted(set(spread) - {f.code for f in base.funds} - {"*"}
-                         if isinstance(spread, dict) else [])
+                         if isinstance(spread, Mapping) else [])
         if unknown:
             raise InputError([Problem("command line", "--spread", f"'{code}' is not a fund of the "
                                       "scenario; expected SD or FUND=SD with a fund of: "
                                       f"{', '.join(f.code for f in base.funds) or 'none'}")
                               for code in unknown])
-        sweep = monte_carlo(base, args.draws, args.seed, spread)
-    elif asked:
-        sweep = grid(asked)
+        made = monte_carlo(base, draws, seed, dict(spread) if isinstance(spread, Mapping)
+                           else spread)
+    elif given:
+        made = grid(grid_parameters(base, ceiling=ceiling, receipt_rate=receipt_rate,
+                                    pledge=pledge, target=target, weight=weight,
+                                    settings=settings))
     else:
         raise InputError([Problem("command line", "sweep", "nothing to sweep: give --draws N or "
                                   "grid parameters (--ceiling, --receipt-rate, --pledge, --target, "
                                   "--weight, --set)")])
-    _check_memory(resolved, base, sweep, workers)
-    progress = Progress(enabled=False if args.quiet else None)
-    results = run_variants(resolved, sweep, workers, progress)
-    reports = args.reports if args.reports is not None else Path(args.project) / "reports"
-    written = write_sweep(reports / base.name, sweep, results, base)
-    return reports / base.name / SWEEP_FOLDER, results, written
+    _check_memory(resolved, base, made, workers)
+    return base, resolved, made
 
 
-def _spread(items: Iterable[str] | None) -> dict[str, float] | float | None:
+def spread_option(items: Iterable[str] | None) -> dict[str, float] | float | None:
     """The --spread options: None when not given, so each fund's stated spread applies."""
     spread: dict[str, float] = {}
     default: float | None = None

@@ -164,7 +164,7 @@ def test_compare_refuses_the_same_scenario_twice(project: Path, monkeypatch) -> 
     monkeypatch.setattr("alloc.compare.core.resolve", lambda *_: pytest.fail("resolved"))
     code, _, err = cli("compare", "baseline", "baseline", "--project", str(project))
     assert code == 2
-    assert "compare needs different scenarios; 'baseline' is given twice" in err
+    assert "compare: needs different scenarios; 'baseline' is given twice" in err
     code, _, err = cli("compare", "tiny", str(project / "scenarios" / "tiny.toml"), "--project",
                        str(project))
     assert code == 2 and "are the same scenario" in err

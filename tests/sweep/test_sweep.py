@@ -24,6 +24,7 @@ from alloc.lp.solve import solve
 from alloc.model.load import load_plan
 from alloc.model.scenario import resolve
 from alloc.model.validate import validate
+from alloc.options import parse_values
 from alloc.sweep.core import (
     Engine,
     Parameter,
@@ -31,7 +32,6 @@ from alloc.sweep.core import (
     derive_plan,
     grid,
     monte_carlo,
-    parse_values,
     run_variants,
     variant_document,
 )
