@@ -7,6 +7,9 @@ The Python API (`alloc.api`, documented in docs/api.md)::
     result.tables["a1-priority-entity"]
 """
 
+import sys
+import types
+
 from alloc.api import (
     SUPPORT_COSTS,
     InputError,
@@ -29,6 +32,21 @@ from alloc.api import (
 )
 
 __version__ = "0.1.0"
+
+
+class _Package(types.ModuleType):
+    """`alloc.explain`, `alloc.compare` and `alloc.sweep` are API functions and also the names of
+    stage packages. Importing a package sets it as an attribute of `alloc`; the function keeps the
+    name (the packages are reached by import: `from alloc.explain import core`)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _API_NAMES and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+_API_NAMES = frozenset({"explain", "compare", "sweep"})
+sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "SUPPORT_COSTS", "InputError", "ModelTooLarge", "Problem", "Result", "SolveError",

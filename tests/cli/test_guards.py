@@ -22,12 +22,13 @@ from hypothesis import strategies as st
 
 import alloc.model.scenario
 import alloc.model.size
-import alloc.sweep.core
 from alloc import options
 from alloc.cli import main
+from alloc.compare import core as compare_core
 from alloc.errors import InputError
 from alloc.model.size import Estimate, estimate_document
 from alloc.options import count_values, parse_values
+from alloc.sweep import core as sweep_core
 
 
 def cli(*args: str) -> tuple[int, str, str]:
@@ -91,7 +92,7 @@ def test_a_bad_number_exits_2_naming_the_option(project: Path, monkeypatch, args
         raise AssertionError("files were read before the command line was checked")
 
     monkeypatch.setattr(alloc.model.scenario, "resolve", no_work)
-    monkeypatch.setattr(alloc.sweep.core, "resolve", no_work)
+    monkeypatch.setattr(sweep_core, "resolve", no_work)
     code, _, err = cli(*args, "--project", str(project))
     assert code == 2, err
     assert option in err and word in err, err
@@ -107,8 +108,8 @@ def test_a_bad_number_exits_2_naming_the_option(project: Path, monkeypatch, args
 ])
 def test_a_sweep_of_too_many_variants_is_refused_before_any_work(project: Path, monkeypatch,
                                                                  args: list[str]) -> None:
-    monkeypatch.setattr(alloc.sweep.core, "resolve", lambda *_: pytest.fail("resolved"))
-    monkeypatch.setattr(alloc.sweep.core, "grid", lambda *_: pytest.fail("variants made"))
+    monkeypatch.setattr(sweep_core, "resolve", lambda *_: pytest.fail("resolved"))
+    monkeypatch.setattr(sweep_core, "grid", lambda *_: pytest.fail("variants made"))
     started = time.perf_counter()
     code, _, err = cli(*args, "--project", str(project))
     assert time.perf_counter() - started < 5
@@ -132,13 +133,13 @@ def test_the_limit_names_the_count_and_max_variants_allows_it(project: Path) -> 
 
 
 def test_the_results_of_a_sweep_must_fit_in_memory(project: Path, monkeypatch) -> None:
-    monkeypatch.setattr(alloc.model.size, "available_memory", lambda: 10 * alloc.sweep.core.BYTES_PER_VARIANT)
+    monkeypatch.setattr(alloc.model.size, "available_memory", lambda: 10 * sweep_core.BYTES_PER_VARIANT)
     code, _, err = cli("sweep", "--draws", "50", "--project", str(project))
     assert code == 2 and "results would need about" in err and "fewer draws" in err
 
 
 def test_draws_and_a_grid_together_are_refused_first(project: Path, monkeypatch) -> None:
-    monkeypatch.setattr(alloc.sweep.core, "resolve", lambda *_: pytest.fail("resolved"))
+    monkeypatch.setattr(sweep_core, "resolve", lambda *_: pytest.fail("resolved"))
     code, _, err = cli("sweep", "--draws", "5", "--ceiling", "1,2", "--project", str(project))
     assert code == 2 and "either --draws or grid" in err
 
@@ -161,7 +162,7 @@ def test_good_numbers_still_pass(project: Path) -> None:
 # --- compare ------------------------------------------------------------------------------------
 
 def test_compare_refuses_the_same_scenario_twice(project: Path, monkeypatch) -> None:
-    monkeypatch.setattr("alloc.compare.core.resolve", lambda *_: pytest.fail("resolved"))
+    monkeypatch.setattr(compare_core, "resolve", lambda *_: pytest.fail("resolved"))
     code, _, err = cli("compare", "baseline", "baseline", "--project", str(project))
     assert code == 2
     assert "compare: needs different scenarios; 'baseline' is given twice" in err
@@ -337,7 +338,7 @@ def test_the_exact_count_at_build_uses_available_memory(project: Path, monkeypat
 
 def test_compare_and_sweep_refuse_a_model_too_large_at_build(project: Path, monkeypatch) -> None:
     tiny_fits_only_early(project, monkeypatch)
-    monkeypatch.setattr(alloc.sweep.core, "BYTES_PER_VARIANT", 0)
+    monkeypatch.setattr(sweep_core, "BYTES_PER_VARIANT", 0)
     shutil.copy(project / "scenarios" / "tiny.toml", project / "scenarios" / "tiny2.toml")
     for args in (["compare", "tiny", "tiny2"], ["sweep", "tiny", "--draws", "2"]):
         code, _, err = cli(*args, "--project", str(project))
@@ -349,7 +350,7 @@ def test_compare_and_sweep_refuse_a_model_too_large_at_build(project: Path, monk
 def test_a_sweep_refuses_workers_that_would_not_fit(project: Path, monkeypatch) -> None:
     """The model fits once, not once per worker."""
     monkeypatch.setattr(alloc.model.size, "available_memory", lambda: 9 * 6000 / 0.8)
-    monkeypatch.setattr(alloc.sweep.core, "BYTES_PER_VARIANT", 0)
+    monkeypatch.setattr(sweep_core, "BYTES_PER_VARIANT", 0)
     code, _, err = cli("sweep", "tiny", "--draws", "120", "--workers", "3", "--project",
                        str(project))
     assert code == 2, err
