@@ -15,11 +15,14 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from alloc import __version__, api, interrupt, options
 from alloc.errors import InputError, Problem, SolveError
 from alloc.text import printable
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 EXIT_OK, EXIT_NOT_OPTIMAL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_INTERRUPTED = interrupt.EXIT_INTERRUPTED
@@ -28,7 +31,7 @@ EXIT_INTERRUPTED = interrupt.EXIT_INTERRUPTED
 class _Parser(argparse.ArgumentParser):
     """argparse, with what it prints (usage, errors quoting an argument) shown escaped."""
 
-    def _print_message(self, message: str, file: TextIO | None = None) -> None:
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         super()._print_message(printable(message, keep_newlines=True), file)
 
 
@@ -37,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="alloc", description="Allocate a financial plan over a strategic plan.")
     parser.add_argument("--version", action="version", version=f"alloc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("scenario", nargs="?", default="baseline",
                         help="a scenario name in scenarios/ or a scenario file (default: baseline)")
     common.add_argument("--project", type=Path, default=Path("."),

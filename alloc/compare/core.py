@@ -89,7 +89,7 @@ def deltas(scenarios: list[Compared]) -> pd.DataFrame:
             frame = table.rounded.drop(columns=[c for c in ("Share",) if c in table.rounded])
             stacked = frame.stack()
             stacked.index = stacked.index.set_names(["row", "column"])
-            long.append(stacked.rename(s.name))
+            long.append(pd.Series(stacked, name=s.name))
         joined = pd.concat(long, axis=1).fillna(0.0)
         rows = joined.index.get_level_values("row")
         joined = pd.concat([joined[rows != TOTAL], joined[rows == TOTAL]])

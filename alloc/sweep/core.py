@@ -204,8 +204,10 @@ def derive_plan(plan: Plan, parameters: Sequence[Parameter], values: Sequence[fl
                 targets[code] = replace(t, share=float(value))
             elif key == "amount" and t.amount is not None and 0.0 <= value <= MAX_AMOUNT:
                 targets[code] = replace(t, amount=float(value))
-            elif key in ("shortfall_weight", "excess_weight") and 0.0 <= value <= 1e6:
-                targets[code] = replace(t, **{key: float(value)})
+            elif key == "shortfall_weight" and 0.0 <= value <= 1e6:
+                targets[code] = replace(t, shortfall_weight=float(value))
+            elif key == "excess_weight" and 0.0 <= value <= 1e6:
+                targets[code] = replace(t, excess_weight=float(value))
             else:
                 return None
         else:
@@ -355,8 +357,8 @@ def run_variants(resolved: Resolved, sweep: Sweep, workers: int = 1,
     # a Pool, not a ProcessPoolExecutor: leaving its block on Ctrl-C terminates the workers
     with context.Pool(min(workers, len(blocks)), initializer=_init_process,
                       initargs=(resolved, sweep.parameters)) as pool:
-        for block in pool.imap_unordered(_run_block, blocks):
-            results.extend(block)
+        for done in pool.imap_unordered(_run_block, blocks):
+            results.extend(done)
             if progress:
                 progress(len(results), len(todo))
     return sorted(results, key=lambda r: r.id)
@@ -624,8 +626,8 @@ def prepare(scenario: str, project: Path, *, draws: int = 0, seed: int = 1,
     if draws < 0 or not 0 <= seed < 2**32 or workers < 1:
         raise InputError([Problem("command line", "sweep", "draws must be 0 or more, the seed "
                                   "0 to 2**32-1, workers 1 or more")])
-    counts = [len(ceiling or ())] + [len(v) for k in asked if k != "ceiling"
-                                     for v in (asked[k] or {}).values()]
+    keyed = (receipt_rate, pledge, target, weight, settings)
+    counts = [len(ceiling or ())] + [len(v) for m in keyed for v in (m or {}).values()]
     count = draws or (math.prod(c for c in counts if c) if given else 0)
     check_variant_count(count, limit, workers, "draws" if draws else "values")
     if solver_name("highs") != "highs":
