@@ -310,8 +310,9 @@ def to_csc(start: np.ndarray, index: np.ndarray, value: np.ndarray, n_cols: int
 
 def alloc_run(root: Path, scenario: str) -> dict:
     """One timed run of alloc: files to a checked solution, the way `alloc run` does it."""
+    from alloc.lp.backends.highs import HighsModel
     from alloc.lp.build import build
-    from alloc.lp.solve import HighsModel, SolveOptions, _Run, solution_of
+    from alloc.lp.solve import SolveOptions, _Run, solution_of, solve_levels
     from alloc.lp.verify import check
     from alloc.model.load import load_plan
 
@@ -321,7 +322,7 @@ def alloc_run(root: Path, scenario: str) -> dict:
     lp = build(plan)
     t2 = time.perf_counter()
     model = HighsModel(lp)
-    status, objectives, _ = model.solve_levels()
+    status, objectives, _ = solve_levels(model)
     if status != "optimal":
         raise RuntimeError(f"alloc: {status}")
     run = _Run(status, "highs", objectives, "", model.values(), model.duals())
@@ -338,8 +339,8 @@ def alloc_run(root: Path, scenario: str) -> dict:
 
 def reference_inputs(root: Path, scenario: str) -> tuple:
     """The LP alloc builds, as the reference takes it: CSC arrays, row bounds, levels (untimed)."""
+    from alloc.lp.backends.highs import HIGHS_OPTIONS, level_options
     from alloc.lp.build import GE, LE, build
-    from alloc.lp.solve import HIGHS_OPTIONS, level_options
     from alloc.model.load import load_plan
 
     plan = load_plan(scenario, root)

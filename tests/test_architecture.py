@@ -1,4 +1,4 @@
-"""The flow of DESIGN.md section 4, enforced: who may import what."""
+"""Who may import what: the stages' boundaries, enforced."""
 
 from __future__ import annotations
 
@@ -22,24 +22,60 @@ def modules() -> dict[str, set[str]]:
     return {p.relative_to(PACKAGE).as_posix(): imports(p) for p in PACKAGE.rglob("*.py")}
 
 
-def test_only_the_build_module_imports_pulp() -> None:
-    assert {m for m, names in modules().items() if "pulp" in names} == {"lp/build.py"}
+SOLVER_PACKAGES = {"highspy", "pulp"}
+SOLVER_NAMES = ("HiGHS", "HiGHS_CMD", "PULP_CBC_CMD", "COIN_CMD")
+BACKENDS = "lp/backends/"
 
 
-def test_only_the_solve_module_knows_solvers() -> None:
-    assert {m for m, names in modules().items() if "highspy" in names} <= {"lp/solve.py"}
+def test_only_the_backends_import_a_solver() -> None:
+    """Every line that knows a solver lives in alloc/lp/backends/, one module per backend."""
+    importers = {m: names & SOLVER_PACKAGES for m, names in modules().items()
+                 if names & SOLVER_PACKAGES}
+    assert importers == {"lp/backends/highs.py": {"highspy"}, "lp/backends/pulp.py": {"pulp"}}
+
+
+def test_only_the_backends_name_solvers() -> None:
     for path in PACKAGE.rglob("*.py"):
-        if path.relative_to(PACKAGE).as_posix() != "lp/solve.py":
+        if not path.relative_to(PACKAGE).as_posix().startswith(BACKENDS):
             text = path.read_text()
-            for solver_name in ("HiGHS", "PULP_CBC_CMD", "COIN_CMD"):
+            for solver_name in SOLVER_NAMES:
                 assert f'"{solver_name}"' not in text, f"{path.name} names solver {solver_name}"
 
 
+def alloc_imports(path: Path) -> set[str]:
+    """The alloc modules a module imports (`import alloc.x`, `from alloc.x import ...`)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return {name for name in found if name == "alloc" or name.startswith("alloc.")}
+
+
+def test_the_backends_know_the_program_not_the_builder() -> None:
+    """A backend takes a built program (alloc.lp.program); how rules become rows is not its
+    business, and neither is the orchestration of alloc.lp.solve."""
+    allowed = {"alloc.errors", "alloc.lp.program", "alloc.lp.solution", "alloc.lp.backends.base",
+               "alloc.lp.backends.highs"}
+    for path in (PACKAGE / "lp" / "backends").glob("*.py"):
+        assert alloc_imports(path) <= allowed, path.name
+
+
 def test_the_checker_shares_no_code_with_the_builder() -> None:
-    names = imports(PACKAGE / "lp" / "verify.py")
-    assert "pulp" not in names
-    source = (PACKAGE / "lp" / "verify.py").read_text()
-    assert "alloc.lp.build" not in source and "alloc.lp.solve" not in source
+    path = PACKAGE / "lp" / "verify.py"
+    assert not imports(path) & SOLVER_PACKAGES
+    assert alloc_imports(path) <= {"alloc.model.domain"}, alloc_imports(path)
+
+
+def test_the_checker_has_a_function_per_rule_group_of_the_builder() -> None:
+    """alloc.lp.verify recomputes each rule group the builder makes rows of, under the same name."""
+    from alloc.lp import build, verify
+
+    rule_groups = ("ceiling", "envelopes", "committed", "bounds", "stability", "funds",
+                   "mandate_cells")
+    for name in rule_groups:
+        assert callable(getattr(build, name)) and getattr(verify, name) in verify.RULES, name
 
 
 def test_loading_and_validation_know_nothing_of_the_lp() -> None:

@@ -38,8 +38,6 @@ class Solution:
     price of the targets: `alloc.explain.core` prices the last level of targets for the reports."""
     conflicts: list[dict] = field(default_factory=list)
     """For an infeasible plan: the rules that had to give way, and by how much."""
-    max_violation: float = 0.0
-    """Largest violation found by the independent check (0 when every rule holds)."""
 
     @property
     def optimal(self) -> bool:
@@ -55,8 +53,9 @@ class Solution:
         cached = self.__dict__.get("_fund_spending")
         if cached is not None and cached[0] is a:
             return dict(cached[1])
+        sums = a.groupby(["fund", "year"])["amount"].sum()
         spending = {(str(f), int(y)): float(v)
-                    for (f, y), v in a.groupby(["fund", "year"])["amount"].sum().items()}
+                    for (f, y), v in zip(sums.index.tolist(), sums.tolist(), strict=True)}
         self.__dict__["_fund_spending"] = (a, spending)
         return dict(spending)
 

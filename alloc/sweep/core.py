@@ -24,18 +24,22 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alloc.errors import InputError, ModelTooLarge, Problem
 from alloc.lp.build import LinearProgram, build, check_fits
 from alloc.lp.solution import AMOUNT_DECIMALS
-from alloc.lp.solve import HighsModel, allocation_frame, solver_name
+from alloc.lp.solve import allocation_frame, solve_levels, solver_name
 from alloc.lp.verify import check
 from alloc.model.domain import Plan
 from alloc.model.scenario import Path_, Resolved, parse_key, resolve
 from alloc.model.validate import MAX_AMOUNT, validate
 from alloc.options import DEFAULT_MAX_VARIANTS, SECONDS_PER_VARIANT
+
+if TYPE_CHECKING:
+    from alloc.lp.backends.highs import HighsModel
 
 DEFAULT_SPREAD = 0.1
 """Standard deviation of a receipt rate around its expected value in Monte Carlo draws."""
@@ -225,9 +229,8 @@ class Engine:
         self.plan = validate(resolved)
         self.lp = build(self.plan)
         self.model: HighsModel | None = None
-        start, index, value = self.lp.matrix()
+        start, index, _ = self.lp.matrix()
         self._shape = (self.lp.n_cols, start, index)
-        self._value = value.copy()
         thematic = [p.code for p in self.plan.priorities if not p.support]
         self.priorities = thematic
         self.entities = [e.code for e in self.plan.entities]
@@ -263,29 +266,19 @@ class Engine:
 
     def _model_for(self, lp: LinearProgram) -> tuple[HighsModel, bool]:
         """The warm model with this variant's numbers, or a fresh one if the shape differs."""
-        start, index, value = lp.matrix()
+        from alloc.lp.backends.highs import HighsModel
+
+        start, index, _ = lp.matrix()
         n_cols, base_start, base_index = self._shape
         same = (lp.n_cols == n_cols and np.array_equal(start, base_start)
                 and np.array_equal(index, base_index))
         if self.model is None or not same:
             model = HighsModel(lp)
             if same:
-                self.model, self._value = model, value.copy()
+                self.model = model
             return model, False
-        model = self.model
-        model.reset()
-        model.lp = lp
-        sense, rhs = lp.senses, lp.rhs
-        lower = np.where(sense == 0, -np.inf, rhs)
-        upper = np.where(sense == 1, np.inf, rhs)
-        changed = np.flatnonzero((lower != model.row_lower) | (upper != model.row_upper))
-        model.set_row_bounds(changed, lower[changed], upper[changed])
-        diff = np.flatnonzero(value != self._value)
-        if len(diff):
-            rows = np.searchsorted(start, diff, side="right") - 1
-            model.set_coefficients(rows, index[diff], value[diff])
-            self._value[diff] = value[diff]
-        return model, True
+        self.model.update(lp)
+        return self.model, True
 
     def run(self, vid: int, values: tuple[float, ...]) -> Result:
         try:
@@ -294,7 +287,7 @@ class Engine:
             return Result(vid, values, "invalid", message=str(exc).splitlines()[-1].strip(" -"))
         lp = build(plan)
         model, warm = self._model_for(lp)
-        status, objectives, _ = model.solve_levels()
+        status, objectives, _ = solve_levels(model)
         result = Result(vid, values, status, objectives, warm=warm)
         if status != "optimal":
             if warm:  # start the next variant from a clean instance

@@ -107,7 +107,7 @@ def broken(model: GeneratedModel, frame: pd.DataFrame) -> list[str]:
 
 
 def level_objective(model: GeneratedModel, frame: pd.DataFrame, level: int) -> float:
-    """A goal-programming level's weighted deviation, as DESIGN.md section 2 defines it."""
+    """A goal-programming level's weighted deviation, as docs/formulation.md (section 5.1) defines it."""
     z = 0.0
     for t in model.targets:
         if t.level != level:

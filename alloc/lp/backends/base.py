@@ -1,0 +1,40 @@
+"""What a backend does: hold the program in a solver and solve one goal-programming level at a time."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from alloc.lp.program import LinearProgram
+from alloc.lp.solution import Status
+
+
+class Backend(ABC):
+    """The program held by one solver, solved level by level (`alloc.lp.solve.solve_levels`)."""
+
+    lp: LinearProgram
+
+    @abstractmethod
+    def solve_level(self, k: int, time_limit: float | None) -> Status:
+        """Minimise level k's scaled costs (`Level.solver_coefs`) alone, within the time limit
+        (seconds, None for none); our status of the answer."""
+
+    @abstractmethod
+    def hold_level(self, k: int, optimum: float) -> None:
+        """Keep later levels on level k's optimal face, `optimum` being its unscaled objective.
+
+        By complementary slackness the optimal solutions are the feasible ones with every column
+        of positive reduced cost at zero and every row of non-zero dual active: fixing those
+        (beyond `face_threshold`) keeps the optimum exactly, where a bound on the objective alone
+        would let later levels drift by the tolerance. The bound (`level_bound`) is added as well,
+        as a safety net.
+        """
+
+    @abstractmethod
+    def values(self) -> np.ndarray:
+        """Column values of the last optimal level."""
+
+    @abstractmethod
+    def duals(self) -> np.ndarray:
+        """Duals of the program's own rows at the last optimal level, in its scaled costs."""

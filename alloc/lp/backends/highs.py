@@ -1,0 +1,253 @@
+"""HiGHS in process (highspy): the default backend, and the one sweeps re-solve warm.
+
+The whole matrix goes to HiGHS in one `passModel` call, and that one instance is kept through the
+goal-programming levels: each later level changes the objective, fixes the earlier level's optimal
+face by bounds and adds one row, then re-solves warm from the last basis. Answers are read back as
+arrays. Between solves, a sweep hands the instance another program of the same shape (`update`):
+only the right-hand sides and coefficients that differ are changed, and the next solve is warm.
+
+The status is ours, read from HiGHS' model status and primal solution status (`highs_status`),
+never from a status word alone.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import highspy
+import numpy as np
+
+from alloc.errors import SolveError
+from alloc.lp.backends.base import Backend
+from alloc.lp.program import GE, LE, Level, LinearProgram, face_threshold, level_bound
+from alloc.lp.solution import Status
+
+HIGHS_OPTIONS: dict[str, Any] = {}
+"""HiGHS options beyond its defaults, the same on every path (and in the benchmark's reference)."""
+LARGE = 50_000
+"""Columns above which a level whose objective touches many columns is solved by interior point."""
+NARROW = 0.01
+"""A later level whose objective touches at most this share of the columns is re-solved warm by
+primal simplex: the last basis stays primal feasible when only such costs change."""
+INF = highspy.kHighsInf
+ACTIVE = 1e-7
+"""A row whose activity is this close to its bound is active, when holding a level's face."""
+AT_ZERO = 1e-9
+"""A column this close to zero is at its bound, when holding a level's face."""
+
+
+def level_options(n_cols: int, k: int, level: Level) -> dict[str, Any]:
+    """How HiGHS solves level k (measured on bench/bench.py's organisations, see BENCHMARKS.md).
+
+    A later level with a narrow objective (a few deviation columns) starts from a basis that is
+    still primal feasible: primal simplex finishes it in a few iterations where dual simplex
+    takes seconds at 1e5 columns. A broad objective (the first level, the reference level) on a
+    large model is solved faster by interior point (with crossover, so that the face of the next
+    level can be read from a basic solution) than by either simplex; on a small model, by dual
+    simplex, warm from the last basis.
+    """
+    if k > 0 and len(level.cols) <= NARROW * n_cols:
+        return {"solver": "simplex", "simplex_strategy": 4}
+    if n_cols > LARGE:
+        return {"solver": "ipm", "run_crossover": "on"}
+    return {"solver": "simplex", "simplex_strategy": 1}
+
+
+_BANNER_SHOWN = False
+
+
+def silence_banner() -> None:
+    """HiGHS prints a copyright banner from C++ the first time a model is made; swallow it."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _BANNER_SHOWN = True
+
+
+def highs_status(highs: highspy.Highs) -> Status:
+    """Our status from HiGHS' model status and primal solution status."""
+    status = highs.getModelStatus()
+    feasible = (highs.getInfo().primal_solution_status
+                == highspy.SolutionStatus.kSolutionStatusFeasible)
+    kinds = highspy.HighsModelStatus
+    if status == kinds.kOptimal and feasible:
+        return "optimal"
+    if status in (kinds.kInfeasible, kinds.kUnboundedOrInfeasible):
+        return "infeasible"
+    if status == kinds.kUnbounded:
+        return "unbounded"
+    if status == kinds.kTimeLimit:
+        return "time_limit"
+    return "error"
+
+
+def row_bounds(lp: LinearProgram) -> tuple[np.ndarray, np.ndarray]:
+    """The rows as HiGHS takes them: lower and upper bounds (infinite where there is none)."""
+    sense, rhs = lp.senses, lp.rhs
+    return np.where(sense == LE, -INF, rhs), np.where(sense == GE, INF, rhs)
+
+
+def _change_rows_bounds(h: highspy.Highs, rows: np.ndarray, lower: np.ndarray,
+                        upper: np.ndarray) -> None:
+    # highspy's stubs leave out changeRowsBounds (the binding has it, like changeColsBounds)
+    h.changeRowsBounds(len(rows), rows, lower, upper)  # type: ignore[attr-defined]
+
+
+class HighsModel(Backend):
+    """The program in one HiGHS instance; levels solved in order on it, each warm from the last basis.
+
+    `reset` takes back what holding the levels changed (bounds, level rows); `update` hands the
+    instance another program of the same shape (`alloc.sweep.core`), to solve again, still warm.
+    """
+
+    def __init__(self, lp: LinearProgram, verbose: bool = False,
+                 options: dict[str, Any] | None = None):
+        if not verbose:
+            silence_banner()
+        self.lp = lp
+        h = self.highs = highspy.Highs()
+        h.setOptionValue("output_flag", verbose)
+        for key, value in {**HIGHS_OPTIONS, **(options or {})}.items():
+            h.setOptionValue(key, value)
+        start, index, value = lp.matrix()
+        if len(index) >= 2**31:
+            raise SolveError(f"the LP has {len(index):,} non-zeros; HiGHS takes at most 2^31")
+        self.row_lower, self.row_upper = row_bounds(lp)
+        n = lp.n_cols
+        status = h.passModel(n, lp.n_rows, len(index), int(highspy.MatrixFormat.kRowwise),
+                             int(highspy.ObjSense.kMinimize), 0.0, np.zeros(n), np.zeros(n),
+                             np.full(n, INF), self.row_lower, self.row_upper,
+                             start[:-1].astype(np.int32), index.astype(np.int32), value,
+                             np.zeros(n, dtype=np.int32))
+        if status != highspy.HighsStatus.kOk:
+            raise SolveError(f"HiGHS refused the model ({status})")
+        self.n_rows = lp.n_rows
+        self._lower = self.row_lower.copy()
+        self._upper = self.row_upper.copy()
+        self._fixed: list[np.ndarray] = []
+        self._held: list[np.ndarray] = []
+        self._costed: np.ndarray = np.zeros(0, dtype=np.int32)
+        self.col_value = np.zeros(0)
+        self.col_dual = np.zeros(0)
+        self.row_value = np.zeros(0)
+        self.row_dual = np.zeros(0)
+
+    # --- changes between solves ----------------------------------------------------------------
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """New bounds of original rows (kept as the rows' own bounds by `reset`)."""
+        rows = np.asarray(rows, dtype=np.int32)
+        if len(rows):
+            self.row_lower[rows], self.row_upper[rows] = lower, upper
+            self._lower[rows], self._upper[rows] = lower, upper
+            _change_rows_bounds(self.highs, rows, np.asarray(lower, float),
+                                np.asarray(upper, float))
+
+    def set_coefficients(self, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
+        for r, c, v in zip(np.asarray(rows).tolist(), np.asarray(cols).tolist(),
+                           np.asarray(values, dtype=float).tolist(), strict=True):
+            self.highs.changeCoeff(r, c, v)
+
+    def update(self, lp: LinearProgram) -> None:
+        """Hold `lp` instead, a program with the same rows and columns in the same places (same
+        matrix pattern): the holding of levels undone, then only the row bounds and coefficients
+        that differ changed, so that the next solve starts warm from the last basis."""
+        self.reset()
+        lower, upper = row_bounds(lp)
+        changed = np.flatnonzero((lower != self.row_lower) | (upper != self.row_upper))
+        self.set_row_bounds(changed, lower[changed], upper[changed])
+        start, index, value = lp.matrix()
+        diff = np.flatnonzero(value != self.lp.matrix()[2])
+        if len(diff):
+            rows = np.searchsorted(start, diff, side="right") - 1
+            self.set_coefficients(rows, index[diff], value[diff])
+        self.lp = lp
+
+    def reset(self) -> None:
+        """Undo the holding of levels: free fixed columns, restore row bounds, drop level rows."""
+        h = self.highs
+        if self._fixed:
+            cols = np.unique(np.concatenate(self._fixed)).astype(np.int32)
+            h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), np.full(len(cols), INF))
+            self._fixed = []
+        if self._held:
+            rows = np.unique(np.concatenate(self._held))
+            rows = rows[rows < self.n_rows].astype(np.int32)
+            _change_rows_bounds(h, rows, self.row_lower[rows], self.row_upper[rows])
+            self._held = []
+        extra = len(self._lower) - self.n_rows
+        if extra:
+            h.deleteRows(extra, np.arange(self.n_rows, self.n_rows + extra, dtype=np.int32))
+        self._lower = self.row_lower.copy()
+        self._upper = self.row_upper.copy()
+
+    # --- solving -------------------------------------------------------------------------------
+    def set_level(self, k: int) -> None:
+        """The objective: level k's scaled costs only (the previous level's reset to 0)."""
+        h = self.highs
+        if len(self._costed):
+            h.changeColsCost(len(self._costed), self._costed, np.zeros(len(self._costed)))
+        level = self.lp.levels[k]
+        cols = level.cols.astype(np.int32)
+        h.changeColsCost(len(cols), cols, level.solver_coefs)
+        self._costed = cols
+
+    def solve_level(self, k: int, time_limit: float | None) -> Status:
+        h = self.highs
+        h.setOptionValue("time_limit", INF if time_limit is None else float(time_limit))
+        for key, value in level_options(self.lp.n_cols, k, self.lp.levels[k]).items():
+            h.setOptionValue(key, value)
+        self.set_level(k)
+        h.run()
+        status = highs_status(h)
+        if status == "optimal":
+            solution = h.getSolution()
+            self.col_value = np.asarray(solution.col_value)
+            self.col_dual = np.asarray(solution.col_dual)
+            self.row_value = np.asarray(solution.row_value)
+            self.row_dual = np.asarray(solution.row_dual)
+        return status
+
+    def hold_level(self, k: int, optimum: float) -> None:
+        """Columns fixed at zero and rows made equalities by bounds; the level's bound as a row."""
+        h = self.highs
+        level = self.lp.levels[k]
+        threshold = face_threshold(level)
+        fix = np.flatnonzero((self.col_dual > threshold) & (np.abs(self.col_value) <= AT_ZERO))
+        if len(fix):
+            fix32 = fix.astype(np.int32)
+            h.changeColsBounds(len(fix32), fix32, np.zeros(len(fix32)), np.zeros(len(fix32)))
+            self._fixed.append(fix32)
+        lower, upper, act = self._lower, self._upper, self.row_value
+        le = np.isinf(lower) & np.isfinite(upper)
+        ge = np.isfinite(lower) & np.isinf(upper)
+        hold = (np.abs(self.row_dual) > threshold) & (
+            (le & (np.abs(upper - act) <= ACTIVE)) | (ge & (np.abs(act - lower) <= ACTIVE)))
+        rows = np.flatnonzero(hold)
+        if len(rows):
+            lower[rows] = np.where(le[rows], upper[rows], lower[rows])
+            upper[rows] = lower[rows]
+            rows32 = rows.astype(np.int32)
+            _change_rows_bounds(h, rows32, lower[rows], upper[rows])
+            self._held.append(rows)
+        bound = level_bound(optimum, self.lp.plan.level_tolerance)
+        h.addRow(-INF, bound, len(level.cols), level.cols.astype(np.int32),
+                 level.coefs.astype(float))
+        self._lower = np.append(lower, -INF)
+        self._upper = np.append(upper, bound)
+
+    def values(self) -> np.ndarray:
+        return self.col_value
+
+    def duals(self) -> np.ndarray:
+        return self.row_dual[: self.n_rows]
