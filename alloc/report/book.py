@@ -271,5 +271,5 @@ def write_csv(frame: pd.DataFrame, path: Path, *, index: bool = False,
     for k in range(safe.shape[1]):
         values = safe.iloc[:, k]
         if values.dtype == object or pd.api.types.is_string_dtype(values):
-            safe.isetitem(k, values.map(_inert).astype(values.dtype))
+            safe.isetitem(k, values.map(_inert).astype(values.dtype).array)
     safe.to_csv(path, index=index, lineterminator="\n", float_format=float_format)

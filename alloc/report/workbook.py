@@ -38,7 +38,7 @@ from alloc.report.book import (
     sheet_name,
     with_unit,
 )
-from alloc.report.tables import SHARE, TOTAL, Column, Summary, Table
+from alloc.report.tables import SHARE, TOTAL, Column, Summary, Table, figure
 
 __all__ = ["Sheet", "sheet_name", "write_workbook"]
 
@@ -142,7 +142,7 @@ def _write_table(book: _Book, table: Table) -> _Placed:
             data_rows.append(r)
             ws.write_string(r, 0, label, f["text"])
             ws.write_string(r, 1, table.name(label), f["wrap"])
-            _write_row(ws, r, cols, col_at, rounded.loc[label], f["num"], f["pct"])
+            _write_row(ws, r, cols, col_at, rounded, label, f["num"], f["pct"])
             r += 1
         if table.row_groups:
             ws.write_string(r, 0, "", f["sub_text"])
@@ -184,8 +184,8 @@ def _cached(frame: pd.DataFrame, row: str, label: str, cols: Sequence[Column]) -
     """The value a cell shows: the rounded figure, or the sum of a column group's figures."""
     for kind, lab, members in cols:
         if lab == label and kind == "group":
-            return float(sum(frame.at[row, m] for m in members))
-    value = float(frame.at[row, label])
+            return float(sum(figure(frame, row, m) for m in members))
+    value = float(figure(frame, row, label))
     return value / 100.0 if label == SHARE else value
 
 
@@ -193,21 +193,22 @@ def _clean(value: float, kind: str) -> float | int:
     return round(value, 10) if kind == "share" else round(value)
 
 
-def _write_row(ws: Worksheet, r: int, cols: Sequence[Column],
-               col_at: Mapping[str, int], row: pd.Series, num: Format, pct: Format) -> None:
-    """A data row: numbers for the values and shares, SUM formulas for groups and the total."""
+def _write_row(ws: Worksheet, r: int, cols: Sequence[Column], col_at: Mapping[str, int],
+               frame: pd.DataFrame, row: str, num: Format, pct: Format) -> None:
+    """A data row (`row` of `frame`): numbers for the values and shares, SUM formulas for groups
+    and the total."""
     for kind, label, members in cols:
         c = col_at[label]
         if kind == "value":
-            ws.write_number(r, c, int(row[label]), num)
+            ws.write_number(r, c, int(figure(frame, row, label)), num)
         elif kind == "group":
             ws.write_formula(r, c, _sum([(r, col_at[m]) for m in members]), num,
-                             int(sum(int(row[m]) for m in members)))
+                             int(sum(int(figure(frame, row, m)) for m in members)))
         elif kind == "total":
             values = [(r, col_at[lab]) for k, lab, _ in cols if k == "value"]
-            ws.write_formula(r, c, _sum(values), num, int(row[TOTAL]))
+            ws.write_formula(r, c, _sum(values), num, int(figure(frame, row, TOTAL)))
         else:
-            ws.write_number(r, c, round(float(row[SHARE]) / 100.0, 6), pct)
+            ws.write_number(r, c, round(float(figure(frame, row, SHARE)) / 100.0, 6), pct)
 
 
 def _write_summary(book: _Book, s: Summary) -> None:
@@ -377,7 +378,7 @@ def _write_charts(book: _Book, tables: Mapping[str, Table],
             for k, c in enumerate(cols):
                 cell = xl_rowcol_to_cell(placed.rows[label], placed.cols[c])
                 ref = f"={quote_sheetname(placed.sheet)}!{cell}"
-                ws.write_formula(top + i, 2 + k, ref, f["num"], int(table.rounded.at[label, c]))
+                ws.write_formula(top + i, 2 + k, ref, f["num"], int(figure(table.rounded, label, c)))
         r = top + len(rows) + 2
         return top, 2
 
@@ -455,12 +456,13 @@ class Sheet:
 
 def _write_sheet(book: _Book, sheet: Sheet) -> None:
     f = book.f
-    kinds = {"text": {"valign": "top"}, "wrap": {"text_wrap": True, "valign": "top"},
-             "amount": {"num_format": AMOUNT, "valign": "top"},
-             "detail": {"num_format": DETAIL, "valign": "top"},
-             "number": {"num_format": "General", "valign": "top"},
-             "share": {"num_format": "0.00%", "valign": "top"},
-             "flag": {"valign": "top", "align": "center"}}
+    kinds: dict[str, dict[str, object]] = {
+        "text": {"valign": "top"}, "wrap": {"text_wrap": True, "valign": "top"},
+        "amount": {"num_format": AMOUNT, "valign": "top"},
+        "detail": {"num_format": DETAIL, "valign": "top"},
+        "number": {"num_format": "General", "valign": "top"},
+        "share": {"num_format": "0.00%", "valign": "top"},
+        "flag": {"valign": "top", "align": "center"}}
     plain = {k: book.add_format(v) for k, v in kinds.items()}
     strong = {k: book.add_format({**v, "bold": True}) for k, v in kinds.items()}
     ws = book.sheet(sheet.title)
