@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from alloc.compare.core import Comparison, totals_side_by_side
-from alloc.report.book import Book, Format, Properties, created_on, with_unit, write_csv
+from alloc.report.book import AMOUNT, Book, Format, Properties, created_on, with_unit, write_csv
 from alloc.text import markdown_text as escape
 
 
@@ -81,7 +81,7 @@ def _chart_sheet(book: Book, comparison: Comparison) -> None:
         chart.add_series({"name": f"{name} - {names[0]}", "categories": [ws.name, 3, 0, last, 0],
                           "values": [ws.name, 3, k, last, k]})
     chart.set_title({"name": "Difference in resources by thematic priority"})
-    chart.set_x_axis({"num_format": "#,##0"})
+    chart.set_x_axis({"num_format": AMOUNT})
     ws.insert_chart(2, len(names) + 1, chart, {"x_scale": 1.5, "y_scale": 1.5})
 
 

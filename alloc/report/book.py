@@ -168,11 +168,26 @@ class Formats(Mapping[str, Format]):
         return len(STYLES)
 
 
-def _missing(value: object) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_) \
-        and not math.isfinite(float(value))
+def _write(ws: Worksheet, row: int, col: int, value: object, fmt: Format, keep_empty: bool) -> None:
+    """`Book.write`, the common types first (a sweep writes hundreds of thousands of cells)."""
+    if isinstance(value, str):
+        if value or keep_empty:
+            ws.write_string(row, col, value, fmt)
+        else:
+            ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, float):
+        if math.isfinite(value):
+            ws.write_number(row, col, value, fmt)
+    elif isinstance(value, (bool, np.bool_)):
+        ws.write_boolean(row, col, bool(value), fmt)
+    elif value is None or value is pd.NA or value is pd.NaT:
+        return
+    elif isinstance(value, numbers.Real):
+        number = float(value)
+        if math.isfinite(number):
+            ws.write_number(row, col, number, fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
 
 
 class Book:
@@ -205,16 +220,7 @@ class Book:
         whatever it starts with (anything else as its text), nothing for a missing value (None,
         NaN, infinity). Empty text is a blank cell, kept only when it has a format, as
         xlsxwriter's `write` has it; with `keep_empty`, a cell of empty text."""
-        if _missing(value):
-            return
-        if isinstance(value, bool | np.bool_):
-            ws.write_boolean(row, col, bool(value), fmt)
-        elif isinstance(value, numbers.Real):
-            ws.write_number(row, col, float(value), fmt)
-        elif value == "" and not keep_empty:
-            ws.write_blank(row, col, None, fmt)
-        else:
-            ws.write_string(row, col, str(value), fmt)
+        _write(ws, row, col, value, fmt, keep_empty)
 
     def write_frame(self, ws: Worksheet, frame: pd.DataFrame, row: int = 0, col: int = 0, *,
                     headers: Sequence[str] | None = None, header: Format = None,
@@ -230,11 +236,11 @@ class Book:
         if len(cell_formats) != len(names):
             raise ValueError(f"{len(cell_formats)} formats for {len(names)} columns")
         for c, name in enumerate(names):
-            self.write(ws, row, col + c, str(name), header, keep_empty=keep_empty)
+            _write(ws, row, col + c, str(name), header, keep_empty)
         r = row
         for r, record in enumerate(frame.itertuples(index=False, name=None), start=row + 1):
             for c, value in enumerate(record):
-                self.write(ws, r, col + c, value, cell_formats[c], keep_empty=keep_empty)
+                _write(ws, r, col + c, value, cell_formats[c], keep_empty)
         return r
 
     def close(self) -> None:

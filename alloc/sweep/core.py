@@ -413,7 +413,7 @@ def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, ti
     """sweep.xlsx: the summary with a chart of the spread per thematic priority (amounts in
     `unit`, the model's), and the variants; opened, formatted and written as every workbook
     alloc writes (`alloc.report.book`: text stays text, the same sweep gives the same bytes)."""
-    from alloc.report.book import Book, Properties, created_on
+    from alloc.report.book import AMOUNT, Book, Properties, created_on
 
     book = Book(path, Properties(title=title, created=created_on("")))
     bold, number = book.f["bold"], book.f["num"]
@@ -443,7 +443,7 @@ def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, ti
                              "minus_values": ["summary", first, col + 2, last, col + 2]},
         })
         chart.set_title({"name": "Spread of the total per thematic priority over the variants"})
-        chart.set_y_axis({"name": unit, "num_format": "#,##0"})
+        chart.set_y_axis({"name": unit, "num_format": AMOUNT})
         chart.set_legend({"position": "bottom"})
         ws.insert_chart(len(summary) + 3, 0, chart, {"x_scale": 1.6, "y_scale": 1.4})
     wv = book.sheet("variants")
