@@ -2,7 +2,9 @@
 
 Files are written into a temporary folder beside the target and moved into place at the end
 (`alloc.report.folders`), so a failure or an interruption leaves the previous report as it was. A run
-that is not optimal never replaces an optimal report: its record goes beside it.
+that is not optimal never replaces an optimal report: its record goes beside it. CSV files are
+written by `alloc.report.book.write_csv` (here too, with `neutralise`, for those who import them
+from this module).
 """
 
 from __future__ import annotations
