@@ -5,15 +5,12 @@ Knows formats only: everything it writes was computed by `alloc.compare.core`.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pandas as pd
-import xlsxwriter
 
 from alloc.compare.core import Comparison, totals_side_by_side
-from alloc.report.workbook import sheet_name
-from alloc.report.write import write_csv
+from alloc.report.book import AMOUNT, Book, Format, Properties, created_on, with_unit, write_csv
 from alloc.text import markdown_text as escape
 
 
@@ -27,101 +24,79 @@ def write_comparison(comparison: Comparison, folder: Path) -> list[str]:
 
 
 def _workbook(comparison: Comparison, path: Path) -> None:
+    """comparison.xlsx: a sheet per Appendix A table with the scenarios side by side, the
+    difference chart, the attribution and the inputs that differ."""
     names = comparison.names
     first = comparison.scenarios[0]
-    book = xlsxwriter.Workbook(str(path))
-    date = first.plan.inputs_date or "2000-01-01"
-    book.set_properties({"title": "alloc comparison " + " vs ".join(names), "author": "alloc",
-                         "created": dt.datetime.fromisoformat(date)})
-    title = book.add_format({"bold": True, "font_size": 12})
-    head = book.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
-    text = book.add_format({})
-    num = book.add_format({"num_format": "#,##0"})
-    pct = book.add_format({"num_format": "0.0"})
-    red = book.add_format({"font_color": "#9C0006", "bg_color": "#FFC7CE"})
-    green = book.add_format({"font_color": "#006100", "bg_color": "#C6EFCE"})
-    taken: list[str] = []
+    book = Book(path, Properties(title="alloc comparison " + " vs ".join(names),
+                                 created=created_on(first.plan.inputs_date)))
+    f = book.f
     unit = first.plan.unit
     d = comparison.deltas
     for table_id in d["table"].drop_duplicates():
         part = d[d["table"] == table_id].drop(columns=["table"])
-        name = sheet_name(table_id, taken)
-        taken.append(name)
-        ws = book.add_worksheet(name)
+        part = part.assign(row=part["row"].map(str), column=part["column"].map(str))
+        ws = book.sheet(table_id)
         table = first.tables[table_id]
-        ws.write_string(0, 0, f"{table.title} ({unit}): {' vs '.join(names)}", title)
+        ws.write_string(0, 0, f"{with_unit(table.title, unit)}: {' vs '.join(names)}", f["caption"])
         headers = ["Row", "Column", *names,
                    *(h for n in names[1:] for h in (f"{n} - {names[0]}", f"% vs {names[0]}"))]
-        for c, h in enumerate(headers):
-            ws.write_string(2, c, h, head)
-        for r, record in enumerate(part.itertuples(index=False), start=3):
-            values = list(record)
-            ws.write_string(r, 0, str(values[0]), text)
-            ws.write_string(r, 1, str(values[1]), text)
-            for c, v in enumerate(values[2:], start=2):
-                is_pct = c >= 2 + len(names) and (c - 2 - len(names)) % 2 == 1
-                if pd.isna(v):
-                    ws.write_blank(r, c, None)
-                else:
-                    ws.write_number(r, c, float(v), pct if is_pct else num)
-        last = 2 + len(part)
+        formats: list[Format] = [f["plain"], f["plain"], *(f["num"] for _ in names),
+                                 *(fmt for _ in names[1:] for fmt in (f["num"], f["points"]))]
+        last = book.write_frame(ws, part, 2, headers=headers, header=f["head_top"], formats=formats,
+                               keep_empty=True)
         for k in range(len(names) - 1):
             c = 2 + len(names) + 2 * k
             ws.conditional_format(3, c, last, c, {"type": "cell", "criteria": "<", "value": 0,
-                                                  "format": red})
+                                                  "format": f["fall"]})
             ws.conditional_format(3, c, last, c, {"type": "cell", "criteria": ">", "value": 0,
-                                                  "format": green})
+                                                  "format": f["rise"]})
         ws.set_column(0, 1, 14)
         ws.set_column(2, len(headers), 13)
         ws.freeze_panes(3, 2)
         ws.autofilter(2, 0, last, len(headers) - 1)
     if len(names) > 1:
-        _chart_sheet(book, comparison, taken, title, head, num)
-    _frame_sheet(book, "Attribution", comparison.attribution.round(3), title, head, num,
+        _chart_sheet(book, comparison)
+    _frame_sheet(book, "Attribution", comparison.attribution.round(3),
                  f"Why the totals differ ({unit}): each input group applied alone to "
                  f"{names[0]}, the interaction, and the total difference")
-    _frame_sheet(book, "Inputs", comparison.inputs, title, head, num,
+    _frame_sheet(book, "Inputs", comparison.inputs,
                  f"Every input that differs from {names[0]}, key by key (old -> new)")
     book.close()
 
 
-def _chart_sheet(book, comparison: Comparison, taken: list[str], title, head, num) -> None:
+def _chart_sheet(book: Book, comparison: Comparison) -> None:
+    f = book.f
     names = comparison.names
     totals = totals_side_by_side(comparison, "a1-priority-entity").drop(index="Total", errors="ignore")
-    ws = book.add_worksheet(sheet_name("Difference chart", taken))
-    ws.write_string(0, 0, f"Difference by thematic priority against {names[0]} "
-                    f"({comparison.scenarios[0].plan.unit})", title)
-    ws.write_string(2, 0, "Priority", head)
-    for k, name in enumerate(names[1:], start=1):
-        ws.write_string(2, k, f"{name} - {names[0]}", head)
-    for r, (code, row) in enumerate(totals.iterrows(), start=3):
-        ws.write_string(r, 0, str(code))
-        for k, name in enumerate(names[1:], start=1):
-            ws.write_number(r, k, float(row[f"diff_{name}"]), num)
+    ws = book.sheet("Difference chart")
+    ws.write_string(0, 0, with_unit(f"Difference by thematic priority against {names[0]}",
+                                    comparison.scenarios[0].plan.unit), f["caption"])
+    frame = pd.DataFrame({"Priority": [str(code) for code in totals.index],
+                          **{f"{n} - {names[0]}": totals[f"diff_{n}"].to_numpy() for n in names[1:]}})
+    last = book.write_frame(ws, frame, 2, header=f["head_top"],
+                            formats=[None, *(f["num"] for _ in names[1:])], keep_empty=True)
     chart = book.add_chart({"type": "bar"})
-    last = 2 + len(totals)
     for k, name in enumerate(names[1:], start=1):
         chart.add_series({"name": f"{name} - {names[0]}", "categories": [ws.name, 3, 0, last, 0],
                           "values": [ws.name, 3, k, last, k]})
     chart.set_title({"name": "Difference in resources by thematic priority"})
-    chart.set_x_axis({"num_format": "#,##0"})
+    chart.set_x_axis({"num_format": AMOUNT})
     ws.insert_chart(2, len(names) + 1, chart, {"x_scale": 1.5, "y_scale": 1.5})
 
 
-def _frame_sheet(book, name: str, frame: pd.DataFrame, title, head, num, caption: str) -> None:
-    ws = book.add_worksheet(name)
-    ws.write_string(0, 0, caption, title)
-    for c, column in enumerate(frame.columns):
-        ws.write_string(2, c, str(column), head)
-    for r, record in enumerate(frame.itertuples(index=False), start=3):
-        for c, v in enumerate(record):
-            if isinstance(v, int | float) and not isinstance(v, bool):
-                ws.write_number(r, c, float(v), num)
-            else:
-                ws.write_string(r, c, str(v))
+def _frame_sheet(book: Book, name: str, frame: pd.DataFrame, caption: str) -> None:
+    """A frame as it is: numbers in whole units, text as text."""
+    f = book.f
+    ws = book.sheet(name)
+    ws.write_string(0, 0, caption, f["caption"])
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in frame.columns]
+    last = book.write_frame(ws, frame, 2, header=f["head_top"],
+                            formats=[f["num"] if n else None for n in numeric], keep_empty=True)
     ws.set_column(0, max(len(frame.columns) - 1, 0), 22)
     if len(frame):
-        ws.autofilter(2, 0, 2 + len(frame), len(frame.columns) - 1)
+        ws.autofilter(2, 0, last, len(frame.columns) - 1)
     ws.freeze_panes(3, 0)
 
 

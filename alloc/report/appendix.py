@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import pandas as pd
-
 from alloc.lp.solution import AMOUNT_DECIMALS, Solution
+from alloc.report.book import write_csv
 from alloc.report.markdown import write_markdown
 from alloc.report.tables import Table, appendix_a, summarize
 from alloc.report.workbook import Sheet, write_workbook
@@ -22,14 +21,11 @@ WORKBOOK = "appendix-a.xlsx"
 MARKDOWN = "appendix-a.md"
 
 
-def _csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, lineterminator="\n")
-
-
 def write_table_csv(table: Table, folder: Path) -> None:
     """tables/<id>.csv in whole units, and tables/unrounded/<id>.csv as computed."""
-    _csv(table.rounded, folder / f"{table.id}.csv")
-    _csv(table.values.round(AMOUNT_DECIMALS) + 0.0, folder / UNROUNDED_FOLDER / f"{table.id}.csv")
+    write_csv(table.rounded, folder / f"{table.id}.csv", index=True)
+    write_csv(table.values.round(AMOUNT_DECIMALS) + 0.0, folder / UNROUNDED_FOLDER / f"{table.id}.csv",
+              index=True)
 
 
 def write_appendix(solution: Solution, folder: Path, support: str = "rows",

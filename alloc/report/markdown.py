@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from alloc.report.tables import SHARE, TOTAL, Column, Summary, Table
+from alloc.report.tables import SHARE, TOTAL, Column, Summary, Table, figure
 from alloc.text import markdown_text as escape
 
 
@@ -28,11 +28,11 @@ def _cells(frame: pd.DataFrame, labels: Sequence[str], cols: Sequence[Column]) -
     out = []
     for kind, label, members in cols:
         if kind == "group":
-            out.append(_amount(sum(frame.at[lab, m] for lab in labels for m in members)))
+            out.append(_amount(sum(figure(frame, lab, m) for lab in labels for m in members)))
         elif kind == "share":
-            out.append(_share(sum(frame.at[lab, SHARE] for lab in labels)))
+            out.append(_share(sum(figure(frame, lab, SHARE) for lab in labels)))
         else:
-            out.append(_amount(sum(frame.at[lab, label] for lab in labels)))
+            out.append(_amount(sum(figure(frame, lab, label) for lab in labels)))
     return out
 
 

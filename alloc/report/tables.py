@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -154,6 +155,11 @@ class Summary:
 
 # -- building blocks ----------------------------------------------------------------------------
 
+def figure(frame: pd.DataFrame, row: str, column: str) -> float:
+    """One figure of a table (an int or a float of numpy; pandas types a cell as any scalar)."""
+    return cast(float, frame.at[row, column])
+
+
 def _period(plan: Plan) -> str:
     return f"{plan.years[0]}-{plan.years[-1]}"
 
@@ -168,7 +174,7 @@ def _pivot(alloc: pd.DataFrame, rows: str, cols: str, row_codes: Sequence[str],
            col_codes: Sequence[str]) -> pd.DataFrame:
     """Sum of amounts by two columns, over exactly the given codes (zeros where none)."""
     frame = alloc.assign(**{rows: alloc[rows].astype(str), cols: alloc[cols].astype(str)})
-    table = frame.groupby([rows, cols])["amount"].sum().unstack(fill_value=0.0)
+    table = frame.groupby([rows, cols])["amount"].sum().unstack(fill_value=0)
     table = table.reindex(index=list(row_codes), columns=list(col_codes), fill_value=0.0)
     table = table.astype(float)
     missing = float(alloc["amount"].sum()) - float(table.to_numpy().sum())
@@ -255,7 +261,7 @@ def _finish(table_id: str, title: str, plan: Plan, source: str, row_header: str,
                            else np.zeros((1, len(cols)), dtype=np.int64), index=index, columns=cols)
     rounded[TOTAL] = rounded[cols].sum(axis=1).astype(np.int64)
     if share:
-        exact_share, rounded_share = _shares(values[TOTAL].to_numpy()[:-1], float(values.loc[TOTAL, TOTAL]))
+        exact_share, rounded_share = _shares(values[TOTAL].to_numpy()[:-1], figure(values, TOTAL, TOTAL))
         values[SHARE] = [*exact_share, float(exact_share.sum())]
         rounded[SHARE] = [*rounded_share, round(float(rounded_share.sum()), 1)]
     for frame in (values, rounded):
@@ -500,7 +506,7 @@ def reconciliation(solution: Solution) -> Table:
 def appendix_a(solution: Solution, support: str = "rows") -> list[Table]:
     """All the tables, in order, rounded to agree on the totals they share."""
     a1 = priority_entity(solution, support)
-    entity_totals = [int(v) for v in a1.rounded.loc[TOTAL, a1.value_columns]]
+    entity_totals = [int(figure(a1.rounded, TOTAL, c)) for c in a1.value_columns]
     priority_totals = [int(v) for v in a1.rounded.loc[a1.rows, TOTAL]]
     rec = reconciliation(solution)
     return [
@@ -522,10 +528,10 @@ def summarize(solution: Solution, tables: Sequence[Table], support: str = "rows"
     revenue, spent = list(groups[CEILING]), list(groups[ALLOCATED])
     years = []
     for y in (str(y) for y in plan.years):
-        ceiling = int(rec.loc[revenue, y].sum())
-        regular = -int(rec.loc[spent, y].sum())
-        total = int(a4.loc[TOTAL, y])
-        years.append(SummaryYear(y, ceiling, regular, int(rec.loc[TOTAL, y]), total - regular, total))
+        ceiling = int(rec.loc[revenue, y].to_numpy().sum())
+        regular = -int(rec.loc[spent, y].to_numpy().sum())
+        total = int(figure(a4, TOTAL, y))
+        years.append(SummaryYear(y, ceiling, regular, int(figure(rec, TOTAL, y)), total - regular, total))
     return Summary(
         scenario=plan.name, title=plan.title, chain=tuple(plan.scenario_chain), model=plan.model,
         status=solution.status, unit=plan.unit,

@@ -2,26 +2,28 @@
 
 Files are written into a temporary folder beside the target and moved into place at the end
 (`alloc.report.folders`), so a failure or an interruption leaves the previous report as it was. A run
-that is not optimal never replaces an optimal report: its record goes beside it.
+that is not optimal never replaces an optimal report: its record goes beside it. CSV files are
+written by `alloc.report.book.write_csv` (here too, with `neutralise`, for those who import them
+from this module).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-
-import pandas as pd
 
 from alloc import __version__
 from alloc.lp.solution import Solution
 from alloc.lp.verify import ABS_TOLERANCE
 from alloc.report.appendix import write_appendix
+from alloc.report.book import neutralise, write_csv
 from alloc.report.folders import NOT_OPTIMAL, RUN, current_status, report_folder, report_subfolder
 from alloc.report.workbook import Sheet
 from alloc.text import hidden
+
+__all__ = ["kept_beside", "neutralise", "run_record", "write_csv", "write_json", "write_report"]
 
 
 def run_record(solution: Solution, seconds: dict[str, float]) -> dict:
@@ -51,30 +53,6 @@ def run_record(solution: Solution, seconds: dict[str, float]) -> dict:
     if solution.conflicts:
         record["conflicts"] = solution.conflicts
     return record
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
-
-
-def neutralise(text: str) -> str:
-    """Text a spreadsheet would run as a formula, made inert the way OWASP recommends.
-
-    A cell starting with =, +, -, @, tab or carriage return gets a leading apostrophe; text that
-    is a plain number stays as it is.
-    """
-    if text.startswith(_FORMULA_START) and not _NUMBER.match(text):
-        return "'" + text
-    return text
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """A CSV with plain numbers and inert text."""
-    safe = frame.copy()
-    for column in safe.columns:
-        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
-            safe[column] = safe[column].map(lambda v: neutralise(v) if isinstance(v, str) else v)
-    safe.to_csv(path, index=False, lineterminator="\n")
 
 
 def write_json(data: object, path: Path) -> None:

@@ -17,7 +17,6 @@ number of workers.
 
 from __future__ import annotations
 
-import datetime
 import math
 import sys
 import time
@@ -40,6 +39,9 @@ from alloc.options import DEFAULT_MAX_VARIANTS, SECONDS_PER_VARIANT
 
 if TYPE_CHECKING:
     from alloc.lp.backends.highs import HighsModel
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_SPREAD = 0.1
 """Standard deviation of a receipt rate around its expected value in Monte Carlo draws."""
@@ -395,34 +397,32 @@ def summary_frame(variants, priorities: Sequence[str], entities: Sequence[str]):
     return pd.DataFrame.from_records(records, columns=columns)
 
 
-def write_workbook(path: Path, variants, summary, title: str) -> None:
-    """sweep.xlsx: the summary with a chart of the spread per thematic priority, and the variants."""
-    import xlsxwriter
+def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, title: str,
+                   unit: str) -> None:
+    """sweep.xlsx: the summary with a chart of the spread per thematic priority (amounts in
+    `unit`, the model's), and the variants; opened, formatted and written as every workbook
+    alloc writes (`alloc.report.book`: text stays text, the same sweep gives the same bytes)."""
+    from alloc.report.book import AMOUNT, Book, Properties, created_on
 
-    wb = xlsxwriter.Workbook(str(path))
-    # fixed document properties: the same sweep gives the same bytes
-    wb.set_properties({"title": title, "author": "alloc", "created": datetime.datetime(2000, 1, 1)})
-    bold = wb.add_format({"bold": True})
-    number = wb.add_format({"num_format": "#,##0"})
-    ws = wb.add_worksheet("summary")
-    ws.write_row(0, 0, list(summary.columns), bold)
-    for i, rec in enumerate(summary.itertuples(index=False), start=1):
-        for j, v in enumerate(rec):
-            if isinstance(v, float) and not math.isfinite(v):
-                continue
-            ws.write(i, j, v, number if j >= 3 else None)
+    book = Book(path, Properties(title=title, created=created_on("")))
+    bold, number = book.f["bold"], book.f["num"]
+    ws = book.sheet("summary")
+    book.write_frame(ws, summary, header=bold,
+                     formats=[number if j >= 3 else None for j in range(len(summary.columns))])
     ws.set_column(0, 1, 12)
     ws.set_column(2, len(summary.columns), 12)
     thematic = summary.index[summary["kind"] == "priority"].tolist()
     if thematic and summary.loc[thematic, "variants"].max() > 0:
         # helper columns: median, and the distances to p5 and p95 for the error bars
         col = len(summary.columns) + 1
-        ws.write_row(0, col, ["median", "to p95", "below to p5"], bold)
+        for c, head in enumerate(["median", "to p95", "below to p5"]):
+            book.write(ws, 0, col + c, head, bold)
         first, last = thematic[0] + 1, thematic[-1] + 1
         for i in thematic:
             r = summary.loc[i]
-            ws.write_row(i + 1, col, [r["p50"], r["p95"] - r["p50"], r["p50"] - r["p5"]], number)
-        chart = wb.add_chart({"type": "column"})
+            for c, value in enumerate([r["p50"], r["p95"] - r["p50"], r["p50"] - r["p5"]]):
+                book.write(ws, i + 1, col + c, value, number)
+        chart = book.add_chart({"type": "column"})
         chart.add_series({
             "name": "median (bars: 5th to 95th percentile)",
             "categories": ["summary", first, 1, last, 1],
@@ -432,18 +432,13 @@ def write_workbook(path: Path, variants, summary, title: str) -> None:
                              "minus_values": ["summary", first, col + 2, last, col + 2]},
         })
         chart.set_title({"name": "Spread of the total per thematic priority over the variants"})
-        chart.set_y_axis({"name": "CHF thousands", "num_format": "#,##0"})
+        chart.set_y_axis({"name": unit, "num_format": AMOUNT})
         chart.set_legend({"position": "bottom"})
         ws.insert_chart(len(summary) + 3, 0, chart, {"x_scale": 1.6, "y_scale": 1.4})
-    wv = wb.add_worksheet("variants")
-    wv.write_row(0, 0, list(variants.columns), bold)
-    for i, rec in enumerate(variants.itertuples(index=False), start=1):
-        for j, v in enumerate(rec):
-            if isinstance(v, float) and not math.isfinite(v):
-                continue
-            wv.write(i, j, v)
+    wv = book.sheet("variants")
+    book.write_frame(wv, variants, header=bold)
     wv.freeze_panes(1, 1)
-    wb.close()
+    book.close()
 
 
 def frames(plan: Plan, sweep: Sweep, results: Sequence[Result]):  # -> (variants, summary)
@@ -461,14 +456,15 @@ def write_sweep(report: Path, sweep: Sweep, results: Sequence[Result], plan: Pla
     Moved into the scenario's report under the lock a run takes to switch that report, so a sweep
     and a run of the same scenario at the same time both keep their output.
     """
+    from alloc.report.book import write_csv
     from alloc.report.folders import SWEEP, report_subfolder
 
     variants, summary = frames(plan, sweep, results)
     title = f"alloc sweep {plan.name}"
     with report_subfolder(report, SWEEP_FOLDER, SWEEP) as tmp:
-        variants.to_csv(tmp / "variants.csv", index=False, lineterminator="\n", float_format="%.6f")
-        summary.to_csv(tmp / "summary.csv", index=False, lineterminator="\n", float_format="%.6f")
-        write_workbook(tmp / "sweep.xlsx", variants, summary, title)
+        write_csv(variants, tmp / "variants.csv", float_format="%.6f")
+        write_csv(summary, tmp / "summary.csv", float_format="%.6f")
+        write_workbook(tmp / "sweep.xlsx", variants, summary, title, plan.unit)
     return ["variants.csv", "summary.csv", "sweep.xlsx"]
 
 

@@ -20,8 +20,8 @@ from alloc.lp.build import build
 from alloc.lp.solution import Solution
 from alloc.lp.solve import solve
 from alloc.model.load import load_plan
+from alloc.report.book import SHEET_NAME_MAX, sheet_name
 from alloc.report.tables import TABLE_IDS
-from alloc.report.workbook import SHEET_NAME_MAX, sheet_name
 from alloc.report.write import write_report
 
 MODELS = Path(__file__).parents[1] / "appendix_models"
