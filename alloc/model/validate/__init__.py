@@ -20,7 +20,8 @@ and return typed results; none keeps state for another:
   per biennium without biennia);
 - `sources`: where each rule, fund and cell was written, for the plan's provenance.
 
-`validate` calls them in turn; the order only decides the order problems are found in.
+`validate` calls them in turn, handing each what earlier ones returned; beyond that, the order
+only decides the order in which problems are found (an `InputError` sorts them anyway).
 """
 
 from __future__ import annotations
@@ -40,9 +41,7 @@ from alloc.model.validate.cross import (
 from alloc.model.validate.envelopes import read_envelopes
 from alloc.model.validate.fields import DEFAULT_UNIT, MAX_AMOUNT, Document
 from alloc.model.validate.framework import (
-    SECTIONS as FRAMEWORK_SECTIONS,
-)
-from alloc.model.validate.framework import (
+    FRAMEWORK_KEYS,
     codes_of,
     read_entities,
     read_goals,
@@ -53,8 +52,7 @@ from alloc.model.validate.funds import fund_codes_of, read_funds
 from alloc.model.validate.mandate import read_mandate
 from alloc.model.validate.meta import read_meta
 from alloc.model.validate.objective import read_budget, read_level_tolerance
-from alloc.model.validate.plan import SECTIONS as FINANCIAL_PLAN_SECTIONS
-from alloc.model.validate.plan import read_plan
+from alloc.model.validate.plan import FINANCIAL_PLAN_KEYS, read_plan
 from alloc.model.validate.revenue import ceilings, read_growth, read_revenue
 from alloc.model.validate.sources import sources
 from alloc.model.validate.stability import read_stability
@@ -63,7 +61,7 @@ from alloc.model.validate.targets import read_targets
 
 __all__ = ["DEFAULT_UNIT", "MAX_AMOUNT", "validate"]
 
-RULES_SECTIONS = ("budget", "envelopes", "committed", "bounds", "stability", "targets",
+RULES_KEYS = ("budget", "envelopes", "committed", "bounds", "stability", "targets",
                   "objective", "support_distribution")
 """The tables of rules.toml."""
 
@@ -78,11 +76,11 @@ def validate(resolved: Resolved) -> Plan:
     goals = read_goals(doc)
     priorities = read_priorities(doc, tuple(g.code for g in goals))
     outputs = read_outputs(doc)
-    doc.known_keys(("framework",), FRAMEWORK_SECTIONS, "framework")
+    doc.known_keys(("framework",), FRAMEWORK_KEYS, "framework")
     codes = codes_of(entities, goals, priorities, outputs)
 
     years, biennia = read_plan(doc)
-    doc.known_keys(("financial_plan",), FINANCIAL_PLAN_SECTIONS, "financial plan")
+    doc.known_keys(("financial_plan",), FINANCIAL_PLAN_KEYS, "financial plan")
     if not years:  # every amount is per year: nothing more can be read
         raise InputError(doc.problems)
     revenue = read_revenue(doc, years)
@@ -100,7 +98,7 @@ def validate(resolved: Resolved) -> Plan:
     targets = read_targets(doc, codes, fund_codes)
     level_tolerance = read_level_tolerance(doc)
     support_services = read_support_services(doc, priorities)
-    doc.known_keys(("rules",), RULES_SECTIONS, "rules")
+    doc.known_keys(("rules",), RULES_KEYS, "rules")
 
     check_selections(doc, CellIndex(m.cell for m in mandate), codes,
                      (("committed", commitments), ("targets", targets), ("bounds", bounds)))

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from alloc.model.domain import SUPPORT_OUTPUT, Entity, Goal, Outcome, Output, Priority, StrategicTarget
 from alloc.model.validate.fields import MISSING, SHARE_TOLERANCE, Codes, Document, Fields, natural_key
 
-SECTIONS = ("entities", "goals", "priorities", "outputs", "support")
+FRAMEWORK_KEYS = ("entities", "goals", "priorities", "outputs", "support")
+"""The tables of framework.toml."""
 
 
 def read_entities(doc: Document) -> tuple[Entity, ...]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from alloc.model.validate.fields import MISSING, Document, Fields, invisible, kind, span, years_text
 
-SECTIONS = ("plan", "revenue", "funds", "growth")
+FINANCIAL_PLAN_KEYS = ("plan", "revenue", "funds", "growth")
 """The tables of financial-plan.toml."""
 
 
