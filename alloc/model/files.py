@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alloc.errors import InputError, Problem
 
@@ -128,7 +129,7 @@ def _not_utf8(data: bytes, start: int, advice: str) -> str:
             f"({advice})")
 
 
-def parse_toml(file: TextFile) -> dict:
+def parse_toml(file: TextFile) -> dict[str, Any]:
     if not file.text.strip():
         raise InputError([Problem(file.label, "", "the file is empty; expected TOML tables")])
     try:
@@ -167,7 +168,7 @@ def dotted(path: tuple[str, ...]) -> str:
 
 def parse_csv(
     file: TextFile, columns: tuple[str, ...], required: tuple[str, ...], numeric: tuple[str, ...]
-) -> list[tuple[int, dict]]:
+) -> list[tuple[int, dict[str, Any]]]:
     """Rows as (line number, {column: value}): numeric columns parsed, empty cells left out.
 
     A numeric cell that does not parse to a finite number stays text, for validation to name.

@@ -31,6 +31,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alloc.errors import InputError, ModelTooLarge, Problem
 
@@ -210,7 +211,7 @@ def _count_rows(path: Path, stop: int) -> int:
     return max(n, 0)
 
 
-def check_mandate_file(root: Path, model: str, overrides: Iterable[Mapping]) -> None:
+def check_mandate_file(root: Path, model: str, overrides: Iterable[Mapping[str, Any]]) -> None:
     """Refuse a mandate file with more rows than the memory allows, before it is parsed.
 
     `model` is the model's folder in `root`/models, `overrides` the scenario chain's documents,
@@ -262,7 +263,7 @@ def check_mandate_file(root: Path, model: str, overrides: Iterable[Mapping]) -> 
         "each; " + _remedy(available)))])
 
 
-def _earmark(fund: Mapping) -> tuple[frozenset[str] | None, ...] | None:
+def _earmark(fund: Mapping[str, Any]) -> tuple[frozenset[str] | None, ...] | None:
     """A fund's earmark as the codes it admits per axis (None: all); None if it is not one
     validation accepts (then the fund counts for no cell)."""
     raw = fund.get("earmark", {})
@@ -281,7 +282,7 @@ def _earmark(fund: Mapping) -> tuple[frozenset[str] | None, ...] | None:
     return tuple(out)
 
 
-def estimate_document(doc: Mapping, enough: int | None = None) -> Estimate:
+def estimate_document(doc: Mapping[str, Any], enough: int | None = None) -> Estimate:
     """The lower bound of a resolved (not yet validated) scenario document's columns.
 
     Cells: the rows naming one cell each, or the widest wildcard row if it has more. Each cell
@@ -324,7 +325,7 @@ def estimate_document(doc: Mapping, enough: int | None = None) -> Estimate:
     return Estimate(cells, years, len(earmarks), pairs)
 
 
-def check_document(doc: Mapping, label: str) -> None:
+def check_document(doc: Mapping[str, Any], label: str) -> None:
     """Refuse a resolved document whose model cannot fit in memory, before validating it."""
     available = available_memory()
     if available is None:
