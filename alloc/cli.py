@@ -211,8 +211,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _too_large(plan, exc, seconds, target)
     seconds["build"] = time.perf_counter() - t
     t = time.perf_counter()
-    # the infeasible case is diagnosed once, by alloc.explain.core (see _explained)
-    options = SolveOptions(args.solver, getattr(args, "time_limit", None), diagnose=False)
+    # the infeasible case is diagnosed by alloc.explain (see _explained)
+    options = SolveOptions(args.solver, getattr(args, "time_limit", None))
     solution = solve(lp, options)
     seconds["solve_and_check"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -270,8 +270,8 @@ def _explained(lp: object, solution: object, options: object, deep: bool, tolera
     """What the report adds and what is printed: the rules with their prices for an optimal
     run (with ranges, room for manoeuvre and the cell's story when explaining), the conflicts
     and what to change for an infeasible one."""
+    from alloc.explain import diagnose_infeasible, explain
     from alloc.explain import report as explain_report
-    from alloc.explain.core import diagnose_infeasible, explain
 
     plan = lp.plan  # type: ignore[attr-defined]
     if solution.optimal:  # type: ignore[attr-defined]
@@ -283,20 +283,17 @@ def _explained(lp: object, solution: object, options: object, deep: bool, tolera
         return {"sheets": explain_report.sheets(explanation, plan),
                 "files": explain_report.files(explanation)}, lines
     if solution.status == "infeasible" and not solution.objectives:  # type: ignore[attr-defined]
+        why: list[str] = []
         try:
             diagnosis = diagnose_infeasible(lp, options)  # type: ignore[arg-type]
-        except SolveError as exc:  # fall back on the short diagnosis, and say why no more
-            from alloc.lp.solve import diagnose
-
-            solution.conflicts = diagnose(lp, options)  # type: ignore[attr-defined, arg-type]
-            lines = [f"- {c['change']} {c['name']} [{c['source']}]"
-                     + (f" by {c['amount']:,.3f}" if c["amount"] is not None else "")
-                     for c in solution.conflicts]  # type: ignore[attr-defined]
-            return {}, [solution.message, *lines, f"(no fuller diagnosis: {exc})"]  # type: ignore
+        except SolveError as exc:  # fall back on the cheap diagnosis, and say why no more
+            diagnosis = diagnose_infeasible(lp, options, cheap=True)  # type: ignore[arg-type]
+            why = [f"(no fuller diagnosis: {exc})"]
         solution.message = diagnosis.message  # type: ignore[attr-defined]
         solution.conflicts = diagnosis.moves()  # type: ignore[attr-defined]
         return ({"infeasibility": diagnosis.record()},
-                ["no allocation keeps every rule:", *explain_report.diagnosis_lines(diagnosis)])
+                ["no allocation keeps every rule:", *explain_report.diagnosis_lines(diagnosis),
+                 *why])
     return {}, []
 
 
