@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from alloc.compare.core import Comparison
-    from alloc.explain.core import Explanation
+    from alloc.explain import Explanation
     from alloc.lp.build import LinearProgram
     from alloc.lp.solution import Solution
     from alloc.sweep.core import Result as VariantResult
@@ -141,7 +141,7 @@ def solve(plan: Plan, *, solver: str = "highs", time_limit: float | None = None,
                       seconds=seconds)
     seconds["build"] = time.perf_counter() - t
     t = time.perf_counter()
-    options = SolveOptions(solver, time_limit, diagnose=False)
+    options = SolveOptions(solver, time_limit)
     solution = solve_program(program, options)
     seconds["solve_and_check"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -155,8 +155,8 @@ def _explain(result: Result, program: LinearProgram, options: Any, deep: bool, t
              cell: str | None) -> None:
     """The rules with their prices for an optimal solution (with ranges, room for manoeuvre and
     the cell's story when `deep`), the conflicts and what to change for an infeasible one."""
+    from alloc.explain import diagnose_infeasible, explain
     from alloc.explain import report as words
-    from alloc.explain.core import diagnose_infeasible, explain
 
     solution, plan = result.solution, result.plan
     if solution.optimal:
@@ -168,21 +168,16 @@ def _explain(result: Result, program: LinearProgram, options: Any, deep: bool, t
         return
     if solution.status != "infeasible" or solution.objectives:
         return
+    why: list[str] = []
     try:
         diagnosis = diagnose_infeasible(program, options)
-    except SolveError as exc:  # fall back on the short diagnosis, and say why no more
-        from alloc.lp.solve import diagnose
-
-        solution.conflicts = diagnose(program, options)
-        result.lines = [solution.message, *(
-            f"- {c['change']} {c['name']} [{c['source']}]"
-            + (f" by {c['amount']:,.3f}" if c["amount"] is not None else "")
-            for c in solution.conflicts), f"(no fuller diagnosis: {exc})"]
-        return
+    except SolveError as exc:  # fall back on the quick diagnosis, and say why no more
+        diagnosis = diagnose_infeasible(program, options, cheap=True)
+        why = [f"(no fuller diagnosis: {exc})"]
     solution.message = diagnosis.message
     solution.conflicts = diagnosis.moves()
     result.infeasibility = diagnosis.record()
-    result.lines = ["no allocation keeps every rule:", *words.diagnosis_lines(diagnosis)]
+    result.lines = ["no allocation keeps every rule:", *words.diagnosis_lines(diagnosis), *why]
 
 
 def run(scenario: str | Path, project: str | Path = ".", **options: Any) -> Result:

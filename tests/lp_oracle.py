@@ -1,7 +1,7 @@
-"""An independent referee for what `alloc.explain.core` claims: the built LP handed to HiGHS directly.
+"""An independent referee for what `alloc.explain` claims: the built LP handed to HiGHS directly.
 
 Why: a diagnosis, a price or a range is only worth something if a solve that shares no code with
-`alloc.explain.core` or `alloc.lp.solve` agrees with it. This module reads the LP's rows (matrix, senses,
+`alloc.explain` or `alloc.lp.solve` agrees with it. This module reads the LP's rows (matrix, senses,
 bounds), changes bounds or adds rows as a test asks, and solves one objective, nothing more.
 """
 

@@ -34,9 +34,9 @@ def test_the_api_names_stay_functions_when_their_packages_load() -> None:
     import alloc
     from alloc import api
     from alloc.compare import core as compare_core
-    from alloc.explain import core as explain_core
+    from alloc.explain import prices as explain_prices
     from alloc.sweep import core as sweep_core
 
-    assert compare_core and explain_core and sweep_core
+    assert compare_core and explain_prices and sweep_core
     assert alloc.explain is api.explain and alloc.compare is api.compare
     assert alloc.sweep is api.sweep

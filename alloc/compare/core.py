@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from alloc.errors import InputError, ModelTooLarge, Problem
+from alloc.explain import diagnose_infeasible
 from alloc.lp.build import build
 from alloc.lp.solution import Solution
 from alloc.lp.solve import SolveOptions, solve
@@ -56,8 +57,13 @@ class Comparison:
         return [s.name for s in self.scenarios]
 
 
-def _solve(plan: Plan, options: SolveOptions) -> Solution:
-    return solve(build(plan), options)
+def _solve(plan: Plan, options: SolveOptions, diagnose: bool = False) -> Solution:
+    lp = build(plan)
+    solution = solve(lp, options)
+    if diagnose and solution.status == "infeasible" and not solution.objectives:
+        diagnosis = diagnose_infeasible(lp, options, cheap=True)  # the rules named, quickly
+        solution.message, solution.conflicts = diagnosis.message, diagnosis.moves()
+    return solution
 
 
 def load(names: list[str], root: Path, options: SolveOptions) -> list[Compared]:
@@ -66,7 +72,7 @@ def load(names: list[str], root: Path, options: SolveOptions) -> list[Compared]:
         resolved = resolve(name, root)
         plan = validate(resolved)
         try:
-            solution = _solve(plan, options)
+            solution = _solve(plan, options, diagnose=True)
         except ModelTooLarge as exc:       # found at build; exit 2 as the earlier guards
             raise InputError([Problem(resolved.source(("mandate",)).file, "", str(exc))]) from None
         compared = Compared(resolved.name, resolved, plan, solution)

@@ -1,6 +1,6 @@
 """Writing an explanation: constraints.csv, flexibility.csv, ranging.csv, the workbook's sheets,
 and the lines `alloc run` and `alloc explain` print. Formats only: every number comes from
-`alloc.explain.core`.
+the other modules of `alloc.explain`.
 """
 
 from __future__ import annotations
@@ -11,16 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from alloc.explain.core import (
-    CONSTRAINT_CSV,
-    CellStory,
-    Diagnosis,
-    Explanation,
-    Range,
-    Room,
-    amount_text,
-    short_source,
-)
+from alloc.explain.cell import CellStory
+from alloc.explain.diagnosis import Diagnosis
+from alloc.explain.explanation import Explanation
+from alloc.explain.flexibility import Room
+from alloc.explain.prices import CONSTRAINT_CSV
+from alloc.explain.ranging import Range
+from alloc.explain.words import amount_text, short_source
 from alloc.model.domain import Plan
 from alloc.report.workbook import Sheet
 
@@ -149,7 +146,7 @@ def explanation_lines(explanation: Explanation, plan: Plan, limit: int = 15) -> 
              + (f" (the {limit} with the largest prices shown)" if len(bound) > limit else ""),
              f"  ({explanation.note})"]
     for row in bound.head(limit).itertuples(index=False):
-        lines.append(f"  - {row.name} [{short_source(row.source)}]: {row.sentence}")
+        lines.append(f"  - {row.name} [{short_source(str(row.source))}]: {row.sentence}")
     if explanation.rooms:
         tol = f"{explanation.tolerance:.1%}"
         lines.append(f"room for manoeuvre ({plan.unit}, all funds and years, objective within "

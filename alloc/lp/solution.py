@@ -35,7 +35,7 @@ class Solution:
         default_factory=lambda: pd.DataFrame(columns=CONSTRAINT_COLUMNS))
     """Every rule: activity, bound and slack; `shadow_price` is the solver's dual at the last level
     solved (the tie-break toward the reference distribution, in that level's scaled costs), not a
-    price of the targets: `alloc.explain.core` prices the last level of targets for the reports."""
+    price of the targets: `alloc.explain.prices` prices the last level of targets for the reports."""
     conflicts: list[dict] = field(default_factory=list)
     """For an infeasible plan: the rules that had to give way, and by how much."""
 

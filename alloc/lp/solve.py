@@ -24,7 +24,6 @@ from alloc.lp.program import (
     GE,
     LE,
     RULE_GROUPS,
-    Level,
     LinearProgram,
 )
 from alloc.lp.solution import (
@@ -51,8 +50,6 @@ class SolveOptions:
     solver: str = "highs"
     time_limit: float | None = None
     verbose: bool = False
-    diagnose: bool = True
-    """Diagnose an infeasible plan here; off when the caller runs the fuller `alloc.explain.core` one."""
 
 
 def _highs_available() -> bool:
@@ -187,7 +184,10 @@ def solve(lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
 
 def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions, constraints: bool = True,
                 check_answer: bool = True) -> Solution:
-    """The checked `Solution` of a run of the levels (diagnosed when infeasible).
+    """The checked `Solution` of a run of the levels.
+
+    An infeasible plan is not diagnosed here: callers that want to know why ask
+    `alloc.explain.diagnose_infeasible` (a later stage, which re-solves copies of the LP).
 
     `check_answer=False` is for callers that run the independent check themselves (the benchmark
     times it apart); `constraints=False` skips the table of rules (a sweep does not report it).
@@ -196,10 +196,7 @@ def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions, constraints
         solution = Solution(lp.plan, run.status, run.solver, objectives=run.objectives)
         where = "" if run.level == lp.levels[0].name else f" (at goal-programming {run.level})"
         if run.status == "infeasible" and not run.objectives:
-            solution.conflicts = diagnose(lp, options) if options.diagnose else []
-            groups = sorted({c["rule"] for c in solution.conflicts})
-            solution.message = ("the rules cannot all hold; these groups conflict: "
-                                + ", ".join(groups) if groups else "the rules cannot all hold")
+            solution.message = "the rules cannot all hold"
         else:
             solution.message = {
                 "infeasible": "the solver found no allocation that keeps every rule",
@@ -224,87 +221,11 @@ def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions, constraints
     return solution
 
 
-SOFT_RULES = ("target", "reference", "level")
-DIAGNOSIS_EPS = 1e-6
-
-
-def diagnose(lp: LinearProgram, options: SolveOptions) -> list[dict]:
-    """A small set of rules that cannot hold together, and how far each would have to move.
-
-    An elastic filter finds rules that must give way (each solve of the elastic copy enforces the
-    rules that took slack, until the enforced set alone is infeasible), then a deletion filter
-    drops every rule the conflict does not need: what is left is irreducible. For each rule left,
-    the amount is what it would have to move if it alone gave way (None if that is not enough).
-    """
-    soft = [RULE_GROUPS.index(r) for r in SOFT_RULES]
-    hard = np.flatnonzero(~np.isin(lp.rules, soft)).tolist()
-    enforced: list[int] = []
-    while True:
-        status, slack = _elastic_solve(lp, hard, [i for i in hard if i not in enforced], options)
-        if status != "optimal":
-            break
-        taking = [i for i in hard if abs(slack.get(i, 0.0)) > DIAGNOSIS_EPS and i not in enforced]
-        if not taking:
-            return []
-        enforced.extend(taking)
-    conflict = sorted(enforced)
-    for i in list(conflict):
-        trial = [j for j in conflict if j != i]
-        if _elastic_solve(lp, trial, [], options)[0] != "optimal":
-            conflict = trial
-    out = []
-    for i in conflict:
-        row = lp.row(i)
-        status, slack = _elastic_solve(lp, hard, [i], options)
-        amount = round(abs(slack.get(i, 0.0)), 3) if status == "optimal" else None
-        change = {"<=": "raise", ">=": "lower"}.get(row.sense)
-        if change is None:
-            change = "raise" if status == "optimal" and slack.get(i, 0.0) > 0 else "lower"
-        out.append({"rule": row.rule, "name": row.name, "source": row.source, "text": row.text,
-                    "change": change, "amount": amount})
-    return out
-
-
-def _elastic_solve(lp: LinearProgram, rows: list[int], elastic: list[int],
-                   options: SolveOptions) -> tuple[Status, dict[int, float]]:
-    """Solve the allocation LP restricted to `rows`, with slack on the `elastic` ones.
-
-    Returns the status and, per elastic row, its slack: positive where the row's bound would have
-    to be raised (a cap or an equality from above), negative where lowered.
-    """
-    copy = LinearProgram(lp.plan, lp.cell, lp.year, lp.fund)
-    copy.add_cols(lp.col_names)
-    slack_cols: dict[int, tuple[int, int]] = {}
-    elastic_set = set(elastic)
-    for i in rows:
-        row = lp.row(i)
-        cols, coefs = row.cols, row.coefs
-        over = under = -1
-        if i in elastic_set:
-            if row.sense in (">=", "=="):
-                (under,) = copy.add_cols([f"slack_under[{row.name}]"])
-                cols, coefs = np.append(cols, under), np.append(coefs, 1.0)
-            if row.sense in ("<=", "=="):
-                (over,) = copy.add_cols([f"slack_over[{row.name}]"])
-                cols, coefs = np.append(cols, over), np.append(coefs, -1.0)
-            slack_cols[i] = (int(over), int(under))
-        copy.add_row(row.name, row.rule, row.sense, row.rhs, cols, coefs, row.source, row.text)
-    objective = [c for pair in slack_cols.values() for c in pair if c >= 0]
-    copy.levels = [Level("slack", np.array(objective, dtype=np.int64), np.ones(len(objective)),
-                         "total amount by which rules must give way")]
-    run = _run_levels(copy, options)
-    if run.status != "optimal" or run.values is None:
-        return run.status, {}
-    values = run.values
-    return run.status, {i: (values[o] if o >= 0 else 0.0) - (values[u] if u >= 0 else 0.0)
-                        for i, (o, u) in slack_cols.items()}
-
-
 def solve_raw(lp: LinearProgram, options: SolveOptions | None = None
               ) -> tuple[Status, dict[str, float], np.ndarray | None, np.ndarray | None]:
     """The levels solved in order: status, optimum per level, column values and row duals.
 
-    No independent check and no diagnosis. Why: `alloc.explain.core` solves changed copies of the LP
+    No independent check and no diagnosis. Why: `alloc.explain` solves changed copies of the LP
     (elastic copies, bounds moved, objectives bounded) whose answers need not keep the plan's own
     rules, and for which "infeasible" is an answer to record, not a failure to explain. Duals are
     those of the last level, per unit of the costs handed to the solver for it.

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from alloc.errors import InputError, ModelTooLarge, Problem
+from alloc.errors import InputError, ModelTooLarge, Problem, SolveError
+from alloc.explain import diagnose_infeasible
 from alloc.lp.build import LinearProgram, build, check_fits
 from alloc.lp.solution import AMOUNT_DECIMALS
 from alloc.lp.solve import allocation_frame, solve_levels, solver_name
@@ -294,6 +295,11 @@ class Engine:
         if status != "optimal":
             if warm:  # start the next variant from a clean instance
                 self.model = None
+            if status == "infeasible" and not objectives:  # the rules named, from one more solve
+                try:
+                    result.message = diagnose_infeasible(lp, cheap=True).message
+                except SolveError as exc:
+                    result.message = f"no diagnosis: {exc}"
             return result
         allocation = allocation_frame(lp, model.values())
         violations = check(plan, allocation)

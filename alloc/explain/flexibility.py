@@ -1,0 +1,102 @@
+"""Room for manoeuvre: the smallest and largest amount a thematic priority, an entity or a cell
+can receive while every goal-programming level stays within a tolerance of its optimum (the
+tie-break toward the reference distribution is free: it is the choice this shows).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from alloc.errors import SolveError
+from alloc.explain.program import (
+    AMOUNT_STEP,
+    DEFAULT_TOLERANCE,
+    TIE_BREAK,
+    _bound_level,
+    _Copy,
+    _Rows,
+    _solve,
+)
+from alloc.lp.build import Level, LinearProgram
+from alloc.lp.solve import SolveOptions
+
+
+@dataclass(frozen=True)
+class Room:
+    """The smallest and largest total (all funds, all years) within tolerance of the optimum."""
+
+    kind: Literal["priority", "entity", "cell"]
+    code: str
+    name: str
+    amount: float
+    low: float
+    high: float
+
+    @property
+    def forced(self) -> bool:
+        return self.high - self.low <= max(AMOUNT_STEP, 1e-6 * abs(self.high))
+
+
+def objective_allowance(objective: float, tolerance: float, held: float | None = None) -> float:
+    """How far a goal level may rise: `tolerance` of its optimum (plus solver noise), and for a
+    level before the last at least the bound the solve itself held it to (`held`), so that the
+    solution found is always inside the room."""
+    allowed = objective + tolerance * abs(objective) + 1e-9 * max(1.0, abs(objective))
+    return allowed if held is None else max(allowed, held)
+
+
+def _group_cols(lp: LinearProgram, kind: str, code: str) -> np.ndarray:
+    mandate = lp.plan.mandate
+    if kind == "cell":
+        chosen = np.array(["/".join(m.cell) == code for m in mandate], dtype=bool)
+    else:
+        k = {"entity": 0, "priority": 1}[kind]
+        chosen = np.array([m.cell[k] == code for m in mandate], dtype=bool)
+    if not len(chosen):
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(chosen[lp.cell])
+
+
+def flexibility(lp: LinearProgram, objectives: Mapping[str, float], values: np.ndarray | None,
+                tolerance: float = DEFAULT_TOLERANCE, options: SolveOptions | None = None,
+                items: Sequence[tuple[str, str]] | None = None) -> list[Room]:
+    """Per thematic priority and entity (or the `items` given as (kind, code)): the range of its
+    total while every target level stays within `tolerance` of its optimum.
+
+    `values` are the solution's column values (for the amount it got), or None.
+    """
+    options = options or SolveOptions()
+    plan = lp.plan
+    b = _Rows(lp)
+    if items is None:
+        items = ([("priority", p.code) for p in plan.priorities if not p.support]
+                 + [("entity", e.code) for e in plan.entities])
+    names = {**{("priority", p.code): p.name for p in plan.priorities},
+             **{("entity", e.code): e.name for e in plan.entities}}
+    rows = b.not_tie_break
+    goals = [lv for lv in lp.levels if lv.name != TIE_BREAK]
+    out = []
+    for kind, code in items:
+        cols = _group_cols(lp, kind, code)
+        amount = float(np.sum(values[cols])) if values is not None else math.nan
+        ends = []
+        for sign in (1.0, -1.0):
+            copy = _Copy(b, rows, b.rhs)
+            for k, level in enumerate(goals):
+                z = float(objectives[level.name])
+                held = (z * (1 + plan.level_tolerance) + plan.level_tolerance
+                        if k < len(goals) - 1 else None)
+                _bound_level(copy, level, objective_allowance(z, tolerance, held))
+            answer = _solve(copy, [Level("room", cols, np.full(len(cols), sign), "")], options)
+            if not answer.feasible or answer.values is None:
+                raise SolveError(f"room for manoeuvre of {code}: the solver said {answer.status}")
+            ends.append(float(np.sum(answer.values[cols])))
+        low, high = ends
+        out.append(Room(kind, code, names.get((kind, code), code), amount, min(low, high),  # type: ignore[arg-type]
+                        max(low, high)))
+    return out

@@ -1,0 +1,188 @@
+"""The built LP read as rows, and copies of it re-solved: the base of every explanation.
+
+A copy keeps some of the LP's rows (with their right-hand sides, moved or not), adds columns
+(slack) to them and adds rows (a level's objective bounded), then is solved through
+`alloc.lp.solve.solve_raw`, so that nothing here knows a solver. "Infeasible" is an answer;
+any other status but optimal is a `SolveError`. Each claim `alloc.explain` makes is one that such
+re-solves confirm:
+
+- a diagnosis names rules with amounts; relaxing those rules by those amounts makes the plan
+  feasible, and relaxing all of them but any one does not (the repair is minimal; the cheap
+  mode's one solve claims less, see `alloc.explain.diagnose`);
+- a shadow price is the dual at the final goal-programming level (the last level of targets; the
+  tie-break toward the reference distribution is not a goal and is not priced), with the earlier
+  levels held at their optimum;
+- a range is where the set of binding rules, found by re-solving, stays the same;
+- a room for manoeuvre is the smallest and largest amount a priority or entity can get while every
+  target level stays within a tolerance of its optimum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from alloc.errors import SolveError
+from alloc.lp.build import LE, RULE_GROUPS, Lazy, Level, LinearProgram
+from alloc.lp.solve import SolveOptions, solve_raw
+
+SOFT_RULES = ("target", "reference", "level")
+"""Rule groups that cannot make a plan infeasible: their deviation columns absorb any gap."""
+TIE_BREAK = "reference"
+"""The last level: distance to the reference distribution. It breaks ties; it is not a goal."""
+AMOUNT_STEP = 1e-3
+"""Amounts are stated to a thousandth of the unit (a franc in CHF thousands)."""
+SLACK_EPS = 5e-7
+"""Slack below this (in the plan's unit) is solver noise, not a move."""
+DEFAULT_TOLERANCE = 0.01
+
+
+class _Rows:
+    """The built LP's rows as arrays, read once; the base of every copy."""
+
+    def __init__(self, lp: LinearProgram):
+        self.lp = lp
+        self.start, self.index, self.value = lp.matrix()
+        self.sense = np.asarray(lp.senses).copy()
+        self.rhs = np.asarray(lp.rhs, dtype=float).copy()
+        self.rule = np.asarray(lp.rules).copy()
+        self.n_rows = lp.n_rows
+        self.n_cols = lp.n_cols
+        soft = [RULE_GROUPS.index(r) for r in SOFT_RULES]
+        self.hard = np.flatnonzero(~np.isin(self.rule, soft))
+        self.not_tie_break = np.flatnonzero(self.rule != RULE_GROUPS.index(TIE_BREAK))
+
+    def cols(self, i: int) -> np.ndarray:
+        return self.index[self.start[i]:self.start[i + 1]]
+
+    def coefs(self, i: int) -> np.ndarray:
+        return self.value[self.start[i]:self.start[i + 1]]
+
+    def activity(self, values: np.ndarray) -> np.ndarray:
+        rows = np.repeat(np.arange(self.n_rows), np.diff(self.start))
+        return np.bincount(rows, weights=self.value * values[self.index], minlength=self.n_rows)
+
+
+@dataclass
+class _Copy:
+    """A copy of some rows of the LP, with their right-hand sides, plus new columns and rows."""
+
+    base: _Rows
+    rows: np.ndarray
+    rhs: np.ndarray
+    """Per original row (full length): the right-hand side to use."""
+    names: list[str] = field(default_factory=list)
+    """New columns, numbered from base.n_cols."""
+    attach: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
+    """Position in `rows` -> new columns entering that row, with their coefficients."""
+    extra: list[tuple[int, float, np.ndarray, np.ndarray]] = field(default_factory=list)
+    """New rows: sense code, right-hand side, columns, coefficients."""
+
+    def column(self, name: str) -> int:
+        self.names.append(name)
+        return self.base.n_cols + len(self.names) - 1
+
+    def add_row(self, sense: int, rhs: float, cols: np.ndarray, coefs: np.ndarray) -> int:
+        self.extra.append((sense, float(rhs), np.asarray(cols, np.int64),
+                           np.asarray(coefs, float)))
+        return len(self.rows) + len(self.extra) - 1
+
+    def program(self, levels: Sequence[Level]) -> LinearProgram:
+        """The copy as a LinearProgram: the kept rows' entries gathered by array, each followed
+        by its new columns, then the new rows."""
+        b, lp = self.base, self.base.lp
+        copy = LinearProgram(lp.plan, lp.cell, lp.year, lp.fund)
+        copy.add_cols(Lazy(b.n_cols + len(self.names), lambda j: f"c{j}"))
+        rows = self.rows
+        own = b.start[rows + 1] - b.start[rows]
+        more = np.zeros(len(rows), np.int64)
+        for k, entries in self.attach.items():
+            more[k] = len(entries)
+        counts = own + more
+        out = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(counts, out=out[1:])
+        index = np.empty(int(out[-1]), np.int64)
+        value = np.empty(int(out[-1]))
+        first = np.cumsum(own) - own
+        within = np.arange(int(own.sum()), dtype=np.int64) - np.repeat(first, own)
+        to = np.repeat(out[:-1], own) + within
+        src = np.repeat(b.start[rows], own) + within
+        index[to], value[to] = b.index[src], b.value[src]
+        for k, entries in self.attach.items():
+            at = int(out[k] + own[k])
+            index[at:at + len(entries)] = [c for c, _ in entries]
+            value[at:at + len(entries)] = [v for _, v in entries]
+        senses = [b.sense[rows].astype(np.int8)]
+        rhs = [self.rhs[rows]]
+        all_counts, all_index, all_value = [counts], [index], [value]
+        for sense, r, cols, coefs in self.extra:
+            all_counts.append(np.array([len(cols)], np.int64))
+            all_index.append(cols)
+            all_value.append(coefs)
+            senses.append(np.array([sense], np.int8))
+            rhs.append(np.array([r]))
+        n = len(rows) + len(self.extra)
+        if n:
+            copy.add_rows("level", np.concatenate(senses), np.concatenate(rhs),
+                          np.concatenate(all_counts), np.concatenate(all_index),
+                          np.concatenate(all_value), Lazy(n, lambda r: f"r{r}"), "",
+                          Lazy(n, lambda r: ""))
+        copy.levels = list(levels)
+        return copy
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: str
+    values: np.ndarray | None
+    duals: np.ndarray | None
+    objectives: dict[str, float]
+
+    @property
+    def feasible(self) -> bool:
+        return self.status == "optimal"
+
+
+def _feasibility() -> list[Level]:
+    return [Level("feasibility", np.zeros(0, np.int64), np.zeros(0), "any allocation")]
+
+
+def _solve(copy: _Copy, levels: Sequence[Level], options: SolveOptions) -> _Answer:
+    status, objectives, values, duals = solve_raw(copy.program(levels), options)
+    if status not in ("optimal", "infeasible"):
+        raise SolveError(f"while explaining, the solver stopped with status {status}")
+    return _Answer(status, values, duals, objectives)
+
+
+def _normalised(name: str, cols: np.ndarray, coefs: np.ndarray, text: str = ""
+                ) -> tuple[Level, float]:
+    """A level whose largest cost is 1, and the factor that takes its duals back to `coefs`.
+
+    Why: what a solver is handed is then the level itself, so its duals need no guessing.
+    """
+    scale = float(np.abs(coefs).max()) if len(coefs) else 0.0
+    scale = scale if scale > 0 else 1.0
+    return Level(name, np.asarray(cols, np.int64), np.asarray(coefs, float) / scale, text), scale
+
+
+def _bound_level(copy: _Copy, level: Level, bound: float) -> None:
+    """A row keeping a level's objective at most `bound`, scaled to a largest coefficient of 1.
+
+    Why: weights divided by targets make coefficients near 1e-5; a solver's feasibility
+    tolerance (1e-7 on the row) would then let amounts drift by hundredths of a unit.
+    """
+    scale = float(np.abs(level.coefs).max()) if len(level.coefs) else 1.0
+    scale = scale if scale > 0 else 1.0
+    copy.add_row(LE, bound / scale, level.cols, level.coefs / scale)
+
+
+def _held(copy: _Copy, lp: LinearProgram, objectives: Mapping[str, float], upto: int,
+          tolerance: float, absolute: float) -> None:
+    """Rows keeping each level before `upto` within a tolerance of its optimum."""
+    for level in lp.levels[:upto]:
+        if level.name == TIE_BREAK:
+            continue
+        z = float(objectives[level.name])
+        _bound_level(copy, level, z + tolerance * abs(z) + absolute)

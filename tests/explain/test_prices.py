@@ -1,0 +1,82 @@
+"""Shadow prices (`alloc.explain.prices`) on the tiny model: against finite differences of the
+optimum solved by the referee (tests/lp_oracle.py), and against the hand solution of
+tests/test_golden.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from explain_checks import (
+    held,
+    level_objective,
+    lexicographic,
+)
+from lp_oracle import minimise
+
+from alloc.lp.build import LinearProgram, build
+from alloc.model.load import load_plan
+
+
+def assert_prices_are_slopes(lp: LinearProgram, delta: float = 0.01) -> np.ndarray:
+    """Each price lies between the left and right slopes of the final goal level's optimum (its
+    subgradient), and equals both where they agree; returns the prices."""
+    from alloc.explain.prices import shadow_prices
+    from alloc.lp.solve import solve
+
+    solution = solve(lp)
+    prices = shadow_prices(lp, solution.objectives)
+    goals = [k for k, level in enumerate(lp.levels) if level.name != "reference"]
+    last = goals[-1]
+    earlier = lexicographic(lp, upto=len(goals) - 1)
+    objective = level_objective(lp, last)
+    base = minimise(lp, None, objective, held(lp, last, earlier))
+    assert base == pytest.approx(prices.objective, abs=1e-7)
+    checked = 0
+    for i, name in enumerate(lp.row_names):
+        if np.isnan(prices.prices[i]):
+            continue
+        slopes = []
+        for step in (delta, -delta):
+            rhs = np.asarray(lp.rhs, float).copy()
+            rhs[i] += step
+            z = minimise(lp, rhs, objective, held(lp, last, earlier))
+            slopes.append(None if z is None else (z - base) / step)
+        right, left = slopes
+        p = prices.prices[i]
+        if right is not None:
+            assert p <= right + 1e-6, name
+        if left is not None:
+            assert p >= left - 1e-6, name
+        if right is not None and left is not None and abs(right - left) < 1e-9:
+            assert p == pytest.approx(right, abs=1e-7), name
+            checked += 1
+    assert checked, "no rule had a two-sided slope to compare with"
+    return prices.prices
+
+
+def test_shadow_prices_of_the_tiny_model_are_the_slopes_of_its_optimum(project: Path) -> None:
+    lp = build(load_plan("tiny", project))
+    prices = dict(zip(lp.row_names, assert_prices_are_slopes(lp), strict=True))
+    # by hand (tests/test_golden.py): one more unit of 2024 ceiling goes to A/P1, whose shortfall
+    # costs 2/70 a unit; in 2025 A is capped by its envelope, so it goes to B/P2 (1/50); one more
+    # unit of A's 2025 envelope moves a unit from B/P2 to A/P1: -2/70 + 1/50.
+    assert prices["ceiling[2024]"] == pytest.approx(-2 / 70)
+    assert prices["ceiling[2025]"] == pytest.approx(-1 / 50)
+    assert prices["envelope_max[A,2025]"] == pytest.approx(-2 / 70 + 1 / 50)
+
+
+def test_shadow_prices_are_taken_at_the_final_goal_level(project: Path) -> None:
+    plan = load_plan("tiny", project)
+    p2 = next(t for t in plan.targets if t.code == "P2")
+    two_levels = dataclasses.replace(plan, targets=tuple(
+        dataclasses.replace(t, level=2) if t is p2 else t for t in plan.targets))
+    lp = build(two_levels)
+    from alloc.explain.prices import shadow_prices
+    from alloc.lp.solve import solve
+
+    assert shadow_prices(lp, solve(lp).objectives).level == "level 2"
+    assert_prices_are_slopes(lp)
