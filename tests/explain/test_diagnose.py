@@ -32,8 +32,8 @@ from hypothesis import strategies as st
 from lp_oracle import feasible, relaxed_rhs
 from strategies import GeneratedModel, feasible_models
 
-import alloc.explain.diagnose
 from alloc.errors import InputError, SolveError
+from alloc.explain import diagnose as diagnose_module
 from alloc.explain import diagnose_infeasible
 from alloc.explain.words import amount_text, short_source
 from alloc.lp.build import LinearProgram, build
@@ -242,8 +242,8 @@ def test_the_cheap_diagnosis_names_a_conflicting_rule_in_one_solve_faster(
     assert feasible(lp, relaxed_rhs(lp, [m.record() for m in cheap.repair.moves]))
     assert cheap_seconds < full_seconds, f"cheap {cheap_seconds:.3f} s, full {full_seconds:.3f} s"
     solves: list[int] = []
-    solve = alloc.explain.diagnose._solve
-    monkeypatch.setattr(alloc.explain.diagnose, "_solve",
+    solve = diagnose_module._solve
+    monkeypatch.setattr(diagnose_module, "_solve",
                         lambda *args: solves.append(1) or solve(*args))
     diagnose_infeasible(lp, cheap=True)
     assert len(solves) == 1
@@ -274,7 +274,7 @@ def test_when_the_full_diagnosis_fails_the_cheap_one_is_told(
     def stopped(self: object) -> None:
         raise SolveError("while explaining, the solver stopped with status time_limit")
 
-    monkeypatch.setattr(alloc.explain.diagnose._Diagnoser, "run", stopped)
+    monkeypatch.setattr(diagnose_module._Diagnoser, "run", stopped)
     shutil.copytree(REPO / "scenarios" / "examples", project / "scenarios" / "examples")
     code = main(["run", "examples/committed-above-envelope", "--project", str(project)])
     out = capsys.readouterr().out
