@@ -10,6 +10,7 @@ The Python API (`alloc.api`, documented in docs/api.md)::
 import sys
 import types
 
+from alloc._version import __version__
 from alloc.api import (
     SUPPORT_COSTS,
     InputError,
@@ -30,8 +31,6 @@ from alloc.api import (
     write_comparison,
     write_sweep,
 )
-
-__version__ = "0.1.0"
 
 
 class _Package(types.ModuleType):

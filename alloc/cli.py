@@ -17,7 +17,8 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from alloc import __version__, api, interrupt, options
+from alloc import api, interrupt, options
+from alloc._version import __version__
 from alloc.errors import InputError, Problem, SolveError
 from alloc.text import printable
 

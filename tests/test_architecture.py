@@ -78,10 +78,56 @@ def test_the_checker_has_a_function_per_rule_group_of_the_builder() -> None:
         assert callable(getattr(build, name)) and getattr(verify, name) in verify.RULES, name
 
 
-def test_loading_and_validation_know_nothing_of_the_lp() -> None:
-    for path in (PACKAGE / "model").glob("*.py"):
-        source, name = path.read_text(), path.name
-        assert "alloc.lp.build" not in source and "alloc.lp.solve" not in source, name
+SHARED = {"alloc.errors", "alloc.text", "alloc.suggest", "alloc._version"}
+"""Small modules every stage may use: error types, text escaping, did-you-mean, the version."""
+
+
+def package_imports(package: str) -> dict[str, set[str]]:
+    """Per module of a stage package, the alloc modules it imports from outside the package."""
+    out = {}
+    for path in (PACKAGE / package).rglob("*.py"):
+        outside = {m for m in alloc_imports(path) if not m.startswith(f"alloc.{package}")}
+        out[path.relative_to(PACKAGE).as_posix()] = outside
+    return out
+
+
+def test_the_model_stage_knows_no_later_stage() -> None:
+    """files -> Plan: nothing of programs, solvers, explanations or reports."""
+    for module, names in package_imports("model").items():
+        assert names <= SHARED, (module, names - SHARED)
+
+
+def test_the_lp_stage_knows_only_the_model() -> None:
+    for module, names in package_imports("lp").items():
+        others = {n for n in names - SHARED if not n.startswith("alloc.model.")}
+        assert not others, (module, others)
+
+
+def test_the_report_stage_uses_only_the_solution_of_the_lp() -> None:
+    """Tables are pure functions of the Solution: no builder, solver, explanation or sweep."""
+    for module, names in package_imports("report").items():
+        others = {n for n in names - SHARED - {"alloc.lp.solution"}
+                  if not n.startswith("alloc.model.")}
+        assert not others, (module, others)
+
+
+def test_explanations_come_before_reports() -> None:
+    """explain re-solves copies of the program and hands sheets and files to the report stage;
+    it knows nothing of comparisons, sweeps, the API or the command line."""
+    for module, names in package_imports("explain").items():
+        others = {n for n in names - SHARED
+                  if not n.startswith(("alloc.model.", "alloc.lp.", "alloc.report."))}
+        assert not others, (module, others)
+
+
+def test_only_the_entry_points_use_the_api_and_the_command_line() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        module = path.relative_to(PACKAGE).as_posix()
+        names = alloc_imports(path)
+        if module not in ("cli.py", "_entry.py", "__init__.py", "__main__.py"):
+            assert "alloc.cli" not in names, module
+        if module not in ("cli.py", "__init__.py"):
+            assert "alloc.api" not in names, module
 
 
 def test_the_default_path_does_not_load_pulp(project: Path) -> None:

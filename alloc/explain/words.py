@@ -52,7 +52,7 @@ def _period(plan: Plan, years: Sequence[int]) -> str:
 
 def _years(plan: Plan, label: str) -> tuple[int, ...]:
     for kind in ("year", "biennium", "plan"):
-        for lab, ys in plan.periods(kind):  # type: ignore[arg-type]
+        for lab, ys in plan.periods(kind):
             if lab == label:
                 return tuple(ys)
     return ()

@@ -10,7 +10,12 @@ from typing import Literal
 
 import pandas as pd
 
+from alloc.lp.verify import ABS_TOLERANCE
 from alloc.model.domain import Plan
+
+CHECK_TOLERANCE = ABS_TOLERANCE
+"""How far (in the plan's unit) an amount may break a rule before the independent check refuses
+the answer; reported with every solution."""
 
 Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "too_large", "error"]
 ALLOCATION_COLUMNS = ["entity", "priority", "output", "year", "fund", "amount"]

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xlsxwriter  # type: ignore[import-untyped]  # xlsxwriter ships neither stubs nor py.typed
+import xlsxwriter
 
 Format = Any
 """An xlsxwriter cell format (xlsxwriter has no type information)."""

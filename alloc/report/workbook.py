@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from xlsxwriter.utility import (  # type: ignore[import-untyped]  # no stubs nor py.typed
+from xlsxwriter.utility import (
     quote_sheetname,
     xl_rowcol_to_cell,
 )

@@ -14,9 +14,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from alloc import __version__
-from alloc.lp.solution import Solution
-from alloc.lp.verify import ABS_TOLERANCE
+from alloc._version import __version__
+from alloc.lp.solution import CHECK_TOLERANCE, Solution
 from alloc.report.appendix import write_appendix
 from alloc.report.book import neutralise, write_csv
 from alloc.report.folders import NOT_OPTIMAL, RUN, current_status, report_folder, report_subfolder
@@ -41,7 +40,7 @@ def run_record(solution: Solution, seconds: dict[str, float]) -> dict:
         "unit": plan.unit,
         "ceiling": {str(y): solution.ceiling(y) for y in plan.years},
         "allocated": {str(y): round(solution.allocated(y), 6) for y in plan.years},
-        "check": {"tolerance_chf_thousands": ABS_TOLERANCE,
+        "check": {"tolerance_chf_thousands": CHECK_TOLERANCE,
                   "passed": solution.optimal},
         "inputs_date": plan.inputs_date,
         "inputs_sha256": dict(plan.input_files),

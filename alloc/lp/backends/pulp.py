@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 import numpy as np
-import pulp  # type: ignore[import-untyped]  # PuLP ships no type hints
+import pulp
 
 from alloc.lp.backends.base import Backend
 from alloc.lp.program import LinearProgram, Sense, face_threshold, level_bound
