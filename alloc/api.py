@@ -324,20 +324,22 @@ class SweepResult:
     def all_optimal(self) -> bool:
         return all(r.status == "optimal" for r in self.results)
 
-    @cached_property
+    @property
     def variants(self) -> pd.DataFrame:
         """Per variant: its values, status, check, objective per level, totals per thematic
         priority and per entity."""
-        from alloc.sweep.core import frames
+        return self._frames[0]
 
-        return frames(self.plan, self.sweep, self.results)[0]
-
-    @cached_property
+    @property
     def summary(self) -> pd.DataFrame:
         """Mean, min, percentiles and max per thematic priority and entity."""
+        return self._frames[1]
+
+    @cached_property
+    def _frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         from alloc.sweep.core import frames
 
-        return frames(self.plan, self.sweep, self.results)[1]
+        return frames(self.plan, self.sweep, self.results)
 
 
 def sweep(scenario: str | Path, project: str | Path = ".", *, draws: int = 0, seed: int = 1,
