@@ -35,7 +35,7 @@ class Solution:
     """Optimum of each goal-programming level, in order."""
     allocation: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=ALLOCATION_COLUMNS))
-    """One row per non-zero (entity, priority, output, year, fund), sorted, CHF thousands."""
+    """One row per non-zero (entity, priority, output, year, fund), sorted, in the plan's unit."""
     constraints: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=CONSTRAINT_COLUMNS))
     """Every rule: activity, bound and slack; `shadow_price` is the solver's dual at the last level

@@ -12,9 +12,9 @@ Sums that come in families (per entity and year, per fund and year, per cell and
 taken once with a grouped sum, not with a mask per rule, so a check costs about as much as
 reading the allocation, whatever the number of rules.
 
-Tolerance: a rule holds if it is violated by at most one franc (0.001 CHF thousands), plus 1e-9
-of the bound, plus half a thousandth of a franc per amount summed (the rounding of reported
-amounts).
+Tolerance: a rule holds if it is violated by at most a thousandth of the unit (one franc in CHF
+thousands), plus 1e-9 of the bound, plus half a thousandth of a franc per amount summed (the
+rounding of reported amounts).
 """
 
 from __future__ import annotations

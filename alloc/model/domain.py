@@ -116,7 +116,8 @@ class RevenueLine:
     amounts: Mapping[int, float]
     units: Mapping[int, float] | None = None
     unit_value: float | None = None
-    """Value of one contributory unit in CHF (not thousands), when the line is units x value."""
+    """Value of one contributory unit in the currency of the plan's unit (not thousands), when
+    the line is units x value."""
     source: str = ""
     receives_support_costs: bool = False
     """Programme support costs charged to extrabudgetary funds are added to this line."""
