@@ -17,6 +17,7 @@ from alloc.api import (
     ModelTooLarge,
     Problem,
     Result,
+    SheetTooLarge,
     SolveError,
     SweepResult,
     Written,
@@ -48,7 +49,7 @@ _API_NAMES = frozenset({"explain", "compare", "sweep"})
 sys.modules[__name__].__class__ = _Package
 
 __all__ = [
-    "SUPPORT_COSTS", "InputError", "ModelTooLarge", "Problem", "Result", "SolveError",
+    "SUPPORT_COSTS", "InputError", "ModelTooLarge", "Problem", "Result", "SheetTooLarge", "SolveError",
     "SweepResult", "Written", "__version__", "compare", "explain", "load", "reports_folder", "run",
     "solve", "sweep", "write", "write_comparison", "write_sweep",
 ]
