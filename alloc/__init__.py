@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         ModelTooLarge,
         Problem,
         Result,
+        SheetTooLarge,
         SolveError,
         SweepResult,
         Written,
@@ -41,7 +42,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
-    "SUPPORT_COSTS", "InputError", "ModelTooLarge", "Problem", "Result", "SolveError",
+    "SUPPORT_COSTS", "InputError", "ModelTooLarge", "Problem", "Result", "SheetTooLarge",
+    "SolveError",
     "SweepResult", "Written", "__version__", "compare", "explain", "load", "reports_folder", "run",
     "solve", "sweep", "write", "write_comparison", "write_sweep",
 ]

@@ -23,7 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alloc.errors import InputError, ModelTooLarge, Problem, SolveError
+from alloc.errors import InputError, ModelTooLarge, Problem, SheetTooLarge, SolveError
 from alloc.model.domain import Plan
 
 if TYPE_CHECKING:
@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from alloc.sweep.core import Sweep
 
 __all__ = [
-    "SUPPORT_COSTS", "Comparison", "InputError", "ModelTooLarge", "Problem", "Result", "SolveError",
-    "SweepResult", "Written", "compare", "explain", "load", "reports_folder", "run", "solve",
-    "sweep", "write", "write_comparison", "write_sweep",
+    "SUPPORT_COSTS", "Comparison", "InputError", "ModelTooLarge", "Problem", "Result",
+    "SheetTooLarge", "SolveError", "SweepResult", "Written", "compare", "explain", "load",
+    "reports_folder", "run", "solve", "sweep", "write", "write_comparison", "write_sweep",
 ]
 
 SUPPORT_COSTS = ("rows", "direct", "step-down", "reciprocal")

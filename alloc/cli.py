@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from alloc import api, interrupt, options
 from alloc._version import __version__
-from alloc.errors import InputError, Problem, SolveError
+from alloc.errors import InputError, Problem, SheetTooLarge, SolveError
 from alloc.text import printable
 
 if TYPE_CHECKING:
@@ -298,7 +298,7 @@ def _main(argv: list[str] | None) -> int:
         print("alloc: the model is too large for this machine's memory; reduce the mandate, the "
               "years or the funds, or run on a larger machine (nothing was written)", file=sys.stderr)
         return EXIT_INTERNAL
-    except SolveError as exc:
+    except (SolveError, SheetTooLarge) as exc:
         if args.debug:
             traceback.print_exc()
         say(f"alloc: {exc}", file=sys.stderr)

@@ -39,3 +39,8 @@ class SolveError(Exception):
 
 class ModelTooLarge(Exception):
     """The model would not fit in memory: refused before building, with the sizes involved."""
+
+
+class SheetTooLarge(Exception):
+    """A workbook sheet cannot hold what it was asked to (Excel: 1,048,576 rows x 16,384
+    columns): refused with the sheet, the size and where the whole table is, never cut."""

@@ -10,7 +10,17 @@ from pathlib import Path
 import pandas as pd
 
 from alloc.compare.core import Comparison, totals_side_by_side
-from alloc.report.book import AMOUNT, Book, Format, Properties, created_on, with_unit, write_csv
+from alloc.report.book import (
+    AMOUNT,
+    Book,
+    Format,
+    Part,
+    Properties,
+    Worksheet,
+    created_on,
+    with_unit,
+    write_csv,
+)
 from alloc.text import markdown_text as escape
 
 
@@ -36,32 +46,37 @@ def _workbook(comparison: Comparison, path: Path) -> None:
     for table_id in d["table"].drop_duplicates():
         part = d[d["table"] == table_id].drop(columns=["table"])
         part = part.assign(row=part["row"].map(str), column=part["column"].map(str))
-        ws = book.sheet(table_id)
         table = first.tables[table_id]
-        ws.write_string(0, 0, f"{with_unit(table.title, unit)}: {' vs '.join(names)}", f["caption"])
+        caption = f"{with_unit(table.title, unit)}: {' vs '.join(names)}"
         headers = ["Row", "Column", *names,
                    *(h for n in names[1:] for h in (f"{n} - {names[0]}", f"% vs {names[0]}"))]
         formats: list[Format] = [f["plain"], f["plain"], *(f["num"] for _ in names),
                                  *(fmt for _ in names[1:] for fmt in (f["num"], f["points"]))]
-        last = book.write_frame(ws, part, 2, headers=headers, header=f["head_top"], formats=formats,
-                               keep_empty=True)
-        for k in range(len(names) - 1):
-            c = 2 + len(names) + 2 * k
-            ws.conditional_format(3, c, last, c, {"type": "cell", "criteria": "<", "value": 0,
-                                                  "format": f["fall"]})
-            ws.conditional_format(3, c, last, c, {"type": "cell", "criteria": ">", "value": 0,
-                                                  "format": f["rise"]})
-        ws.set_column(0, 1, 14)
-        ws.set_column(2, len(headers), 13)
-        ws.freeze_panes(3, 2)
-        ws.autofilter(2, 0, last, len(headers) - 1)
+
+        def above(ws: Worksheet, _: Part, caption: str = caption) -> None:
+            ws.write_string(0, 0, caption, f["caption"])
+
+        for sheet in book.frame_sheets(table_id, part, 2, headers=headers, header=f["head_top"],
+                                       formats=formats, keep_empty=True, before=above,
+                                       whole="deltas.csv"):
+            ws, last = sheet.ws, sheet.last
+            for k in range(len(names) - 1):
+                c = 2 + len(names) + 2 * k
+                ws.conditional_format(3, c, last, c, {"type": "cell", "criteria": "<", "value": 0,
+                                                      "format": f["fall"]})
+                ws.conditional_format(3, c, last, c, {"type": "cell", "criteria": ">", "value": 0,
+                                                      "format": f["rise"]})
+            ws.set_column(0, 1, 14)
+            ws.set_column(2, len(headers), 13)
+            ws.freeze_panes(3, 2)
+            ws.autofilter(2, 0, last, len(headers) - 1)
     if len(names) > 1:
         _chart_sheet(book, comparison)
     _frame_sheet(book, "Attribution", comparison.attribution.round(3),
                  f"Why the totals differ ({unit}): each input group applied alone to "
-                 f"{names[0]}, the interaction, and the total difference")
+                 f"{names[0]}, the interaction, and the total difference", "attribution.csv")
     _frame_sheet(book, "Inputs", comparison.inputs,
-                 f"Every input that differs from {names[0]}, key by key (old -> new)")
+                 f"Every input that differs from {names[0]}, key by key (old -> new)", "inputs.csv")
     book.close()
 
 
@@ -85,19 +100,24 @@ def _chart_sheet(book: Book, comparison: Comparison) -> None:
     ws.insert_chart(2, len(names) + 1, chart, {"x_scale": 1.5, "y_scale": 1.5})
 
 
-def _frame_sheet(book: Book, name: str, frame: pd.DataFrame, caption: str) -> None:
-    """A frame as it is: numbers in whole units, text as text."""
+def _frame_sheet(book: Book, name: str, frame: pd.DataFrame, caption: str, whole: str) -> None:
+    """A frame as it is: numbers in whole units, text as text (on further sheets past a sheet's
+    rows; `whole`, the CSV file beside the workbook, holds it all)."""
     f = book.f
-    ws = book.sheet(name)
-    ws.write_string(0, 0, caption, f["caption"])
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
                for c in frame.columns]
-    last = book.write_frame(ws, frame, 2, header=f["head_top"],
-                            formats=[f["num"] if n else None for n in numeric], keep_empty=True)
-    ws.set_column(0, max(len(frame.columns) - 1, 0), 22)
-    if len(frame):
-        ws.autofilter(2, 0, last, len(frame.columns) - 1)
-    ws.freeze_panes(3, 0)
+
+    def above(ws: Worksheet, _: Part) -> None:
+        ws.write_string(0, 0, caption, f["caption"])
+
+    for sheet in book.frame_sheets(name, frame, 2, header=f["head_top"],
+                                   formats=[f["num"] if n else None for n in numeric],
+                                   keep_empty=True, before=above, whole=whole):
+        ws = sheet.ws
+        ws.set_column(0, max(len(frame.columns) - 1, 0), 22)
+        if len(sheet.records):
+            ws.autofilter(2, 0, sheet.last, len(frame.columns) - 1)
+        ws.freeze_panes(3, 0)
 
 
 def _markdown(comparison: Comparison) -> str:

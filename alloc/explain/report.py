@@ -73,7 +73,7 @@ def sheets(explanation: Explanation, plan: Plan) -> list[Sheet]:
          ("source", "Where it is written", "wrap", 34), ("bound", "Bound", "detail", 14),
          ("activity", "Activity", "detail", 14), ("slack", "Slack", "detail", 12),
          ("shadow_price", "Shadow price", "number", 13), ("text", "The rule", "wrap", 44)),
-        table, bold="binding")]
+        table, bold="binding", csv=CONSTRAINTS)]
     if explanation.rooms:
         frame = flexibility_frame(explanation.rooms, explanation.tolerance)
         out.append(Sheet(
@@ -86,7 +86,7 @@ def sheets(explanation: Explanation, plan: Plan) -> list[Sheet]:
              ("amount", "Allocated", "amount", 13), ("low", "Smallest", "amount", 13),
              ("high", "Largest", "amount", 13), ("room", "Room", "amount", 12),
              ("forced", "Forced", "flag", 8)),
-            frame, bold="forced"))
+            frame, bold="forced", csv=FLEXIBILITY))
     if explanation.ranges:
         frame = ranging_frame(explanation.ranges)
         out.append(Sheet(
@@ -99,7 +99,7 @@ def sheets(explanation: Explanation, plan: Plan) -> list[Sheet]:
              ("parameter", "What", "text", 9), ("value", "Now", "number", 13),
              ("low", "From", "number", 13), ("high", "To", "number", 13),
              ("source", "Where it is written", "wrap", 40)),
-            frame))
+            frame, csv=RANGING))
     return out
 
 

@@ -12,16 +12,28 @@ Rules it keeps:
   timestamps of xlsxwriter's in-memory mode (no temporary files, no file modes);
 - one set of named cell formats (`STYLES`): amounts in whole units of the model's unit
   (`AMOUNT`; the unit itself goes in titles and headers, `with_unit`), percentages, headers,
-  notes, subtotals and totals; a workbook creates a format the first time it asks for it.
+  notes, subtotals and totals; a workbook creates a format the first time it asks for it;
+- nothing is cut at the edge of a sheet (`MAX_ROWS` x `MAX_COLS`, Excel's limits): every sheet
+  refuses, with `SheetTooLarge`, a cell, range or table beyond them, where xlsxwriter would drop
+  it without a word; a frame too long for one sheet goes on numbered sheets ("Allocation",
+  "Allocation (2)", ...), each with its header, and a note says how many sheets and rows there
+  are and which CSV file holds the whole table (`Book.frame_sheets`); a frame too wide is refused;
+- frames are written a column at a time (numbers, with `write_column`) and their text a row at a
+  time (so that the shared strings come in the order they always did: the same bytes as the
+  cell-by-cell writer this replaced), with the garbage collector paused while millions of cells
+  are stored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
+import itertools
 import math
 import numbers
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +41,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet as _XlsxWorksheet
+
+from alloc.errors import SheetTooLarge
 
 Format = Any
 """An xlsxwriter cell format (xlsxwriter has no type information)."""
@@ -62,6 +78,7 @@ STYLES: Mapping[str, Mapping[str, object]] = {
     "title": {"bold": True, "font_size": 13},
     "caption": {"bold": True, "font_size": 12},
     "note": {"italic": True, "text_wrap": True, "valign": "top"},
+    "aside": {"bold": True, "italic": True},
     "text": {"valign": "top"},
     "wrap": {"text_wrap": True, "valign": "top"},
     "key": {"bold": True, "valign": "top"},
@@ -85,13 +102,18 @@ STYLES: Mapping[str, Mapping[str, object]] = {
 a sheet's title; note: a wrapped italic line; head: a table's header (head_num over numbers,
 head_top for the comparison's sheets); num: an amount in whole units; detail: thousandths;
 pct: a fraction as a percentage; points: percentage points; sub_* and tot_*: subtotal and
-total rows; fall and rise: a conditional format for a difference below or above zero."""
+total rows; fall and rise: a conditional format for a difference below or above zero; aside:
+the note beside the header of a table split over several sheets."""
 
 AUTHOR = "alloc"
 DEFAULT_DATE = dt.date(2000, 1, 1)
 """The creation date of a workbook whose inputs have no date."""
 SHEET_NAME_MAX = 31
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+MAX_ROWS = 1_048_576
+"""Rows a worksheet holds (Excel's limit). Read when a sheet is written, so a test can lower it."""
+MAX_COLS = 16_384
+"""Columns a worksheet holds (Excel's limit)."""
 
 
 def with_unit(text: str, unit: str) -> str:
@@ -109,9 +131,14 @@ def created_on(inputs_date: str) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def sheet_name(text: str, taken: Iterable[str] = ()) -> str:
-    """A sheet name Excel accepts: at most 31 characters, none of []:*?/\\, not quoted, unique."""
+def sheet_name(text: str, taken: Iterable[str] = (), number: int = 1) -> str:
+    """A sheet name Excel accepts: at most 31 characters, none of []:*?/\\, not quoted, unique.
+    With a `number` above 1, the name of that sheet of a table split over several: "text (2)",
+    the text shortened to leave room for the number."""
     name = _FORBIDDEN.sub("-", text).strip("'").strip() or "Sheet"
+    if number > 1:
+        suffix = f" ({number})"
+        name = name[: SHEET_NAME_MAX - len(suffix)] + suffix
     name = name[:SHEET_NAME_MAX]
     lowered = {t.lower() for t in taken}
     if name.lower() == "history":   # reserved by Excel
@@ -168,8 +195,10 @@ class Formats(Mapping[str, Format]):
         return len(STYLES)
 
 
-def _write(ws: Worksheet, row: int, col: int, value: object, fmt: Format, keep_empty: bool) -> None:
-    """`Book.write`, the common types first (a sweep writes hundreds of thousands of cells)."""
+def _write(ws: Worksheet, row: int, col: int, value: object, fmt: Format, keep_empty: bool,
+           blanks: bool = False) -> None:
+    """`Book.write`, the common types first (a sweep writes hundreds of thousands of cells);
+    with `blanks`, a missing value is a blank cell in `fmt` (kept only when it has a format)."""
     if isinstance(value, str):
         if value or keep_empty:
             ws.write_string(row, col, value, fmt)
@@ -178,21 +207,175 @@ def _write(ws: Worksheet, row: int, col: int, value: object, fmt: Format, keep_e
     elif isinstance(value, float):
         if math.isfinite(value):
             ws.write_number(row, col, value, fmt)
+        elif blanks:
+            ws.write_blank(row, col, None, fmt)
     elif isinstance(value, (bool, np.bool_)):
         ws.write_boolean(row, col, bool(value), fmt)
     elif value is None or value is pd.NA or value is pd.NaT:
-        return
+        if blanks:
+            ws.write_blank(row, col, None, fmt)
     elif isinstance(value, numbers.Real):
         number = float(value)
         if math.isfinite(number):
             ws.write_number(row, col, number, fmt)
+        elif blanks:
+            ws.write_blank(row, col, None, fmt)
     else:
         ws.write_string(row, col, str(value), fmt)
 
 
+class _Worksheet(_XlsxWorksheet):
+    """An xlsxwriter worksheet that refuses, with `SheetTooLarge`, anything beyond `MAX_ROWS` x
+    `MAX_COLS`. xlsxwriter itself returns -1 there and writes nothing: a caller that does not
+    look at every return value (none did) loses the data without a word. xlsxwriter checks every
+    cell, row and column setting, merged range, table, filter, validation, conditional format,
+    chart and image through `_check_dimensions`, so they are all refused here. The workbook is
+    packed in memory when it is closed: one refused is never written at all."""
+
+    def _check_dimensions(self, row: int, col: int, ignore_row: bool = False,
+                          ignore_col: bool = False) -> int:
+        if not (0 <= row < MAX_ROWS and 0 <= col < MAX_COLS):
+            raise SheetTooLarge(
+                f"sheet {self.name!r}: cell {_cell(row, col)} is outside the {MAX_ROWS:,} rows x "
+                f"{MAX_COLS:,} columns a sheet holds; the workbook was not written")
+        status = _XlsxWorksheet._check_dimensions(self, row, col, ignore_row, ignore_col)
+        if status:      # -2: a row before one already flushed, in constant_memory mode
+            raise SheetTooLarge(f"sheet {self.name!r}: cell {_cell(row, col)} written after the "
+                                "rows below it were flushed; the workbook was not written")
+        return int(status)
+
+
+def _cell(row: int, col: int) -> str:
+    """A cell in words, even where Excel has no name for it."""
+    if row >= 0 and col >= 0:
+        return f"{xl_rowcol_to_cell(row, col)} (row {row + 1:,}, column {col + 1:,})"
+    return f"at row {row + 1:,}, column {col + 1:,}"
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused: storing a sheet makes millions of small tuples (in no
+    cycle), over which the collector would otherwise walk again and again as they pile up."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def split_rows(records: int, top: int) -> list[range]:
+    """Which records of a frame go on which sheet when its header is at row `top` (0-based) of
+    each: as many as fit below the header, in order; one range (maybe empty) when all fit.
+    Raises `SheetTooLarge` when not even one record fits below the header."""
+    room = MAX_ROWS - top - 1
+    if room < 1:
+        raise SheetTooLarge(f"a header at row {top + 1:,} leaves no room for a record in the "
+                            f"{MAX_ROWS:,} rows of a sheet")
+    if records <= room:
+        return [range(records)]
+    return [range(start, min(start + room, records)) for start in range(0, records, room)]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One sheet of a frame written by `Book.frame_sheets`: the `number`-th of `count`, its
+    header at row `top`, holding the frame's `records` (positions) in the rows below."""
+
+    ws: Worksheet
+    number: int
+    count: int
+    top: int
+    records: range
+
+    @property
+    def last(self) -> int:
+        """The last row written: the header's when the part has no records."""
+        return self.top + len(self.records)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """A frame made ready to write: per column, its values as Python objects, and for columns of
+    numbers (numpy floats, integers, booleans) an array to find the runs of finite values."""
+
+    values: list[list[object]]
+    numbers: list[np.ndarray | None]
+    plain_text: list[bool]
+    """Whether a column holds only str values (written as they are, with `keep_empty`)."""
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _Columns:
+        values: list[list[object]] = []
+        numbers: list[np.ndarray | None] = []
+        for k in range(frame.shape[1]):
+            column = frame.iloc[:, k]
+            dtype = column.dtype
+            if isinstance(dtype, np.dtype) and dtype.kind in "fiu":
+                array = column.to_numpy(dtype=float)     # integers as `write` has them: floats
+                numbers.append(array)
+                values.append(array.tolist())
+            elif isinstance(dtype, np.dtype) and dtype.kind == "b":
+                array = column.to_numpy()
+                numbers.append(array)
+                values.append(array.tolist())
+            else:                                        # text, objects, nullable types
+                numbers.append(None)
+                values.append(column.tolist())
+        plain_text = [array is None and all(type(v) is str for v in column)
+                      for array, column in zip(numbers, values, strict=True)]
+        return cls(values, numbers, plain_text)
+
+
+def _write_records(ws: Worksheet, columns: _Columns, records: range, row: int, col: int,
+                   formats: Sequence[Format], strong: tuple[Sequence[bool], Sequence[Format]] | None,
+                   keep_empty: bool, blanks: bool) -> None:
+    """`records` of the frame in the rows from `row`, columns from `col`, each value as `write`
+    has it. Numbers a column at a time, in runs of one format (`write_column`); text (and any
+    other object) a row at a time across the columns, as the cell-by-cell writer did: the
+    workbook numbers its shared strings in the order they are written."""
+    a, b = records.start, records.stop
+    if a >= b:
+        return
+    emphasis = None if strong is None else np.asarray(strong[0], dtype=bool)[a:b]
+    text: list[tuple[int, list[object], Format, Format, bool]] = []
+    for c, (values, array) in enumerate(zip(columns.values, columns.numbers, strict=True)):
+        plain = formats[c]
+        bold = plain if strong is None else strong[1][c]
+        if array is None:
+            text.append((col + c, values, plain, bold, columns.plain_text[c] and keep_empty))
+            continue
+        part = array[a:b]
+        finite = np.isfinite(part) if part.dtype.kind == "f" else np.ones(len(part), dtype=bool)
+        key = finite.astype(np.int8) * 2
+        if emphasis is not None:
+            key += emphasis
+        cuts = [0, *(np.flatnonzero(key[1:] != key[:-1]) + 1).tolist(), len(part)]
+        for start, stop in itertools.pairwise(cuts):
+            fmt = bold if emphasis is not None and emphasis[start] else plain
+            if finite[start]:
+                ws.write_column(row + start, col + c, values[a + start:a + stop], fmt)
+            elif blanks and fmt is not None:
+                for r in range(row + start, row + stop):
+                    ws.write_blank(r, col + c, None, fmt)
+    if not text:
+        return
+    write_string = ws.write_string
+    for i in range(a, b):
+        r = row + i - a
+        strong_row = emphasis is not None and emphasis[i - a]
+        for c, values, plain, bold, only_text in text:
+            if only_text:                   # every value a str, each kept: no need to look
+                write_string(r, c, values[i], bold if strong_row else plain)
+            else:
+                _write(ws, r, c, values[i], bold if strong_row else plain, keep_empty, blanks)
+
+
 class Book:
     """A workbook opened with alloc's options and fixed properties, with the shared formats
-    (`f`), unique valid sheet names (`sheet`) and writers that keep text as text."""
+    (`f`), unique valid sheet names (`sheet`), writers that keep text as text, and sheets that
+    refuse what they cannot hold (`SheetTooLarge`) rather than cut it."""
 
     def __init__(self, path: Path, properties: Properties):
         self.wb = xlsxwriter.Workbook(str(path), dict(OPTIONS))
@@ -200,11 +383,13 @@ class Book:
         self.f = Formats(self.wb)
         self.names: list[str] = []
 
-    def sheet(self, title: str) -> Worksheet:
-        """A new worksheet named after `title`: made valid, and unique in the workbook."""
-        name = sheet_name(title, self.names)
+    def sheet(self, title: str, number: int = 1) -> Worksheet:
+        """A new worksheet named after `title` (the `number`-th of a table split over several:
+        "title (2)"): made valid, and unique in the workbook. It refuses, with `SheetTooLarge`,
+        anything beyond `MAX_ROWS` x `MAX_COLS`."""
+        name = sheet_name(title, self.names, number)
         self.names.append(name)
-        return self.wb.add_worksheet(name)
+        return self.wb.add_worksheet(name, worksheet_class=_Worksheet)
 
     def add_format(self, properties: Mapping[str, object]) -> Format:
         """A format of the workbook's own, for what `STYLES` has no name for."""
@@ -225,26 +410,123 @@ class Book:
     def write_frame(self, ws: Worksheet, frame: pd.DataFrame, row: int = 0, col: int = 0, *,
                     headers: Sequence[str] | None = None, header: Format = None,
                     formats: Sequence[Format] | None = None, keep_empty: bool = False) -> int:
-        """`frame` as a table from (`row`, `col`): a header row (`headers`, else the column
-        names, as text) in the `header` format, then a row per record, each value written by
-        `write` (with `keep_empty`) in its column's format (`formats`, one per column; None: no
-        format). Returns the last row written (`row` when the frame has no rows)."""
-        names = list(frame.columns) if headers is None else list(headers)
-        if len(names) != len(frame.columns):
-            raise ValueError(f"{len(names)} headers for {len(frame.columns)} columns")
-        cell_formats = list(formats) if formats is not None else [None] * len(names)
-        if len(cell_formats) != len(names):
-            raise ValueError(f"{len(cell_formats)} formats for {len(names)} columns")
-        for c, name in enumerate(names):
-            _write(ws, row, col + c, str(name), header, keep_empty)
-        r = row
-        for r, record in enumerate(frame.itertuples(index=False, name=None), start=row + 1):
-            for c, value in enumerate(record):
-                _write(ws, r, col + c, value, cell_formats[c], keep_empty)
-        return r
+        """`frame` as a table from (`row`, `col`) of `ws`: a header row (`headers`, else the
+        column names, as text) in the `header` format, then a row per record, each value written
+        by `write` (with `keep_empty`) in its column's format (`formats`, one per column; None:
+        no format). Returns the last row written (`row` when the frame has no rows).
+
+        Raises `SheetTooLarge`, before writing anything, when the frame does not fit in the
+        sheet from there; `frame_sheets` instead goes on to further sheets."""
+        names, cell_formats, heads = _layout(frame, headers, header, formats)
+        _check_fits(ws.get_name(), len(frame), frame.shape[1], row, col)
+        with _collector_paused():
+            for c, name in enumerate(names):
+                _write(ws, row, col + c, str(name), heads[c], keep_empty)
+            _write_records(ws, _Columns.of(frame), range(len(frame)), row + 1, col, cell_formats,
+                           None, keep_empty, False)
+        return row + len(frame)
+
+    def frame_sheets(self, title: str, frame: pd.DataFrame, top: int = 0, *,
+                     headers: Sequence[str] | None = None,
+                     header: Format | Sequence[Format] = None,
+                     formats: Sequence[Format] | None = None,
+                     strong: tuple[Sequence[bool], Sequence[Format]] | None = None,
+                     keep_empty: bool = False, blanks: bool = False, head: bool = True,
+                     before: Callable[[Worksheet, Part], None] | None = None,
+                     whole: str | None = None, split: bool = True) -> list[Part]:
+        """`frame` as a table on a new sheet named after `title`, its header at row `top` and
+        its records below it, from column A; on as many sheets as it takes ("title",
+        "title (2)", ...) when it has more records than fit below the header: each sheet its
+        own header and its share of the records, in order, every record once.
+
+        Cells are written as `write_frame` writes them, with: `header` one format or one per
+        column; `strong` (a flag per record, and a format per column) the formats of flagged
+        records; `blanks`: a missing value is a blank cell in its column's format; `head` False:
+        no header row written (the caller's `before` writes it, as an Excel table does).
+        `before(ws, part)` writes what goes above or around the records (a title, notes, a
+        table), on each sheet before its records. When the frame is split, a note to the right
+        of each header says which records the sheet holds, of how many, on how many sheets, and
+        that `whole` (a file name, say "allocation.csv") holds the whole table.
+
+        Returns the sheets, in order. Raises `SheetTooLarge`, before any sheet is made, for a
+        frame wider than a sheet, or one too long for a sheet when not `split`."""
+        names, cell_formats, heads = _layout(frame, headers, header, formats)
+        if strong is not None and (len(strong[0]) != len(frame) or len(strong[1]) != len(names)):
+            raise ValueError("strong: a flag per record and a format per column")
+        width = len(names)
+        where = f" ({whole} holds the whole table)" if whole else ""
+        if width > MAX_COLS:
+            raise SheetTooLarge(f"sheet {title!r}: the table has {width:,} columns, more than the "
+                                f"{MAX_COLS:,} a sheet holds{where}; the workbook was not written")
+        if not split:
+            _check_fits(title, len(frame), width, top, 0)
+        pieces = split_rows(len(frame), top)
+        note_col = width + 1 if width + 1 < MAX_COLS else width
+        if len(pieces) > 1 and note_col >= MAX_COLS:
+            raise SheetTooLarge(f"sheet {title!r}: {len(frame):,} rows need several sheets, and "
+                                f"its {width:,} columns leave none for the note that says so{where}")
+        parts = [Part(self.sheet(title, k), k, len(pieces), top, records)
+                 for k, records in enumerate(pieces, start=1)]
+        columns = _Columns.of(frame)
+        with _collector_paused():
+            for part in parts:
+                ws = part.ws
+                if before is not None:
+                    before(ws, part)
+                if head:
+                    for c, name in enumerate(names):
+                        _write(ws, top, c, str(name), heads[c], keep_empty)
+                if part.count > 1:
+                    ws.write_string(top, note_col, _split_note(parts, part, len(frame), whole),
+                                    self.f["aside"])
+                _write_records(ws, columns, part.records, top + 1, 0, cell_formats, strong,
+                               keep_empty, blanks)
+        return parts
 
     def close(self) -> None:
-        self.wb.close()
+        with _collector_paused():
+            self.wb.close()
+
+
+def _layout(frame: pd.DataFrame, headers: Sequence[str] | None,
+            header: Format | Sequence[Format], formats: Sequence[Format] | None
+            ) -> tuple[list[object], list[Format], list[Format]]:
+    """The header texts, the cell formats and the header formats, one per column, checked."""
+    names: list[object] = list(frame.columns) if headers is None else list(headers)
+    if len(names) != len(frame.columns):
+        raise ValueError(f"{len(names)} headers for {len(frame.columns)} columns")
+    cell_formats = list(formats) if formats is not None else [None] * len(names)
+    if len(cell_formats) != len(names):
+        raise ValueError(f"{len(cell_formats)} formats for {len(names)} columns")
+    heads: list[Format] = list(header) if isinstance(header, list | tuple) else [header] * len(names)
+    if len(heads) != len(names):
+        raise ValueError(f"{len(heads)} header formats for {len(names)} columns")
+    return names, cell_formats, heads
+
+
+def _check_fits(sheet: str, records: int, width: int, row: int, col: int) -> None:
+    """Refuse a table (a header and `records` rows, `width` columns, from `row`, `col`) that
+    goes past the edge of the sheet."""
+    if row + records >= MAX_ROWS or col + width > MAX_COLS:
+        raise SheetTooLarge(
+            f"sheet {sheet!r}: a table of {records:,} rows and {width:,} columns from "
+            f"{_cell(row, col)} does not fit in the {MAX_ROWS:,} rows x {MAX_COLS:,} columns a "
+            "sheet holds; the workbook was not written")
+
+
+def _split_note(parts: Sequence[Part], part: Part, records: int, whole: str | None) -> str:
+    """What a sheet of a split table says of itself."""
+    a, b = part.records.start + 1, part.records.stop
+    names = [p.ws.get_name() for p in parts]
+    if part.number == 1:
+        rest = (f"the next sheet ('{names[1]}')" if part.count == 2 else
+                f"the next {part.count - 1} sheets ('{names[1]}' to '{names[-1]}')")
+        text = (f"Too long for one sheet: rows {a:,} to {b:,} of the {records:,} are here, the "
+                f"rest on {rest}: {part.count} sheets in all")
+    else:
+        text = (f"Rows {a:,} to {b:,} of the {records:,} of the table that starts on sheet "
+                f"'{names[0]}': sheet {part.number} of {part.count}")
+    return text + (f"; {whole} holds the whole table." if whole else ".")
 
 
 # --- CSV -----------------------------------------------------------------------------------------

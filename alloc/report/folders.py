@@ -218,6 +218,9 @@ def clean_leftovers(container: Path) -> None:
         if not _LOCKS and not _old(entry):
             continue
         if what.startswith("tmp-"):
+            # young folders are spared: a writer locks its folder a moment after making it
+            if _young(entry):
+                continue
             if _abandoned(entry):
                 shutil.rmtree(entry, ignore_errors=True)
             continue
@@ -228,6 +231,18 @@ def clean_leftovers(container: Path) -> None:
                 entry.unlink(missing_ok=True)
             elif what.startswith("old-") or _link_text(container / name) != entry.name:
                 shutil.rmtree(entry, ignore_errors=True)
+
+
+YOUNG_SECONDS = 60.0
+"""A temporary folder this new is never taken as left over, even unlocked (the moment between
+making a folder and locking it)."""
+
+
+def _young(path: Path) -> bool:
+    try:
+        return time.time() - path.lstat().st_mtime < YOUNG_SECONDS
+    except OSError:
+        return True
 
 
 def _old(path: Path) -> bool:

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from xlsxwriter.utility import (
     quote_sheetname,
@@ -32,6 +33,7 @@ from alloc.report.book import (
     DETAIL,
     Book,
     Format,
+    Part,
     Properties,
     Worksheet,
     created_on,
@@ -86,8 +88,8 @@ class _Book(Book):
             created=created_on(summary.inputs_date)))
         self.summary = summary
 
-    def sheet(self, title: str) -> Worksheet:
-        ws = super().sheet(title)
+    def sheet(self, title: str, number: int = 1) -> Worksheet:
+        ws = super().sheet(title, number)
         name = ws.get_name()
         ws.set_landscape()
         ws.set_paper(9)            # A4
@@ -296,28 +298,44 @@ def _write_summary(book: _Book, s: Summary) -> None:
 
 
 def _write_allocation(book: _Book, allocation: pd.DataFrame, unit: str) -> None:
+    """The allocation as an Excel table, a row per cell, year and fund, in the detail format:
+    on further sheets ("Allocation (2)", ...), each its own table, when it is too long for one
+    (allocation.csv holds it whole)."""
     f = book.f
-    ws = book.sheet("Allocation")
     columns = list(allocation.columns)
-    n = len(allocation)
     headers = [with_unit(c, unit) if c == "amount" else c for c in columns]
-    ws.add_table(0, 0, max(n, 1), len(columns) - 1, {
-        "name": "Allocation", "style": "Table Style Light 9", "autofilter": True,
-        "columns": [{"header": h} for h in headers]})
     widths = [max(10, len(h) + 4) for h in headers]
-    for i, row in enumerate(allocation.itertuples(index=False), start=1):
-        for c, (col, value) in enumerate(zip(columns, row, strict=True)):
-            if col == "amount":
-                ws.write_number(i, c, float(value), f["detail"])
-            elif col == "year":
-                ws.write_number(i, c, int(value))
-            else:
-                ws.write_string(i, c, str(value))
-                widths[c] = max(widths[c], len(str(value)) + 2)
-    for c, w in enumerate(widths):
-        ws.set_column(c, c, min(w, 40))
-    ws.freeze_panes(1, 0)
-    ws.repeat_rows(0)
+    values: dict[str, pd.Series] = {}
+    for c, col in enumerate(columns):
+        series = allocation[col]
+        if col == "amount":
+            series = series.astype(float)
+            if not np.isfinite(series.to_numpy()).all():
+                raise ValueError("the allocation has an amount that is not a finite number")
+        elif col == "year":
+            series = series.astype(int)
+        else:
+            series = series.astype(str)
+            if len(series):
+                widths[c] = max(widths[c], int(series.str.len().max()) + 2)
+        values[col] = series
+    frame = pd.DataFrame(values)
+
+    def table(ws: Worksheet, part: Part) -> None:
+        name = "Allocation" if part.number == 1 else f"Allocation_{part.number}"
+        ws.add_table(part.top, 0, part.top + max(len(part.records), 1), len(columns) - 1, {
+            "name": name, "style": "Table Style Light 9", "autofilter": True,
+            "columns": [{"header": h} for h in headers]})
+
+    parts = book.frame_sheets("Allocation", frame, headers=headers,
+                              formats=[f["detail"] if c == "amount" else None for c in columns],
+                              keep_empty=True, head=False, before=table, whole="allocation.csv")
+    for part in parts:
+        ws = part.ws
+        for c, w in enumerate(widths):
+            ws.set_column(c, c, min(w, 40))
+        ws.freeze_panes(1, 0)
+        ws.repeat_rows(0)
 
 
 def _flatten(data: object, key: str = "") -> list[tuple[str, object]]:
@@ -443,7 +461,9 @@ class Sheet:
 
     `columns`: (column of the frame, header, kind, width); kinds are text, wrap, amount (whole
     units), detail (thousandths), number (as it is), share and flag (yes or empty). Rows whose
-    `bold` column is true are written in bold.
+    `bold` column is true are written in bold. A frame too long for one sheet goes on further
+    sheets (`Book.frame_sheets`), which say that `csv`, the file beside the workbook, holds it
+    whole.
     """
 
     title: str
@@ -452,6 +472,10 @@ class Sheet:
     columns: tuple[tuple[str, str, str, float], ...]
     frame: pd.DataFrame
     bold: str | None = None
+    csv: str | None = None
+
+
+_NUMBER_KINDS = ("amount", "detail", "number", "share")
 
 
 def _write_sheet(book: _Book, sheet: Sheet) -> None:
@@ -465,40 +489,47 @@ def _write_sheet(book: _Book, sheet: Sheet) -> None:
         "flag": {"valign": "top", "align": "center"}}
     plain = {k: book.add_format(v) for k, v in kinds.items()}
     strong = {k: book.add_format({**v, "bold": True}) for k, v in kinds.items()}
-    ws = book.sheet(sheet.title)
     widths = [w for _, _, _, w in sheet.columns]
-    ws.write_string(0, 0, sheet.heading, f["title"])
-    r = 1
-    for text in sheet.notes:
-        book.note(ws, r, text, len(sheet.columns), widths)
-        r += 1
-    header = r + 1
-    for c, (_, head, kind, _) in enumerate(sheet.columns):
-        ws.write_string(header, c, head, f["head_num"] if kind in ("amount", "detail", "number",
-                                                                    "share") else f["head"])
-    ws.set_row(header, 2 * _LINE_POINTS)
+    header = len(sheet.notes) + 2
     frame = sheet.frame
+    values: dict[int, object] = {}
+    for c, (column, _, kind, _) in enumerate(sheet.columns):
+        series = frame[column]
+        missing = series.isna().to_numpy()
+        if kind in _NUMBER_KINDS:
+            numbers = series.astype(float).to_numpy()
+            if np.isinf(numbers).any():
+                raise ValueError(f"sheet {sheet.title!r}: column {column!r} has an infinite value")
+            values[c] = numbers             # missing values: NaN, a blank cell in the format
+        elif kind == "flag":
+            values[c] = [None if m else ("yes" if v else "") for v, m in
+                         zip(series.tolist(), missing, strict=True)]
+        else:
+            values[c] = [None if m else str(v) for v, m in zip(series.tolist(), missing, strict=True)]
+    cells = pd.DataFrame(values, index=range(len(frame)), columns=range(len(sheet.columns)))
     bold = (frame[sheet.bold].astype(bool).tolist() if sheet.bold is not None
             else [False] * len(frame))
-    for k, row in enumerate(frame.itertuples(index=False)):
-        values = dict(zip(frame.columns, row, strict=True))
-        fmt = strong if bold[k] else plain
-        for c, (column, _, kind, _) in enumerate(sheet.columns):
-            value = values[column]
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                ws.write_blank(header + 1 + k, c, None, fmt[kind])
-            elif kind == "flag":
-                ws.write_string(header + 1 + k, c, "yes" if value else "", fmt[kind])
-            elif kind in ("text", "wrap"):
-                ws.write_string(header + 1 + k, c, str(value), fmt[kind])
-            else:
-                ws.write_number(header + 1 + k, c, float(value), fmt[kind])
-    for c, w in enumerate(widths):
-        ws.set_column(c, c, w)
-    ws.freeze_panes(header + 1, 0)
-    ws.repeat_rows(header)
-    if len(frame):
-        ws.autofilter(header, 0, header + len(frame), len(sheet.columns) - 1)
+
+    def above(ws: Worksheet, part: Part) -> None:
+        ws.write_string(0, 0, sheet.heading, f["title"])
+        for r, text in enumerate(sheet.notes, start=1):
+            book.note(ws, r, text, len(sheet.columns), widths)
+
+    parts = book.frame_sheets(
+        sheet.title, cells, header, headers=[head for _, head, _, _ in sheet.columns],
+        header=[f["head_num"] if kind in _NUMBER_KINDS else f["head"] for _, _, kind, _ in sheet.columns],
+        formats=[plain[kind] for _, _, kind, _ in sheet.columns],
+        strong=(bold, [strong[kind] for _, _, kind, _ in sheet.columns]),
+        keep_empty=True, blanks=True, before=above, whole=sheet.csv)
+    for part in parts:
+        ws = part.ws
+        ws.set_row(header, 2 * _LINE_POINTS)
+        for c, w in enumerate(widths):
+            ws.set_column(c, c, w)
+        ws.freeze_panes(header + 1, 0)
+        ws.repeat_rows(header)
+        if part.records:
+            ws.autofilter(header, 0, part.last, len(sheet.columns) - 1)
 
 
 def write_workbook(path: Path, summary: Summary, tables: Sequence[Table],

@@ -406,8 +406,10 @@ def summary_frame(variants, priorities: Sequence[str], entities: Sequence[str]):
 def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, title: str,
                    unit: str) -> None:
     """sweep.xlsx: the summary with a chart of the spread per thematic priority (amounts in
-    `unit`, the model's), and the variants; opened, formatted and written as every workbook
-    alloc writes (`alloc.report.book`: text stays text, the same sweep gives the same bytes)."""
+    `unit`, the model's), and the variants (on "variants (2)" and further sheets past a sheet's
+    rows; variants.csv holds them all); opened, formatted and written as every workbook alloc
+    writes (`alloc.report.book`: text stays text, the same sweep gives the same bytes, nothing
+    cut at the edge of a sheet)."""
     from alloc.report.book import AMOUNT, Book, Properties, created_on
 
     book = Book(path, Properties(title=title, created=created_on("")))
@@ -441,9 +443,8 @@ def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, ti
         chart.set_y_axis({"name": unit, "num_format": AMOUNT})
         chart.set_legend({"position": "bottom"})
         ws.insert_chart(len(summary) + 3, 0, chart, {"x_scale": 1.6, "y_scale": 1.4})
-    wv = book.sheet("variants")
-    book.write_frame(wv, variants, header=bold)
-    wv.freeze_panes(1, 1)
+    for part in book.frame_sheets("variants", variants, header=bold, whole="variants.csv"):
+        part.ws.freeze_panes(1, 1)
     book.close()
 
 

@@ -129,6 +129,9 @@ def test_leftovers_of_killed_runs_are_cleaned_but_not_a_live_runs(project: Path)
     for name in (".tiny.tmp-dead", ".tiny.run-orphan", ".tiny.old-aside", ".other.tmp-dead"):
         (reports / name).mkdir()
         (reports / name / "x").write_text("half")
+        os.utime(reports / name, (time.time() - 3600, time.time() - 3600))  # a killed run's, old
+    young = reports / ".tiny.tmp-young"  # made a moment ago, not yet locked by its writer
+    young.mkdir()
     (reports / ".tiny.link-dangling").symlink_to(".tiny.run-orphan")
     live = reports / ".tiny.tmp-live"
     live.mkdir()
@@ -138,7 +141,7 @@ def test_leftovers_of_killed_runs_are_cleaned_but_not_a_live_runs(project: Path)
         assert alloc("run", "tiny", cwd=project).returncode == 0
         left = sorted(p.name for p in reports.iterdir() if p.name.startswith("."))
         current = os.readlink(reports / "tiny")
-        assert left == sorted([".tiny.lock", current, ".tiny.tmp-live"])
+        assert left == sorted([".tiny.lock", current, ".tiny.tmp-live", ".tiny.tmp-young"])
     finally:
         os.close(fd)
 
