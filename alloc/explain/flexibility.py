@@ -16,13 +16,13 @@ from alloc.errors import SolveError
 from alloc.explain.program import (
     AMOUNT_STEP,
     DEFAULT_TOLERANCE,
-    TIE_BREAK,
     _bound_level,
     _Copy,
     _Rows,
     _solve,
+    is_goal,
 )
-from alloc.lp.build import Level, LinearProgram
+from alloc.lp.build import Level, LinearProgram, level_bound
 from alloc.lp.solve import SolveOptions
 
 
@@ -79,7 +79,7 @@ def flexibility(lp: LinearProgram, objectives: Mapping[str, float], values: np.n
     names = {**{("priority", p.code): p.name for p in plan.priorities},
              **{("entity", e.code): e.name for e in plan.entities}}
     rows = b.not_tie_break
-    goals = [lv for lv in lp.levels if lv.name != TIE_BREAK]
+    goals = [lv for lv in lp.levels if is_goal(lv)]
     out = []
     for kind, code in items:
         cols = _group_cols(lp, kind, code)
@@ -89,9 +89,9 @@ def flexibility(lp: LinearProgram, objectives: Mapping[str, float], values: np.n
             copy = _Copy(b, rows, b.rhs)
             for k, level in enumerate(goals):
                 z = float(objectives[level.name])
-                held = (z * (1 + plan.level_tolerance) + plan.level_tolerance
-                        if k < len(goals) - 1 else None)
-                _bound_level(copy, level, objective_allowance(z, tolerance, held))
+                held = (level_bound(z, plan.level_tolerance) if k < len(goals) - 1 else None)
+                _bound_level(copy, level,
+                             objective_allowance(z, tolerance, held) - level.constant)
             answer = _solve(copy, [Level("room", cols, np.full(len(cols), sign), "")], options)
             if not answer.feasible or answer.values is None:
                 raise SolveError(f"room for manoeuvre of {code}: the solver said {answer.status}")

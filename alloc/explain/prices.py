@@ -24,6 +24,7 @@ from alloc.explain.program import (
     _normalised,
     _Rows,
     _solve,
+    is_goal,
 )
 from alloc.explain.words import _NAME, _words, amount_text
 from alloc.lp.build import EQ, RULE_GROUPS, LinearProgram
@@ -54,12 +55,12 @@ class Prices:
 
 def final_goal_level(lp: LinearProgram) -> int:
     """Index of the last level of targets (the tie-break level only when there is no other)."""
-    goals = [k for k, level in enumerate(lp.levels) if level.name != TIE_BREAK]
+    goals = [k for k, level in enumerate(lp.levels) if is_goal(level)]
     return goals[-1] if goals else len(lp.levels) - 1
 
 
 def _rows_for(b: _Rows, lp: LinearProgram, k: int) -> np.ndarray:
-    return b.not_tie_break if lp.levels[k].name != TIE_BREAK else np.arange(b.n_rows)
+    return b.not_tie_break if is_goal(lp.levels[k]) else np.arange(b.n_rows)
 
 
 def shadow_prices(lp: LinearProgram, objectives: Mapping[str, float],
@@ -81,7 +82,7 @@ def shadow_prices(lp: LinearProgram, objectives: Mapping[str, float],
     prices[rows] = np.asarray(answer.duals[: len(rows)]) * scale
     prices[np.abs(prices) < 1e-12] = 0.0
     values = answer.values
-    objective = float(level.coefs @ values[level.cols])
+    objective = level.value(values)
     return Prices(level.name, level.text, objective, prices,
                   _degenerate(b, copy, values))
 

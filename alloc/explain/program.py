@@ -26,12 +26,20 @@ import numpy as np
 
 from alloc.errors import SolveError
 from alloc.lp.build import LE, RULE_GROUPS, Lazy, Level, LinearProgram
+from alloc.lp.program import GOAL
 from alloc.lp.solve import SolveOptions, solve_raw
 
 SOFT_RULES = ("target", "reference", "level")
 """Rule groups that cannot make a plan infeasible: their deviation columns absorb any gap."""
+NEVER_CONFLICT = ("requirement",)
+"""Rule groups that hold whatever the allocation (a funded part can always be 0)."""
 TIE_BREAK = "reference"
-"""The last level: distance to the reference distribution. It breaks ties; it is not a goal."""
+"""Rows of the linear stand-in of the tie-breaks: distance to the reference distribution."""
+
+
+def is_goal(level: Level) -> bool:
+    """Goals are held and priced; tie-breaks and their stand-in only make the optimum unique."""
+    return level.role == GOAL
 AMOUNT_STEP = 1e-3
 """Amounts are stated to a thousandth of the unit (a franc in CHF thousands)."""
 SLACK_EPS = 5e-7
@@ -50,7 +58,7 @@ class _Rows:
         self.rule = np.asarray(lp.rules).copy()
         self.n_rows = lp.n_rows
         self.n_cols = lp.n_cols
-        soft = [RULE_GROUPS.index(r) for r in SOFT_RULES]
+        soft = [RULE_GROUPS.index(r) for r in (*SOFT_RULES, *NEVER_CONFLICT)]
         self.hard = np.flatnonzero(~np.isin(self.rule, soft))
         self.not_tie_break = np.flatnonzero(self.rule != RULE_GROUPS.index(TIE_BREAK))
 
@@ -182,7 +190,7 @@ def _held(copy: _Copy, lp: LinearProgram, objectives: Mapping[str, float], upto:
           tolerance: float, absolute: float) -> None:
     """Rows keeping each level before `upto` within a tolerance of its optimum."""
     for level in lp.levels[:upto]:
-        if level.name == TIE_BREAK:
+        if not is_goal(level):
             continue
         z = float(objectives[level.name])
-        _bound_level(copy, level, z + tolerance * abs(z) + absolute)
+        _bound_level(copy, level, z + tolerance * abs(z) + absolute - level.constant)

@@ -2,9 +2,11 @@
 
 `build(plan)` makes the allocation columns (cell x year x fund, where the fund admits the cell),
 then calls, in this order, `ceiling`, `envelopes`, `committed`, `bounds`, `stability`, `funds`,
-`mandate_cells`, `targets` (rows and deviation columns), `target_levels` and `reference` (the
-tie-break rows, columns and last level): the order, names, coefficients and levels of
-docs/formulation.md, sections 3 to 5. Each rule function takes the program, the plan and the
+`mandate_cells`, `requirements` (funded-requirement columns, their rows and the value level),
+`targets` (rows and deviation columns), `goal_levels` (the value level and the target levels in
+order), `tie_breaks` (the strictly convex last levels) and `reference` (their linear stand-in:
+rows, columns and level): the order, names, coefficients and levels of docs/formulation.md,
+sections 3 to 5. Each rule function takes the program, the plan and the
 `Index` of the columns.
 
 Families of rows (per entity and year, per cell, per column, ...) are cut from column indices
@@ -27,6 +29,8 @@ from alloc.lp.program import (
     LE,
     RULE_GROUPS,
     SENSES,
+    STAND_IN,
+    TIE_BREAK,
     Lazy,
     Level,
     LinearProgram,
@@ -42,8 +46,9 @@ from alloc.model.size import BYTES_PER_COLUMN, fits_in_memory
 __all__ = [
     "EQ", "GE", "LE", "RULE_GROUPS", "SENSES", "Index", "Lazy", "Level", "LinearProgram", "Row",
     "Sense", "bounds", "build", "ceiling", "check_fits", "committed", "envelopes",
-    "face_threshold", "funds", "level_bound", "mandate_cells", "reference",
-    "reference_distribution", "resources", "stability", "target_levels", "targets",
+    "face_threshold", "funds", "goal_levels", "level_bound", "mandate_cells", "reference",
+    "reference_distribution", "requirements", "resources", "stability", "targets",
+    "tie_breaks",
 ]
 
 LevelCosts = dict[int, tuple[list[int], list[float]]]
@@ -64,8 +69,11 @@ def build(plan: Plan) -> LinearProgram:
     stability(lp, plan, ix)
     funds(lp, plan, ix)
     mandate_cells(lp, plan, ix)
-    target_levels(lp, targets(lp, plan, ix))
-    reference(lp, plan, ix)
+    funded = requirements(lp, plan, ix)
+    goal_levels(lp, plan, funded, targets(lp, plan, ix))
+    ref = reference_distribution(plan, lp, ix)
+    tie_breaks(lp, funded, ref)
+    reference(lp, plan, ref)
     return lp
 
 
@@ -390,6 +398,104 @@ def mandate_cells(lp: LinearProgram, plan: Plan, ix: Index) -> None:
                      f"{_fmt(specs[r][3])}")))
 
 
+class Funded:
+    """The funded-requirement columns: per requirement of the plan (in its order), its column,
+    amount and value per unit funded."""
+
+    def __init__(self, cols: np.ndarray, amount: np.ndarray, value: np.ndarray):
+        self.cols, self.amount, self.value = cols, amount, value
+
+    def __len__(self) -> int:
+        return len(self.cols)
+
+
+def requirements(lp: LinearProgram, plan: Plan, ix: Index) -> Funded:
+    """Per requirement (cell, year, tranche): a column f, the part of it funded, with a row f <=
+    its amount; per cell and year with requirements, a row: the funded parts together at most the
+    cell's spending of all funds."""
+    reqs = plan.requirements
+    n = len(reqs)
+    if not n:
+        return Funded(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+    keys = ["/".join(r.cell) for r in reqs]
+    cols = lp.add_cols(Lazy(n, lambda i: f"funded[{keys[i]},{reqs[i].year},{reqs[i].tranche}]"))
+    amount = np.array([r.amount for r in reqs])
+    value = np.array([r.value for r in reqs])
+    tranche_name = {t.code: t.name for t in plan.valuation.tranches}
+    lp.add_rows("requirement", LE, amount, np.ones(n, np.int64), cols, np.ones(n),
+                Lazy(n, lambda i: f"requirement[{keys[i]},{reqs[i].year},{reqs[i].tranche}]"),
+                "requirements.csv",
+                Lazy(n, lambda i: (f"{keys[i]} in {reqs[i].year}, "
+                                   f"{tranche_name[reqs[i].tranche]}: funded at most the "
+                                   f"requirement of {_fmt(reqs[i].amount)}")))
+    cell_pos = {m.cell: c for c, m in enumerate(plan.mandate)}
+    n_years = ix.n_years
+    year_pos = {y: i for i, y in enumerate(plan.years)}
+    gid = np.array([cell_pos[r.cell] * n_years + year_pos[r.year] for r in reqs], np.int64)
+    groups, first = np.unique(gid, return_index=True)
+    order, start = _groups(ix.cell * n_years + ix.yi, ix.n_cells * n_years)
+    counts_x, index_x = _gather(order, start, groups)
+    in_group = np.searchsorted(groups, gid)
+    f_order = np.argsort(in_group, kind="stable")
+    counts_f = np.bincount(in_group, minlength=len(groups))
+    g_start_x = np.cumsum(counts_x) - counts_x
+    g_start_f = np.cumsum(counts_f) - counts_f
+    counts = counts_x + counts_f
+    index = np.empty(int(counts.sum()), np.int64)
+    coefs = np.empty(len(index))
+    out_start = np.cumsum(counts) - counts
+    pos_f = np.repeat(out_start, counts_f) + (np.arange(n) - np.repeat(g_start_f, counts_f))
+    index[pos_f], coefs[pos_f] = cols[f_order], 1.0
+    pos_x = (np.repeat(out_start + counts_f, counts_x)
+             + (np.arange(len(index_x)) - np.repeat(g_start_x, counts_x)))
+    index[pos_x], coefs[pos_x] = index_x, -1.0
+    where = [keys[i] for i in first.tolist()]
+    years = [reqs[i].year for i in first.tolist()]
+    lp.add_rows("requirement", LE, np.zeros(len(groups)), counts, index, coefs,
+                Lazy(len(groups), lambda g: f"funded[{where[g]},{years[g]}]"), "requirements.csv",
+                Lazy(len(groups), lambda g: (f"requirements of {where[g]} funded in {years[g]} "
+                                             "within its spending of all funds")))
+    lp.funded = cols
+    return Funded(cols, amount, value)
+
+
+def goal_levels(lp: LinearProgram, plan: Plan, funded: Funded, costs: LevelCosts) -> None:
+    """The value level (where there are requirements) and one level per target level, by level
+    number, the value level before the targets of its number."""
+    levels: list[tuple[int, int, Level]] = []
+    if len(funded):
+        levels.append((plan.valuation.level, 0, Level(
+            "value", funded.cols, -funded.value,
+            "the weighted unfunded requirement (the value of the requirements left unfunded)",
+            constant=float(funded.value @ funded.amount))))
+    for level in sorted(costs):
+        cols, coefs = costs[level]
+        levels.append((level, 1, Level(
+            f"level {level}", np.array(cols), np.array(coefs),
+            f"weighted shortfall and excess against the level-{level} targets")))
+    lp.levels.extend(level for *_, level in sorted(levels, key=lambda t: t[:2]))
+
+
+def tie_breaks(lp: LinearProgram, funded: Funded, ref: np.ndarray) -> None:
+    """The strictly convex last levels that make the optimum unique: `shares` (the funded parts
+    closest to their requirements in proportion to their size: equal-value tranches cut in
+    proportion), then `unique` (the allocation closest to the reference distribution, relative to
+    each amount of it: how funds share a cell and where money beyond the requirements goes)."""
+    if len(funded):
+        lp.levels.append(Level(
+            "shares", funded.cols, -np.ones(len(funded)),
+            "unfunded requirements shared in proportion to their size",
+            constant=float(funded.amount.sum()) / 2, quadratic=1.0 / funded.amount,
+            role=TIE_BREAK))
+    n = lp.n_alloc
+    if n:
+        weight = 1.0 / np.maximum(ref, max(float(ref.mean()) * 0.01, 1e-6))
+        lp.levels.append(Level(
+            "unique", np.arange(n, dtype=np.int64), -ref * weight,
+            "relative distance to the reference distribution (the unique allocation)",
+            constant=float(ref @ (ref * weight)) / 2, quadratic=weight, role=TIE_BREAK))
+
+
 def resources(plan: Plan, funds: Sequence[str], years: Sequence[int]) -> float:
     """Money the funds can spend over the years: ceilings plus expected receipts."""
     return sum(plan.available(f, y) for f in funds for y in years)
@@ -426,19 +532,11 @@ def targets(lp: LinearProgram, plan: Plan, ix: Index) -> LevelCosts:
     return costs
 
 
-def target_levels(lp: LinearProgram, costs: LevelCosts) -> None:
-    """One goal-programming level per target level, in ascending order."""
-    for level in sorted(costs):
-        cols, coefs = costs[level]
-        lp.levels.append(Level(f"level {level}", np.array(cols), np.array(coefs),
-                               f"weighted shortfall and excess against the level-{level} targets"))
-
-
-def reference(lp: LinearProgram, plan: Plan, ix: Index) -> None:
-    """The tie-break: per allocation column, a row x - above + below = its reference amount, and
-    the last level, the distance to the reference distribution over total resources."""
+def reference(lp: LinearProgram, plan: Plan, ref: np.ndarray) -> None:
+    """The linear stand-in of the tie-breaks: per allocation column, a row x - above + below = its
+    reference amount, and the last level, the distance to the reference distribution over total
+    resources. It breaks most ties, not all: solved only where quadratic levels cannot be."""
     n = lp.n_alloc
-    ref = reference_distribution(plan, lp, ix)
     names = lp.col_names
     above = lp.add_cols(Lazy(n, lambda j: f"above{names[j][1:]}"))
     below = lp.add_cols(Lazy(n, lambda j: f"below{names[j][1:]}"))
@@ -449,7 +547,8 @@ def reference(lp: LinearProgram, plan: Plan, ix: Index) -> None:
     total = max(resources(plan, plan.fund_codes, plan.years), 1.0)
     lp.levels.append(Level("reference", np.concatenate([above, below]),
                            np.full(2 * n, 1.0 / total),
-                           "distance to the reference distribution (ties broken toward it)"))
+                           "distance to the reference distribution (ties broken toward it)",
+                           role=STAND_IN))
 
 
 def reference_distribution(plan: Plan, lp: LinearProgram, ix: Index) -> np.ndarray:

@@ -27,7 +27,11 @@ SENSES: tuple[Sense, ...] = ("<=", ">=", "==")
 """Row senses by code: 0 is <=, 1 is >=, 2 is ==."""
 LE, GE, EQ = 0, 1, 2
 RULE_GROUPS = ("ceiling", "envelope", "committed", "bound", "stability", "fund", "cell", "target",
-               "reference", "level")
+               "reference", "level", "requirement")
+GOAL, TIE_BREAK, STAND_IN = "goal", "tie-break", "stand-in"
+"""Roles of levels: a goal (the value of funded requirements, targets) is held and priced; a
+tie-break (strictly convex, quadratic) only makes the optimum unique; a stand-in (linear) takes
+the tie-breaks' place with a solver, or a model size, that cannot solve quadratic levels."""
 
 
 @dataclass(frozen=True)
@@ -44,12 +48,39 @@ class Row:
 
 @dataclass(frozen=True)
 class Level:
-    """One pre-emptive objective: minimise sum(coefs * x[cols])."""
+    """One pre-emptive objective: minimise constant + sum(coefs * x[cols]) + sum(quadratic *
+    x[cols]**2) / 2, the quadratic part (a diagonal, positive) only in tie-break levels."""
 
     name: str
     cols: np.ndarray
     coefs: np.ndarray
     text: str
+    constant: float = 0.0
+    quadratic: np.ndarray | None = None
+    role: str = GOAL
+
+    def value(self, x: np.ndarray) -> float:
+        """The level's objective at column values x."""
+        v = x[self.cols]
+        total = self.constant + float(self.coefs @ v)
+        if self.quadratic is not None:
+            total += 0.5 * float(self.quadratic @ (v * v))
+        return total
+
+    @property
+    def scale(self) -> float:
+        """What the costs handed to a solver are divided by: the largest magnitude of a cost
+        (linear or quadratic), 1 when there is none."""
+        parts = [np.abs(self.coefs).max() if len(self.coefs) else 0.0]
+        if self.quadratic is not None and len(self.quadratic):
+            parts.append(np.abs(self.quadratic).max())
+        scale = float(max(parts))
+        return scale if scale > 0 else 1.0
+
+    @property
+    def solver_quadratic(self) -> np.ndarray | None:
+        """The quadratic costs handed to a solver, scaled as `solver_coefs`."""
+        return None if self.quadratic is None else self.quadratic / self.scale
 
     @property
     def solver_coefs(self) -> np.ndarray:
@@ -60,8 +91,7 @@ class Level:
         still leave improvements of a few parts in ten thousand. Scaling the costs does not
         change the minimisers.
         """
-        scale = float(np.abs(self.coefs).max()) if len(self.coefs) else 0.0
-        return self.coefs / scale if scale > 0 else self.coefs.astype(float)
+        return self.coefs / self.scale
 
 
 class _Strings(Sequence[str]):
@@ -154,6 +184,8 @@ class LinearProgram:
     fund: np.ndarray
     """Per allocation column: index into plan.fund_codes."""
     levels: list[Level] = field(default_factory=list)
+    funded: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Per requirement of the plan (in its order): the column of its funded part."""
 
     def __post_init__(self) -> None:
         self._col_names = _Chain()
@@ -304,5 +336,13 @@ def face_threshold(level: Level) -> float:
 
 
 def level_bound(optimum: float, tolerance: float) -> float:
-    """The bound later levels keep on an earlier level's objective (unscaled costs)."""
-    return optimum * (1 + tolerance) + tolerance
+    """The bound later levels keep on an earlier level's objective (unscaled costs, its constant
+    included)."""
+    return optimum + tolerance * abs(optimum) + tolerance
+
+
+def solved_levels(lp: LinearProgram, quadratic: bool) -> list[int]:
+    """The levels solved, in order: the goals, then the tie-breaks when quadratic levels can be
+    solved, else their linear stand-in."""
+    skip = STAND_IN if quadratic else TIE_BREAK
+    return [k for k, level in enumerate(lp.levels) if level.role != skip]

@@ -19,6 +19,8 @@ the answer; reported with every solution."""
 
 Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "too_large", "error"]
 ALLOCATION_COLUMNS = ["entity", "priority", "output", "year", "fund", "amount"]
+FUNDING_COLUMNS = ["entity", "priority", "output", "year", "tranche", "requirement", "funded",
+                   "value"]
 CONSTRAINT_COLUMNS = ["rule", "name", "source", "text", "sense", "bound", "activity", "slack",
                       "shadow_price"]
 AMOUNT_DECIMALS = 6
@@ -41,6 +43,12 @@ class Solution:
     """Every rule: activity, bound and slack; `shadow_price` is the solver's dual at the last level
     solved (the tie-break toward the reference distribution, in that level's scaled costs), not a
     price of the targets: `alloc.explain.prices` prices the last level of targets for the reports."""
+    funding: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FUNDING_COLUMNS))
+    """Per costed requirement (the plan's order): its amount, the part funded and the value of a
+    unit funded; empty without requirements."""
+    not_unique: str = ""
+    """Why the optimum is not proven unique (the linear stand-in of the tie-breaks was solved);
+    empty when the strictly convex tie-breaks were."""
     conflicts: list[dict] = field(default_factory=list)
     """For an infeasible plan: the rules that had to give way, and by how much."""
 

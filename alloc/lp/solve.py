@@ -25,11 +25,13 @@ from alloc.lp.program import (
     LE,
     RULE_GROUPS,
     LinearProgram,
+    solved_levels,
 )
 from alloc.lp.solution import (
     ALLOCATION_COLUMNS,
     AMOUNT_DECIMALS,
     CONSTRAINT_COLUMNS,
+    FUNDING_COLUMNS,
     Solution,
     Status,
 )
@@ -50,6 +52,8 @@ class SolveOptions:
     solver: str = "highs"
     time_limit: float | None = None
     verbose: bool = False
+    quadratic: bool = True
+    """Solve the strictly convex tie-breaks where the solver can (False: their linear stand-in)."""
 
 
 def _highs_available() -> bool:
@@ -80,25 +84,44 @@ def backend(lp: LinearProgram, solver: str, verbose: bool = False) -> Backend:
     return PulpModel(lp, solver, verbose)
 
 
-def solve_levels(model: Backend, time_limit: float | None = None
+def uniqueness(model: Backend, quadratic: bool = True) -> str:
+    """Why the optimum is not proven unique ("" when the strictly convex tie-breaks are solved)."""
+    if not any(level.quadratic is not None for level in model.lp.levels):
+        return "the program has no tie-break level"
+    if not quadratic:
+        return "the linear tie-break was asked for (quadratic = false)"
+    if model.quadratic_ok():
+        return ""
+    if getattr(model, "solver", "highs") != "highs":
+        return (f"the {model.solver} solver solves no quadratic level; ties are broken by a "
+                "linear distance, which leaves some")
+    return ("the model is larger than the quadratic tie-break is solved for; ties are broken by "
+            "a linear distance, which leaves some")
+
+
+def solve_levels(model: Backend, time_limit: float | None = None, quadratic: bool = True
                  ) -> tuple[Status, dict[str, float], str]:
     """Solve every level in order, each held on the optimal face of those before it (docs/
     formulation.md, section 5.4); status, optimum per level (unscaled), and the level that failed.
 
-    `time_limit` is for all the levels: each is given what is left of it (at least MIN_TIME).
+    The tie-breaks are quadratic where the solver can (`Backend.quadratic_ok`) and `quadratic`
+    allows, else their linear stand-in is solved. `time_limit` is for all the levels: each is
+    given what is left of it (at least MIN_TIME).
     """
     levels = model.lp.levels
+    chosen = solved_levels(model.lp, quadratic and model.quadratic_ok())
     objectives: dict[str, float] = {}
     started = time.perf_counter()
-    for k, level in enumerate(levels):
+    for n, k in enumerate(chosen):
+        level = levels[k]
         remaining = None
         if time_limit is not None:
             remaining = max(time_limit - (time.perf_counter() - started), MIN_TIME)
         status = model.solve_level(k, remaining)
         if status != "optimal":
             return status, objectives, level.name
-        objectives[level.name] = float(level.coefs @ model.values()[level.cols])
-        if k < len(levels) - 1:
+        objectives[level.name] = level.value(model.values())
+        if n < len(chosen) - 1:
             model.hold_level(k, objectives[level.name])
     return "optimal", objectives, ""
 
@@ -112,15 +135,18 @@ class _Run:
     """The level that failed, when one did."""
     values: np.ndarray | None = None
     duals: np.ndarray | None = None
+    not_unique: str = ""
+    """Why the optimum is not proven unique, "" when it is."""
 
 
 def _run_levels(lp: LinearProgram, options: SolveOptions) -> _Run:
     solver = solver_name(options.solver)
     model = backend(lp, solver, options.verbose)
-    status, objectives, level = solve_levels(model, options.time_limit)
+    status, objectives, level = solve_levels(model, options.time_limit, options.quadratic)
     if status != "optimal":
         return _Run(status, solver, objectives, level)
-    return _Run(status, solver, objectives, level, model.values(), model.duals())
+    return _Run(status, solver, objectives, level, model.values(), model.duals(),
+                uniqueness(model, options.quadratic))
 
 
 def allocation_frame(lp: LinearProgram, values: np.ndarray) -> pd.DataFrame:
@@ -145,6 +171,25 @@ def allocation_frame(lp: LinearProgram, values: np.ndarray) -> pd.DataFrame:
         "fund": np.array(plan.fund_codes, dtype=object)[lp.fund[keep]],
         "amount": amounts[keep] + 0.0,
     }, columns=ALLOCATION_COLUMNS)
+
+
+def funding_frame(lp: LinearProgram, values: np.ndarray) -> pd.DataFrame:
+    """Per costed requirement: amount, part funded (clipped to [0, amount]) and value per unit."""
+    import pandas as pd
+
+    reqs = lp.plan.requirements
+    funded = np.round(values[lp.funded], AMOUNT_DECIMALS) if len(reqs) else np.zeros(0)
+    amount = np.array([r.amount for r in reqs], dtype=float)
+    return pd.DataFrame({
+        "entity": [r.cell.entity for r in reqs],
+        "priority": [r.cell.priority for r in reqs],
+        "output": [r.cell.output for r in reqs],
+        "year": np.array([r.year for r in reqs], dtype=np.int64),
+        "tranche": [r.tranche for r in reqs],
+        "requirement": amount,
+        "funded": np.clip(funded, 0.0, amount) + 0.0,
+        "value": np.array([r.value for r in reqs], dtype=float),
+    }, columns=FUNDING_COLUMNS)
 
 
 def row_activity(lp: LinearProgram, values: np.ndarray) -> np.ndarray:
@@ -210,7 +255,8 @@ def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions, constraints
         raise SolveError("the solver reported optimal but returned no values")
     allocation = allocation_frame(lp, values)
     solution = Solution(lp.plan, "optimal", run.solver, objectives=run.objectives,
-                        allocation=allocation)
+                        allocation=allocation, funding=funding_frame(lp, values),
+                        not_unique=run.not_unique)
     if constraints:
         solution.constraints = _constraints(lp, values, duals)
     violations = check(lp.plan, allocation) if check_answer else []

@@ -218,6 +218,41 @@ class AllocationTarget:
 
 
 @dataclass(frozen=True)
+class Tranche:
+    """A level of a costed requirement (a "decision package"): a franc of it is worth `factor`
+    times its priority's weight; tranches are ordered by falling factor."""
+
+    code: str
+    name: str
+    factor: float
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What an entity needs on a cell in a year, in one tranche; `value` is per unit funded."""
+
+    cell: Cell
+    year: int
+    tranche: str
+    amount: float
+    value: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """How requirements are valued: tranches, a weight per priority, and where the value level
+    sits among the target levels (before targets of the same level number)."""
+
+    tranches: tuple[Tranche, ...] = ()
+    weights: Mapping[str, float] = field(default_factory=dict)
+    """Per thematic priority or support line: the weight a franc of it carries."""
+    weight_sources: Mapping[str, str] = field(default_factory=dict)
+    """Per priority: where its weight comes from ("weights", "goal weights", "default")."""
+    level: int = 1
+
+
+@dataclass(frozen=True)
 class SupportServices:
     """How support lines serve each other, for distributing support costs over priorities.
 
@@ -269,6 +304,9 @@ class Plan:
     ceiling_period: Literal["year", "biennium"]
     level_tolerance: float = 1e-6
     support_services: SupportServices = field(default_factory=SupportServices)
+    requirements: tuple[Requirement, ...] = ()
+    """Costed requirements by cell (mandate order), year and tranche (falling value)."""
+    valuation: Valuation = field(default_factory=Valuation)
     overrides: tuple[Override, ...] = ()
     input_files: Mapping[str, str] = field(default_factory=dict)
     """Path (as shown to the user) -> sha256 of every input file read."""
@@ -315,6 +353,12 @@ class Plan:
     def available(self, fund: str, year: int) -> float:
         """Money a fund can spend on programmes in a year: the fixed ceiling, or direct receipts."""
         return self.ceiling(year) if fund == REGULAR else self.fund(fund).direct(year)
+
+    def tranche(self, code: str) -> Tranche:
+        return next(t for t in self.valuation.tranches if t.code == code)
+
+    def requirement_total(self, year: int) -> float:
+        return sum(r.amount for r in self.requirements if r.year == year)
 
     def admits(self, fund: str, cell: Cell) -> bool:
         return fund == REGULAR or self.fund(fund).earmark.admits(cell)

@@ -32,7 +32,11 @@ REQUIRED_MODEL_FILES = ("model.toml", "framework.toml", "financial-plan.toml", "
                         "mandate.csv")
 MANDATE_COLUMNS = ("entity", "priority", "output", "min", "max", "note")
 PREVIOUS_COLUMNS = ("entity", "priority", "amount")
-SECTIONS = ("model", "framework", "financial_plan", "rules", "mandate", "previous_allocation")
+REQUIREMENT_COLUMNS = ("entity", "priority", "output", "tranche", "year", "amount", "value", "note")
+REQUIREMENT_KEYS = ("entity", "priority", "output", "tranche", "year")
+SECTIONS = ("model", "framework", "financial_plan", "rules", "mandate", "previous_allocation",
+            "requirements")
+MODEL_CSV = ("mandate.csv", "previous-allocation.csv", "requirements.csv")
 SCENARIO_KEYS = ("model", "parent", "title", "description", "remove")
 WINDOWS_DEVICES = ("con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
                    *(f"lpt{i}" for i in range(1, 10)))
@@ -381,11 +385,10 @@ def _load_model(name: str, root: Path) -> Resolved:
             problems.append(Problem(f"models/{name}/{filename}", "",
                                     "missing model file; see docs/model-format.md"))
     for extra in sorted(folder.iterdir()):
-        if extra.name not in (*MODEL_TOML, "mandate.csv", "previous-allocation.csv", "README.md"):
+        if extra.name not in (*MODEL_TOML, *MODEL_CSV, "README.md"):
             problems.append(Problem(f"models/{name}/{extra.name}", "",
                                     "unknown file in the model folder; expected "
-                                    + ", ".join((*MODEL_TOML, "mandate.csv",
-                                                 "previous-allocation.csv"))))
+                                    + ", ".join((*MODEL_TOML, *MODEL_CSV))))
     if problems:
         raise InputError(problems)
     for filename, section in MODEL_TOML.items():
@@ -400,6 +403,8 @@ def _load_model(name: str, root: Path) -> Resolved:
         ("mandate.csv", "mandate", MANDATE_COLUMNS, ("entity", "priority", "output"), ("min", "max")),
         ("previous-allocation.csv", "previous_allocation", PREVIOUS_COLUMNS,
          ("entity", "priority"), ("amount",)),
+        ("requirements.csv", "requirements", REQUIREMENT_COLUMNS, REQUIREMENT_KEYS,
+         ("amount", "value")),
     ):
         if not (folder / filename).exists():
             doc[section] = {}

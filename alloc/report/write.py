@@ -37,6 +37,8 @@ def run_record(solution: Solution, seconds: dict[str, float]) -> dict:
         "message": solution.message,
         "solver": solution.solver,
         "objective": solution.objectives,
+        "unique": {"proven": solution.optimal and not solution.not_unique,
+                   "why_not": solution.not_unique},
         "unit": plan.unit,
         "ceiling": {str(y): solution.ceiling(y) for y in plan.years},
         "allocated": {str(y): round(solution.allocated(y), 6) for y in plan.years},

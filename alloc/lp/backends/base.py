@@ -21,6 +21,11 @@ class Backend(ABC):
         (seconds, None for none); our status of the answer."""
 
     @abstractmethod
+    def quadratic_ok(self) -> bool:
+        """Whether this solver solves the program's quadratic (tie-break) levels; when it does
+        not, their linear stand-in is solved instead (`alloc.lp.program.solved_levels`)."""
+
+    @abstractmethod
     def hold_level(self, k: int, optimum: float) -> None:
         """Keep later levels on level k's optimal face, `optimum` being its unscaled objective.
 

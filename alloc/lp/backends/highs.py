@@ -36,9 +36,18 @@ ACTIVE = 1e-7
 """A row whose activity is this close to its bound is active, when holding a level's face."""
 AT_ZERO = 1e-9
 """A column this close to zero is at its bound, when holding a level's face."""
+QUADRATIC_COLUMNS = 20_000
+"""Columns in quadratic levels up to which they are solved (HiGHS' active-set QP solver); beyond,
+their linear stand-in is, and the optimum is not proven unique (measured in BENCHMARKS.md)."""
 
 
 def level_options(n_cols: int, k: int, level: Level) -> dict[str, Any]:
+    if level.quadratic is not None:
+        return {"solver": "choose"}
+    return _linear_options(n_cols, k, level)
+
+
+def _linear_options(n_cols: int, k: int, level: Level) -> dict[str, Any]:
     """How HiGHS solves level k (measured on bench/bench.py's organisations, see BENCHMARKS.md).
 
     A later level with a narrow objective (a few deviation columns) starts from a basis that is
@@ -138,6 +147,7 @@ class HighsModel(Backend):
         self._fixed: list[np.ndarray] = []
         self._held: list[np.ndarray] = []
         self._costed: np.ndarray = np.zeros(0, dtype=np.int32)
+        self._hessian = False
         self.col_value = np.zeros(0)
         self.col_dual = np.zeros(0)
         self.row_value = np.zeros(0)
@@ -185,6 +195,7 @@ class HighsModel(Backend):
             rows = rows[rows < self.n_rows].astype(np.int32)
             _change_rows_bounds(h, rows, self.row_lower[rows], self.row_upper[rows])
             self._held = []
+        self._clear_hessian()
         extra = len(self._lower) - self.n_rows
         if extra:
             h.deleteRows(extra, np.arange(self.n_rows, self.n_rows + extra, dtype=np.int32))
@@ -192,6 +203,11 @@ class HighsModel(Backend):
         self._upper = self.row_upper.copy()
 
     # --- solving -------------------------------------------------------------------------------
+    def quadratic_ok(self) -> bool:
+        """Whether the quadratic levels are solved: HiGHS' QP solver, up to a size."""
+        n = sum(len(level.cols) for level in self.lp.levels if level.quadratic is not None)
+        return n <= QUADRATIC_COLUMNS
+
     def set_level(self, k: int) -> None:
         """The objective: level k's scaled costs only (the previous level's reset to 0)."""
         h = self.highs
@@ -201,6 +217,27 @@ class HighsModel(Backend):
         cols = level.cols.astype(np.int32)
         h.changeColsCost(len(cols), cols, level.solver_coefs)
         self._costed = cols
+        quadratic = level.solver_quadratic
+        if quadratic is None:
+            self._clear_hessian()
+            return
+        n = self.lp.n_cols
+        diagonal = np.zeros(n)
+        diagonal[level.cols] = quadratic
+        nz = np.flatnonzero(diagonal).astype(np.int32)
+        start = np.searchsorted(nz, np.arange(n)).astype(np.int32)
+        status = h.passHessian(n, len(nz), int(highspy.HessianFormat.kTriangular), start, nz,
+                               diagonal[nz])
+        if status != highspy.HighsStatus.kOk:
+            raise SolveError(f"HiGHS refused the quadratic level {level.name} ({status})")
+        self._hessian = True
+
+    def _clear_hessian(self) -> None:
+        if self._hessian:
+            n = self.lp.n_cols
+            self.highs.passHessian(n, 0, int(highspy.HessianFormat.kTriangular),
+                                   np.zeros(n, np.int32), np.zeros(0, np.int32), np.zeros(0))
+            self._hessian = False
 
     def solve_level(self, k: int, time_limit: float | None) -> Status:
         h = self.highs
@@ -219,9 +256,16 @@ class HighsModel(Backend):
         return status
 
     def hold_level(self, k: int, optimum: float) -> None:
-        """Columns fixed at zero and rows made equalities by bounds; the level's bound as a row."""
+        """Columns fixed at zero and rows made equalities by bounds; the level's bound as a row.
+        A quadratic level's optimum is unique in its columns: they are fixed at their values."""
         h = self.highs
         level = self.lp.levels[k]
+        if level.quadratic is not None:
+            cols = level.cols.astype(np.int32)
+            at = np.maximum(self.col_value[cols], 0.0)
+            h.changeColsBounds(len(cols), cols, at, at)
+            self._fixed.append(cols)
+            return
         threshold = face_threshold(level)
         fix = np.flatnonzero((self.col_dual > threshold) & (np.abs(self.col_value) <= AT_ZERO))
         if len(fix):
@@ -240,7 +284,7 @@ class HighsModel(Backend):
             rows32 = rows.astype(np.int32)
             _change_rows_bounds(h, rows32, lower[rows], upper[rows])
             self._held.append(rows)
-        bound = level_bound(optimum, self.lp.plan.level_tolerance)
+        bound = level_bound(optimum, self.lp.plan.level_tolerance) - level.constant
         h.addRow(-INF, bound, len(level.cols), level.cols.astype(np.int32),
                  level.coefs.astype(float))
         self._lower = np.append(lower, -INF)

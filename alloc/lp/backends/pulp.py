@@ -118,8 +118,12 @@ class PulpModel(Backend):
                     and constraint.slack is not None and abs(constraint.slack) <= ACTIVE):
                 constraint.sense = pulp.LpConstraintEQ
         self.level_bounds.append(self._add(f"level{k}", "<=",
-                                           level_bound(optimum, self.lp.plan.level_tolerance),
-                                           level.cols, level.coefs))
+                                           level_bound(optimum, self.lp.plan.level_tolerance)
+                                           - level.constant, level.cols, level.coefs))
+
+    def quadratic_ok(self) -> bool:
+        """CBC solves no quadratic level (nor does PuLP hand one to HiGHS)."""
+        return False
 
     def values(self) -> np.ndarray:
         return np.array([v.varValue if v.varValue is not None else np.nan for v in self.vars])

@@ -15,7 +15,8 @@ and return typed results; none keeps state for another:
 - `funds`: extrabudgetary funds;
 - `mandate`: the admissible cells;
 - `envelopes`, `committed`, `bounds`, `stability`, `targets`, `objective` (with the budget's
-  balance), `support`: the sections of rules.toml;
+  balance and the valuation of requirements), `support`: the sections of rules.toml;
+- `requirements`: requirements.csv, the costed requirements in tranches;
 - `cross`: checks across sections (rules that select no cell, priorities nobody delivers, rules
   per biennium without biennia);
 - `sources`: where each rule, fund and cell was written, for the plan's provenance.
@@ -51,8 +52,9 @@ from alloc.model.validate.framework import (
 from alloc.model.validate.funds import fund_codes_of, read_funds
 from alloc.model.validate.mandate import read_mandate
 from alloc.model.validate.meta import read_meta
-from alloc.model.validate.objective import read_budget, read_level_tolerance
+from alloc.model.validate.objective import read_budget, read_objective
 from alloc.model.validate.plan import FINANCIAL_PLAN_KEYS, read_plan
+from alloc.model.validate.requirements import read_requirements
 from alloc.model.validate.revenue import ceilings, read_growth, read_revenue
 from alloc.model.validate.sources import sources
 from alloc.model.validate.stability import read_stability
@@ -96,7 +98,8 @@ def validate(resolved: Resolved) -> Plan:
     bounds = read_bounds(doc, codes, fund_codes)
     stability = read_stability(doc, codes, mandate)
     targets = read_targets(doc, codes, fund_codes)
-    level_tolerance = read_level_tolerance(doc)
+    objective = read_objective(doc, priorities)
+    requirements = read_requirements(doc, codes, years, mandate, objective.valuation)
     support_services = read_support_services(doc, priorities)
     doc.known_keys(("rules",), RULES_KEYS, "rules")
 
@@ -113,7 +116,8 @@ def validate(resolved: Resolved) -> Plan:
         biennia=biennia, revenue=revenue, adjustments=growth.adjustments, funds=funds,
         mandate=mandate, envelopes=envelopes, commitments=commitments, bounds=bounds,
         stability=stability, targets=targets, balance_budget=budget.balance,
-        ceiling_period=budget.ceiling_period, level_tolerance=level_tolerance,
+        ceiling_period=budget.ceiling_period, level_tolerance=objective.level_tolerance,
+        requirements=requirements, valuation=objective.valuation,
         support_services=support_services, overrides=tuple(resolved.overrides),
         input_files=dict(sorted(resolved.files.items())),
         sources=sources(resolved, mandate),
