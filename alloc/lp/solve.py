@@ -90,6 +90,9 @@ def uniqueness(model: Backend, quadratic: bool = True) -> str:
         return "the program has no tie-break level"
     if not quadratic:
         return "the linear tie-break was asked for (quadratic = false)"
+    if getattr(model, "quadratic_failed", ""):
+        return (f"the quadratic solver failed on the level '{model.quadratic_failed}'; ties are "
+                "broken by a linear distance, which leaves some")
     if model.quadratic_ok():
         return ""
     if getattr(model, "solver", "highs") != "highs":
@@ -105,24 +108,33 @@ def solve_levels(model: Backend, time_limit: float | None = None, quadratic: boo
     formulation.md, section 5.4); status, optimum per level (unscaled), and the level that failed.
 
     The tie-breaks are quadratic where the solver can (`Backend.quadratic_ok`) and `quadratic`
-    allows, else their linear stand-in is solved. `time_limit` is for all the levels: each is
-    given what is left of it (at least MIN_TIME).
+    allows, else their linear stand-in is solved; so it is too when the quadratic solver fails
+    (`model.quadratic_failed` says so). `time_limit` is for all the levels: each is given what is
+    left of it (at least MIN_TIME).
     """
     levels = model.lp.levels
     chosen = solved_levels(model.lp, quadratic and model.quadratic_ok())
+    model.quadratic_failed = ""
     objectives: dict[str, float] = {}
     started = time.perf_counter()
-    for n, k in enumerate(chosen):
+    n = 0
+    while n < len(chosen):
+        k = chosen[n]
         level = levels[k]
         remaining = None
         if time_limit is not None:
             remaining = max(time_limit - (time.perf_counter() - started), MIN_TIME)
         status = model.solve_level(k, remaining)
+        if status == "error" and level.quadratic is not None:
+            model.quadratic_failed = level.name
+            chosen = chosen[:n] + [j for j in solved_levels(model.lp, False) if j > k]
+            continue
         if status != "optimal":
             return status, objectives, level.name
         objectives[level.name] = level.value(model.values())
         if n < len(chosen) - 1:
             model.hold_level(k, objectives[level.name])
+        n += 1
     return "optimal", objectives, ""
 
 

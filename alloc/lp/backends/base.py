@@ -14,6 +14,8 @@ class Backend(ABC):
     """The program held by one solver, solved level by level (`alloc.lp.solve.solve_levels`)."""
 
     lp: LinearProgram
+    quadratic_failed: str = ""
+    """The quadratic level the solver failed on in the last `solve_levels`, if any."""
 
     @abstractmethod
     def solve_level(self, k: int, time_limit: float | None) -> Status:

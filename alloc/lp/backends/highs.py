@@ -43,8 +43,9 @@ their linear stand-in is, and the optimum is not proven unique (measured in BENC
 
 def level_options(n_cols: int, k: int, level: Level) -> dict[str, Any]:
     if level.quadratic is not None:
-        return {"solver": "choose"}
-    return _linear_options(n_cols, k, level)
+        # HiGHS 1.16's default QP regularisation (1e-7) ends some small programs in "solve error"
+        return {"solver": "choose", "presolve": "choose", "qp_regularization_value": 1e-9}
+    return {"presolve": "choose", **_linear_options(n_cols, k, level)}
 
 
 def _linear_options(n_cols: int, k: int, level: Level) -> dict[str, Any]:
