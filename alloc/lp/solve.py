@@ -95,8 +95,9 @@ def uniqueness(model: Backend, quadratic: bool = True) -> str:
                 "broken by a linear distance, which leaves some")
     if model.quadratic_ok():
         return ""
-    if getattr(model, "solver", "highs") != "highs":
-        return (f"the {model.solver} solver solves no quadratic level; ties are broken by a "
+    solver = str(getattr(model, "solver", "highs"))
+    if solver != "highs":
+        return (f"the {solver} solver solves no quadratic level; ties are broken by a "
                 "linear distance, which leaves some")
     return ("the model is larger than the quadratic tie-break is solved for; ties are broken by "
             "a linear distance, which leaves some")

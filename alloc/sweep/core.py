@@ -31,7 +31,7 @@ from alloc.errors import InputError, ModelTooLarge, Problem, SolveError
 from alloc.explain import diagnose_infeasible
 from alloc.lp.build import LinearProgram, build, check_fits
 from alloc.lp.solution import AMOUNT_DECIMALS
-from alloc.lp.solve import allocation_frame, solve_levels, solver_name
+from alloc.lp.solve import allocation_frame, funding_frame, solve_levels, solver_name, uniqueness
 from alloc.lp.verify import check
 from alloc.model.domain import Plan
 from alloc.model.scenario import Path_, Resolved, parse_key, resolve
@@ -86,6 +86,8 @@ class Result:
     check: str = ""
     warm: bool = True
     message: str = ""
+    unique: bool = True
+    """Whether the strictly convex tie-breaks were solved (the answer is then the only one)."""
 
 
 def _copy_path(doc: dict, path: Path_) -> dict:
@@ -302,7 +304,8 @@ class Engine:
                     result.message = f"no diagnosis: {exc}"
             return result
         allocation = allocation_frame(lp, model.values())
-        violations = check(plan, allocation)
+        result.unique = not uniqueness(model)
+        violations = check(plan, allocation, funding_frame(lp, model.values()))
         result.check = "passed" if not violations else f"failed: {len(violations)} rule(s)"
         if violations:
             result.status = "check_failed"
@@ -375,7 +378,7 @@ def variants_frame(sweep: Sweep, results: Sequence[Result], priorities: Sequence
     for r in results:
         row: dict[str, object] = {"variant": r.id}
         row.update({p.label: v for p, v in zip(sweep.parameters, r.values, strict=True)})
-        row.update({"status": r.status, "check": r.check, "warm": r.warm})
+        row.update({"status": r.status, "check": r.check, "warm": r.warm, "unique": r.unique})
         row.update({f"objective[{lv}]": r.objectives.get(lv, math.nan) for lv in levels})
         row.update({f"priority[{p}]": r.priorities.get(p, math.nan) for p in priorities})
         row.update({f"entity[{e}]": r.entities.get(e, math.nan) for e in entities})
