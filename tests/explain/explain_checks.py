@@ -91,7 +91,7 @@ def lexicographic(lp: LinearProgram, rhs: np.ndarray | None = None, upto: int | 
     """Optima of the levels before the tie-break, each solved with the earlier ones held as the
     solver holds them (`exact`: at their optimum, to solver noise, as holding the optimal face
     does)."""
-    goals = [k for k, level in enumerate(lp.levels) if level.name != "reference"]
+    goals = [k for k, level in enumerate(lp.levels) if level.role == "goal"]
     optimum: list[float] = []
     for k in goals[:upto]:
         hold = ([(LE, (z + 1e-9 * max(1.0, abs(z))) / level_scale(lp, j),

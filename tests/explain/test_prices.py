@@ -29,7 +29,7 @@ def assert_prices_are_slopes(lp: LinearProgram, delta: float = 0.01) -> np.ndarr
 
     solution = solve(lp)
     prices = shadow_prices(lp, solution.objectives)
-    goals = [k for k, level in enumerate(lp.levels) if level.name != "reference"]
+    goals = [k for k, level in enumerate(lp.levels) if level.role == "goal"]
     last = goals[-1]
     earlier = lexicographic(lp, upto=len(goals) - 1)
     objective = level_objective(lp, last)
