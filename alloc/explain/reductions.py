@@ -218,7 +218,18 @@ class _Path:
             below = max(v_lo + g_lo * (mid - lo), v_hi + g_hi * (mid - hi))
             if abs(v_mid - below) > tol:
                 stack += [(lo, mid), (mid, hi)]
-        return sorted(found)
+        return self._collinear_dropped(sorted(found))
+
+    def _collinear_dropped(self, points: list[float]) -> list[float]:
+        """The points without those where V does not bend (searched, but no kink)."""
+        kept = points[:1]
+        for i in range(1, len(points) - 1):
+            a, s, b = kept[-1], points[i], points[i + 1]
+            (va, _), (vs, _), (vb, _) = self._at(a), self._at(s), self._at(b)
+            tol = 1e-7 * max(1.0, abs(va), abs(vb))
+            if abs(vs - (va + (vb - va) * (s - a) / (b - a))) > tol:
+                kept.append(s)
+        return [*kept, points[-1]] if len(points) > 1 else kept
 
     def _at(self, s: float) -> tuple[float, float]:
         point = self.value(s)
