@@ -56,7 +56,8 @@ def sheet(frame: pd.DataFrame, unit: str, notes: Sequence[str]) -> Sheet:
         "what the model gives up, lowest value first) and up until every requirement the rules "
         "let the regular budget pay for is funded (Fund: what more money buys, highest value "
         "first). Each option is what re-running the scenario with the ceiling at the option's end "
-        "takes from (or gives to) each cell, every other rule as the scenario states it; amounts "
+        "takes from (or gives to) each cell, every other rule as the scenario states it (envelopes "
+        "at their amounts, not re-scaled as shares of the new ceiling); amounts "
         f"are all funds together. Value per {one}: the value of the costed requirements lost or "
         f"funded per {one} of ceiling (priority weight x tranche factor). Cumulative: the ceiling "
         f"change at the option's end, all years, in {unit}.")
