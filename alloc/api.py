@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from alloc.compare.core import Comparison
     from alloc.explain import Explanation
+    from alloc.explain.reductions import ReductionOptions
     from alloc.lp.build import LinearProgram
     from alloc.lp.solution import Solution
     from alloc.sweep.core import Result as VariantResult
@@ -74,6 +75,9 @@ class Result:
     lines: list[str] = field(default_factory=list)
     """What the run says in words beyond its figures: the explanation, or the conflicts."""
     seconds: dict[str, float] = field(default_factory=dict)
+    reductions: ReductionOptions | None = None
+    """Options for reducing expenses and what more money buys (optimal solutions; `frame`,
+    `blocks`, `notes`), written as tables/reduction-options.csv."""
 
     @property
     def status(self) -> str:
@@ -114,14 +118,15 @@ class Result:
 
 def solve(plan: Plan, *, solver: str = "highs", time_limit: float | None = None,
           support_costs: str = "rows", explain: bool = False, cell: str | None = None,
-          tolerance: float = 0.01) -> Result:
+          tolerance: float = 0.01, reductions: bool = True) -> Result:
     """Build the plan's linear program, solve it and check the answer independently.
 
     An optimal answer comes with its rules and shadow prices; with `explain`, also the ranges of
     the ceilings and targets and each priority's room for manoeuvre (`tolerance`, a fraction of
     the optimum), and with `cell` ("ENTITY/PRIORITY/OUTPUT") what determines that cell. An
     infeasible plan comes with the rules that conflict, in the user's words. A model too large for
-    this machine's memory gives status "too_large".
+    this machine's memory gives status "too_large". With `reductions` (the default), an optimal
+    answer comes with the options for reducing expenses and what more money buys.
     """
     _check_choice(solver, SOLVERS, "solver")
     _check_choice(support_costs, SUPPORT_COSTS, "support_costs")
@@ -148,7 +153,21 @@ def solve(plan: Plan, *, solver: str = "highs", time_limit: float | None = None,
     result = Result(plan, solution, support_costs, seconds=seconds)
     _explain(result, program, options, explain, tolerance, cell)
     seconds["explain"] = time.perf_counter() - t
+    if reductions and solution.optimal:
+        t = time.perf_counter()
+        result.reductions = _reductions(program, solution, options)
+        seconds["reductions"] = time.perf_counter() - t
     return result
+
+
+def _reductions(program: LinearProgram, solution: Solution, options: Any) -> ReductionOptions:
+    """The options along the ceiling; a solver failure on the way is said in their notes."""
+    from alloc.explain.reductions import ReductionOptions, reduction_options
+
+    try:
+        return reduction_options(program, solution, options)
+    except SolveError as exc:
+        return ReductionOptions(solution.plan, notes=[f"No options this time: {exc}"])
 
 
 def _explain(result: Result, program: LinearProgram, options: Any, deep: bool, tolerance: float,
@@ -245,10 +264,28 @@ def write(result: Result, reports: str | Path | None = None, project: str | Path
                  "files": words.files(result.explanation)}
     elif result.infeasibility is not None:
         extra = {"infeasibility": result.infeasibility}
+    if result.reductions is not None and result.optimal:
+        extra = _with_reductions(extra, result.reductions)
     beside = kept_beside(result.solution, target)
     files = write_report(result.solution, target, result.seconds,
                          support_costs=result.support_costs, **extra)
     return Written(target / "not-optimal" if beside else target, files, beside)
+
+
+def _with_reductions(extra: dict[str, Any], options: ReductionOptions) -> dict[str, Any]:
+    """The report's extra sheets and files, with the reduction options' sheet and CSV file."""
+    from alloc.report import reductions as report
+
+    unit = options.plan.unit
+    frame = options.frame
+    before = extra.get("files")
+    write_options = report.files(frame, unit)
+
+    def files(folder: Path) -> list[str]:
+        return [*(before(folder) if before is not None else []), *write_options(folder)]
+
+    return {**extra, "sheets": [*extra.get("sheets", []), report.sheet(frame, unit, options.notes)],
+            "files": files}
 
 
 # --- scenarios side by side ----------------------------------------------------------------------
