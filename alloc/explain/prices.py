@@ -280,7 +280,6 @@ def _value_sentence(plan: Plan, lp: LinearProgram, i: int, price: float,
     unit = plan.unit
     per = per_unit(unit)
     what = _what(plan, lp, i)
-    noun = _words(plan, lp, i).full()
     scope = _scope(lp, i)
     partly = [n for n in reqs if n.partly]
     years = {y for _, y in scope}
@@ -312,15 +311,12 @@ def _value_sentence(plan: Plan, lp: LinearProgram, i: int, price: float,
                  and _same(n.value, price + v_in)]
         if not found:
             continue
-
-        def less(x: float) -> str:
-            return f"lowering the {noun} by {money(unit, x)}"
-
-        there = ("the money it holds funds no further requirement there" if v_in == 0
-                 else f"there, the money it holds funds requirements worth {v_in:.4g} per {per}")
-        return f"{head}: {_fund_more(plan, found, less)} instead ({there})."
-    return (f"{head}: without it, the money would fund requirements worth that much more "
-            "elsewhere.")
+        there = ("funds no further requirement there" if v_in == 0
+                 else f"funds requirements worth {v_in:.4g} per {per} there")
+        return (f"{head}: each further {per} of it is taken from {_named(found)}, worth "
+                f"{found[0].value:.4g} per {per}, and {there}.")
+    return (f"{head}: each further {per} of it takes money from requirements worth that much "
+            "more than what it funds.")
 
 
 def rule_sentence(plan: Plan, lp: LinearProgram, i: int, rule: str, price: float,
