@@ -175,6 +175,11 @@ def _print_run(command: str, result: api.Result, written: api.Written) -> None:
         say(f"  objective: {levels}")
     elif not result.lines:
         say(f"  {solution.message}")
+    if solution.optimal:
+        from alloc.report.requirements import objective_lines
+
+        for line in objective_lines(solution):
+            say(f"  {line}")
     for line in result.lines:
         say(f"  {line}")
     folder = written.folder.as_posix()

@@ -13,7 +13,13 @@ import numpy as np
 from alloc.errors import SolveError
 from alloc.explain.cell import CellStory, explain_cell
 from alloc.explain.flexibility import Room, flexibility
-from alloc.explain.prices import Prices, constraint_table, final_goal_level, shadow_prices
+from alloc.explain.prices import (
+    VALUE_LEVEL,
+    Prices,
+    constraint_table,
+    final_goal_level,
+    shadow_prices,
+)
 from alloc.explain.program import DEFAULT_TOLERANCE
 from alloc.explain.ranging import Range, ranging
 from alloc.lp.build import LinearProgram
@@ -38,10 +44,20 @@ class Explanation:
     @property
     def note(self) -> str:
         """What the prices are, said once wherever they are shown."""
-        text = (f"Shadow prices are taken at the final goal-programming level ({self.prices.level}:"
-                f" {self.prices.level_text}), with earlier levels held at their optimum; the "
-                "tie-break toward the reference distribution is not priced. A price is the change"
-                " of that objective per unit added to the rule's bound.")
+        if self.prices.level == VALUE_LEVEL:
+            text = ("Shadow prices are taken at the final goal-programming level (value: the value "
+                    "of the costed requirements left unfunded, each CHF thousand weighted by its "
+                    "priority and tranche), with earlier levels held at their optimum; the "
+                    "tie-breaks (shares of a cut, the reference distribution) are not priced. A "
+                    "price is the change of the value left unfunded per unit added to the rule's"
+                    " bound: -0.39 means that one more unit funds requirements worth 0.39; 0.39 "
+                    "that the rule holds money worth 0.39 less than it would fund elsewhere.")
+        else:
+            text = (f"Shadow prices are taken at the final goal-programming level "
+                    f"({self.prices.level}: {self.prices.level_text}), with earlier levels held "
+                    "at their optimum; the tie-break toward the reference distribution is not "
+                    "priced. A price is the change of that objective per unit added to the "
+                    "rule's bound.")
         if self.prices.failed:
             text += f" No prices this time: {self.prices.failed}."
         if self.prices.degenerate:

@@ -9,7 +9,7 @@ that level alone, the earlier levels bounded by their optima as the solver held 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -116,6 +116,13 @@ def _unit_one(unit: str) -> str:
     return "one " + (unit[:-1] if unit.endswith("s") else unit)
 
 
+def money(unit: str, amount: float) -> str:
+    """'CHF 1,000 thousand' in CHF thousands, else '1,000 units'."""
+    if unit.startswith("CHF ") and unit.endswith("thousands"):
+        return f"CHF {amount_text(amount)} thousand"
+    return f"{amount_text(amount)} {unit}"
+
+
 def _what(plan: Plan, lp: LinearProgram, i: int) -> str:
     """'of ceiling for 2024', 'on the floor on TP3 in 2026': what one more unit is added to."""
     row = lp.row(i)
@@ -131,10 +138,199 @@ def _what(plan: Plan, lp: LinearProgram, i: int) -> str:
     return f"on the {w.full()}"
 
 
-def rule_sentence(plan: Plan, lp: LinearProgram, i: int, rule: str, price: float,
-                  is_binding: bool, slack: float, objective: str) -> str:
-    """A plain sentence for one rule at the optimum: binding or not, and what it costs."""
+VALUE_LEVEL = "value"
+"""The goal level of costed requirements (alloc.lp.build.goal_levels)."""
+STEP = 1000.0
+"""How much more money a sentence about the value level speaks of: a round sum a working group
+weighs (the price holds for it only while the requirements it names still lack that much)."""
+_PARTLY = 1e-6
+"""Funded parts within this (relative, at least absolute) of 0 or of the requirement are whole."""
+
+
+@dataclass(frozen=True)
+class Need:
+    """A costed requirement at the optimum, as the sentences name it."""
+
+    cell: int
+    """Position in the plan's mandate."""
+    year: int
+    amount: float
+    funded: float
+    value: float
+    key: str
+    """'BDT/TP3/PS6'."""
+    priority: str
+    """'TP3 (Inclusive and secure infrastructure)'."""
+    tranche: str
+    """'current service level'."""
+
+    @property
+    def kind(self) -> str:
+        """'TP3 (Inclusive and secure infrastructure), current service level'."""
+        return f"{self.priority}, {self.tranche}"
+
+    @property
+    def label(self) -> str:
+        """'BDT/TP3/PS6 (Inclusive and secure infrastructure, current service level)'."""
+        name = self.priority.partition(" (")[2].removesuffix(")")
+        return f"{self.key} ({name + ', ' if name else ''}{self.tranche})"
+
+    @property
+    def unfunded(self) -> float:
+        return max(self.amount - self.funded, 0.0)
+
+    @property
+    def partly(self) -> bool:
+        """Funded strictly between nothing and all of it: where the next franc goes."""
+        tol = _PARTLY * max(1.0, self.amount)
+        return tol < self.funded < self.amount - tol
+
+
+def needs(plan: Plan, funded: Mapping[str, float]) -> list[Need]:
+    """The plan's requirements with the part funded, from the activity of their rows
+    (`requirement[E/P/O,year,tranche]`: the part funded, at most the requirement)."""
+    where = {m.cell: c for c, m in enumerate(plan.mandate)}
+    names = {p.code: p.name for p in plan.priorities}
+    tranches = {t.code: t.name for t in plan.valuation.tranches}
+    out = []
+    for r in plan.requirements:
+        key = "/".join(r.cell)
+        f = float(funded.get(f"requirement[{key},{r.year},{r.tranche}]", 0.0))
+        tranche = tranches.get(r.tranche, r.tranche)
+        name = names.get(r.cell.priority, "")
+        priority = f"{r.cell.priority} ({name})" if name else r.cell.priority
+        out.append(Need(where[r.cell], r.year, r.amount, min(max(f, 0.0), r.amount), r.value,
+                        key, priority, tranche[:1].lower() + tranche[1:]))
+    return out
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
+def _scope(lp: LinearProgram, i: int) -> set[tuple[int, int]]:
+    """The (cell, year) pairs whose money row i counts."""
+    cols = lp.row(i).cols
+    cols = cols[cols < lp.n_alloc]
+    return set(zip(lp.cell[cols].tolist(), lp.year[cols].tolist(), strict=True))
+
+
+def _named(found: Sequence[Need]) -> str:
+    """'X (P, tranche)', or per priority and tranche: 'TP3 (name), enhanced, in BR/TP3/PS3,
+    BR/TP3/PS4 and 11 more cells', with the year where they differ."""
+    years = len({n.year for n in found}) > 1
+    if len(found) == 1:
+        n = found[0]
+        return n.label + (f" in {n.year}" if years else "")
+    groups: dict[str, list[Need]] = {}
+    for n in found:
+        groups.setdefault(n.kind, []).append(n)
+    parts = []
+    for kind, members in list(groups.items())[:2]:
+        keys = list(dict.fromkeys(n.key + (f" in {n.year}" if years else "") for n in members))
+        shown = _join_keys(keys)
+        parts.append(f"{kind}, in {shown}" if len(keys) == 1
+                     else f"{kind}, in {len(keys)} cells ({shown})")
+    more = len(groups) - 2
+    text = " and ".join(parts) if len(parts) == 2 else parts[0]
+    return text + (f"; and {more} other kinds of requirement of the same value" if more > 0
+                   else "")
+
+
+def _join_keys(keys: Sequence[str]) -> str:
+    if len(keys) <= 3:
+        return keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " and " + keys[-1]
+    return f"{keys[0]}, {keys[1]} and {len(keys) - 2} more"
+
+
+def per_unit(unit: str) -> str:
+    """'CHF thousand' (in CHF thousands), else the unit in the singular."""
+    return "CHF thousand" if unit.startswith("CHF ") and unit.endswith("thousands") else \
+        _unit_one(unit)[4:]
+
+
+def _fund_more(plan: Plan, found: Sequence[Need], lead: Callable[[float], str]) -> str:
+    """'<lead(1,000)> would fund 1,000 more of X, worth v per CHF thousand (w of value)', or of
+    the smaller sum the named requirements still lack."""
     unit = plan.unit
+    room = sum(n.unfunded for n in found)
+    value = found[0].value
+    per = per_unit(unit)
+    if room >= STEP:
+        shared = ", shared among them" if len(found) > 1 else ""
+        return (f"{lead(STEP)} would fund {amount_text(STEP)} more of {_named(found)}"
+                f"{shared}, worth {value:.4g} per {per} ({amount_text(round(STEP * value, 3))} "
+                "of value)")
+    room = float(np.floor(room)) if room >= 1 else round(room, 3)
+    lack = "lacks" if len(found) == 1 else "lack"
+    return (f"{lead(room)} would fund the {amount_text(room)} that {_named(found)} still "
+            f"{lack}, worth {value:.4g} per {per}")
+
+
+def _value_sentence(plan: Plan, lp: LinearProgram, i: int, price: float,
+                    reqs: Sequence[Need]) -> str:
+    """A binding rule priced at the value level, saying what the marginal money would fund.
+
+    A price p < 0: one more unit of the rule's bound funds requirements worth -p: the
+    requirements partly funded (in the cells and years the rule counts) whose value is -p. A
+    price p > 0: the rule holds money where it is worth p less than elsewhere in its years: a
+    unit less would fund a requirement partly funded outside it worth p more than what that unit
+    funds inside it (nothing, or a requirement partly funded there).
+    """
+    unit = plan.unit
+    per = per_unit(unit)
+    what = _what(plan, lp, i)
+    scope = _scope(lp, i)
+    partly = [n for n in reqs if n.partly]
+    years = {y for _, y in scope}
+    if price < 0:
+        outside = [0.0, *sorted({n.value for n in partly
+                                 if (n.cell, n.year) not in scope and n.year in years})]
+        for v_out in outside:
+            found = [n for n in partly if (n.cell, n.year) in scope
+                     and _same(n.value, -price + v_out)]
+            if not found:
+                continue
+
+            def more(x: float) -> str:
+                return (f"each further {money(unit, x)} {what}" if x == STEP
+                        else f"the first {money(unit, x)} more {what}")
+
+            taken = ("" if v_out == 0 else
+                     f", taken from requirements worth {v_out:.4g} per {per} elsewhere in "
+                     f"{_join_keys([str(y) for y in sorted(years)])}: {-price:.4g} more value "
+                     f"per {per}")
+            return "Binding: " + _fund_more(plan, found, more) + taken + "."
+        return (f"Binding: each further {per} {what} would add {-price:.4g} to the value of the "
+                "requirements funded.")
+    years = {y for _, y in scope}
+    inside = [0.0, *sorted({n.value for n in partly if (n.cell, n.year) in scope})]
+    head = f"Binding: this {_words(plan, lp, i).noun} costs {price:.4g} of value per {per}"
+    for v_in in inside:
+        found = [n for n in partly if (n.cell, n.year) not in scope and n.year in years
+                 and _same(n.value, price + v_in)]
+        if not found:
+            continue
+        there = ("funds no further requirement there" if v_in == 0
+                 else f"funds requirements worth {v_in:.4g} per {per} there")
+        return (f"{head}: each further {per} of it is taken from {_named(found)}, worth "
+                f"{found[0].value:.4g} per {per}, and {there}.")
+    return (f"{head}: each further {per} of it takes money from requirements worth that much "
+            "more than what it funds.")
+
+
+def rule_sentence(plan: Plan, lp: LinearProgram, i: int, rule: str, price: float,
+                  is_binding: bool, slack: float, objective: str,
+                  reqs: Sequence[Need] | None = None, activity: float = 0.0,
+                  bound: float = 0.0) -> str:
+    """A plain sentence for one rule at the optimum: binding or not, and what it costs.
+
+    With `reqs` (prices at the value level), a binding rule's price is said as what the next
+    money would fund, and the requirement rows say how far they are funded.
+    """
+    unit = plan.unit
+    if reqs is not None and rule == "requirement":
+        return _requirement_sentence(plan, lp, i, price, activity, bound, slack)
     if rule not in SOFT_RULES and not is_binding:
         return f"Not binding: {amount_text(abs(slack))} {unit} to spare."
     head = "Target" if rule == "target" else "Binding"
@@ -143,8 +339,40 @@ def rule_sentence(plan: Plan, lp: LinearProgram, i: int, rule: str, price: float
     what = f"each extra {_unit_one(unit)[4:]} {_what(plan, lp, i)}"
     if abs(price) < 1e-9:
         return f"{head}, but {what} would not change {objective}."
+    if reqs is not None and rule != "target":
+        return _value_sentence(plan, lp, i, price, reqs)
     verb = "reduce" if price < 0 else "increase"
     return f"{head}: {what} would {verb} {objective} by {abs(price):.4g}."
+
+
+def _requirement_sentence(plan: Plan, lp: LinearProgram, i: int, price: float, activity: float,
+                          bound: float, slack: float) -> str:
+    """A requirement row: how far it is funded and, when whole, its worth against the margin.
+
+    `requirement[...]` (funded part <= requirement): its price is minus what a unit of it is
+    worth above the money at the margin. `funded[cell,year]` (funded parts <= the cell's
+    spending): slack is money beyond the cell's requirements.
+    """
+    unit = plan.unit
+    name = lp.row(i).name
+    if name.startswith("funded["):
+        if slack > 1e-6 * max(1.0, abs(bound)):
+            return (f"Money beyond requirements: {amount_text(round(slack, 3))} {unit} of this "
+                    "cell's spending in the year fund no requirement of it (a balanced budget "
+                    "spends it on the reference distribution).")
+        return "All of this cell's spending in the year funds its requirements."
+    funded, amount = max(activity, 0.0), bound
+    if funded >= amount - _PARTLY * max(1.0, amount):
+        text = f"Fully funded: {amount_text(round(amount, 3))} {unit}."
+        if np.isfinite(price) and price < -1e-9:
+            text += (f" A unit of it is worth {-price:.4g} more than what the money at the margin"
+                     " funds.")
+        return text
+    if funded <= _PARTLY * max(1.0, amount):
+        return f"Not funded: {amount_text(round(amount, 3))} {unit} unfunded."
+    return (f"Partly funded: {amount_text(round(funded, 3))} of {amount_text(round(amount, 3))} "
+            f"{unit} ({amount_text(round(amount - funded, 3))} unfunded); the money at the "
+            "margin goes here.")
 
 
 CONSTRAINT_CSV = ["rule", "name", "source", "activity", "bound", "slack", "shadow_price"]
@@ -169,10 +397,18 @@ def constraint_table(lp: LinearProgram, constraints: pd.DataFrame, prices: Price
                             strict=True)]
     objective = prices.level_text
     objective = objective if objective.startswith("the ") else "the " + objective
-    frame["sentence"] = [rule_sentence(lp.plan, lp, int(i), r, float(p), bool(bd), float(sl),
-                                       objective)
-                         for i, r, p, bd, sl in zip(rows, frame["rule"], frame["shadow_price"],
-                                                    frame["binding"], frame["slack"], strict=True)]
+    reqs = None
+    if prices.level == VALUE_LEVEL and lp.plan.requirements:
+        mine = frame["rule"] == "requirement"
+        reqs = needs(lp.plan, dict(zip(frame.loc[mine, "name"], frame.loc[mine, "activity"],
+                                       strict=True)))
+        objective = "the value of the requirements left unfunded"
+    frame["sentence"] = [
+        rule_sentence(lp.plan, lp, int(i), r, float(p), bool(bd), float(sl), objective, reqs,
+                      float(a), float(b))
+        for i, r, p, bd, sl, a, b in zip(rows, frame["rule"], frame["shadow_price"],
+                                         frame["binding"], frame["slack"], frame["activity"],
+                                         frame["bound"], strict=True)]
     for column in ("activity", "bound", "slack"):
         frame[column] = frame[column].astype(float).round(6) + 0.0
     frame["shadow_price"] = frame["shadow_price"].astype(float).round(9) + 0.0

@@ -141,6 +141,8 @@ def diagnosis_lines(diagnosis: Diagnosis) -> list[str]:
 
 def explanation_lines(explanation: Explanation, plan: Plan, limit: int = 15) -> list[str]:
     table = binding_first(explanation.table)
+    # a requirement's own rows say how far it is funded (the report's Requirements table)
+    table = table[table["rule"] != "requirement"]
     bound = table[table["binding"]]
     lines = [f"binding rules: {len(bound)} of {int((table['rule'] != 'target').sum())}"
              + (f" (the {limit} with the largest prices shown)" if len(bound) > limit else ""),

@@ -12,6 +12,7 @@ from pathlib import Path
 from alloc.lp.solution import AMOUNT_DECIMALS, Solution
 from alloc.report.book import write_csv
 from alloc.report.markdown import write_markdown
+from alloc.report.requirements import REQUIREMENTS_CSV, requirement_rows, requirements, sheet_columns
 from alloc.report.tables import Table, appendix_a, summarize
 from alloc.report.workbook import Sheet, write_workbook
 
@@ -40,6 +41,12 @@ def write_appendix(solution: Solution, folder: Path, support: str = "rows",
     (folder / TABLES_FOLDER / UNROUNDED_FOLDER).mkdir(parents=True, exist_ok=True)
     for table in tables:
         write_table_csv(table, folder / TABLES_FOLDER)
+    needs = requirements(solution, [y.total for y in summary.years])
+    if needs is not None:
+        write_csv(requirement_rows(solution), folder / TABLES_FOLDER / REQUIREMENTS_CSV)
+        sheets = [Sheet("Requirements", f"Costed requirements: funded and unfunded ({needs.unit})",
+                        needs.notes, sheet_columns(), needs.rows, bold="total",
+                        csv=f"{TABLES_FOLDER}/{REQUIREMENTS_CSV}"), *sheets]
     write_workbook(folder / WORKBOOK, summary, tables, solution.allocation, run or {}, sheets)
-    write_markdown(folder / MARKDOWN, summary, tables)
+    write_markdown(folder / MARKDOWN, summary, tables, needs)
     return [f"{TABLES_FOLDER}/", WORKBOOK, MARKDOWN]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from alloc.report.requirements import BY_PRIORITY, BY_YEAR, Requirements
 from alloc.report.tables import SHARE, TOTAL, Column, Summary, Table, figure
 from alloc.text import markdown_text as escape
 
@@ -107,9 +108,56 @@ def render_summary(s: Summary) -> str:
     return "\n".join(lines)
 
 
-def render(summary: Summary, tables: Sequence[Table]) -> str:
-    return "\n".join([render_summary(summary), *(render_table(t) for t in tables)])
+def render_requirements(needs: Requirements | None) -> str:
+    """The costed requirements: funded and unfunded per priority, and per year with the money
+    beyond all requirements; a note where the plan has none."""
+    lines = ["## Costed requirements", ""]
+    if needs is None:
+        lines += ["The model states no costed requirements (requirements.csv): the allocation "
+                  "follows its targets and the reference distribution.", ""]
+        return "\n".join(lines)
+    unit = escape(needs.unit)
+    lines += [escape(" ".join(needs.notes)), ""]
+    lines += ["| Code | Thematic priority or support line | Requirement | Funded | Unfunded "
+              "| % funded |", "| --- | --- | --: | --: | --: | --: |"]
+    rows = needs.part(BY_PRIORITY)
+    for code, group in rows[~rows["total"]].groupby("code", sort=False):
+        lines.append(_need_row(escape(str(code)), escape(str(group["name"].iloc[0])), group))
+    lines.append(_need_row("", "**Total**", rows[rows["total"]], bold=True))
+    lines += ["", f"Per year ({unit}): requirements, and money allocated beyond them.", "",
+              "| Year | Requirement | Funded | Unfunded | % funded | Allocated (all funds) "
+              "| Beyond requirements | Value left unfunded |",
+              "| --- | --: | --: | --: | --: | --: | --: | --: |"]
+    years = needs.part(BY_YEAR)
+    columns = ("requirement", "funded", "unfunded", "funded_pct", "allocated", "beyond",
+               "value_unfunded")
+    values = {c: [float(v) for v in years[c].tolist()] for c in columns}
+    for k, (code, total) in enumerate(zip(years["code"].tolist(), years["total"].tolist(),
+                                          strict=True)):
+        cells = [_share(100 * values[c][k]) if c == "funded_pct" else _amount(values[c][k])
+                 for c in columns]
+        label = escape(str(code))
+        if total:
+            label, cells = "**Total**", [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join([label, *cells]) + " |")
+    lines.append("")
+    return "\n".join(lines)
 
 
-def write_markdown(path: Path, summary: Summary, tables: Sequence[Table]) -> None:
-    path.write_text(render(summary, tables), encoding="utf-8")
+def _need_row(code: str, name: str, group: pd.DataFrame, bold: bool = False) -> str:
+    need, got = int(group["requirement"].sum()), int(group["funded"].sum())
+    cells = [_amount(need), _amount(got), _amount(int(group["unfunded"].sum())),
+             _share(100.0 * got / need if need else 100.0)]
+    if bold:
+        cells = [f"**{c}**" for c in cells]
+    return "| " + " | ".join([code, name, *cells]) + " |"
+
+
+def render(summary: Summary, tables: Sequence[Table], needs: Requirements | None = None) -> str:
+    return "\n".join([render_summary(summary), render_requirements(needs),
+                      *(render_table(t) for t in tables)])
+
+
+def write_markdown(path: Path, summary: Summary, tables: Sequence[Table],
+                   needs: Requirements | None = None) -> None:
+    path.write_text(render(summary, tables, needs), encoding="utf-8")

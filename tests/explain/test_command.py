@@ -106,3 +106,28 @@ def test_explain_of_an_infeasible_scenario_gives_the_same_diagnosis(project: Pat
                             "infeasibility.json").read_text())
     assert diagnosis["message"] in result.stdout
     assert diagnosis["repair"]["moves"][0]["name"] == "envelope_max[BR,2027]"
+
+
+def test_run_says_the_objective_in_words_and_explain_names_the_margin(project: Path) -> None:
+    model = project / "models" / "tiny"
+    rules = (model / "rules.toml").read_text(encoding="utf-8")
+    (model / "rules.toml").write_text(
+        rules[: rules.index("[targets.")] + "[objective.tranches.core]\nname = \"Core\"\n"
+        "factor = 1.0\n[objective.tranches.extra]\nname = \"Enhanced\"\nfactor = 0.5\n",
+        encoding="utf-8")
+    (model / "requirements.csv").write_text(
+        "entity,priority,output,tranche,year,amount,value,note\nA,P1,O,core,*,40,,\n"
+        "A,P1,O,extra,*,40,,\nB,P2,O,core,*,30,,\nB,P2,O,extra,*,30,,\n"
+        "A,S1,support,core,*,5,,\n", encoding="utf-8")
+    result = alloc("run", "tiny", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "requirements: 210 of 290 funded (72.4%), 80 unfunded (CHF thousands)" in result.stdout
+    assert "value: " in result.stdout and "left unfunded" in result.stdout
+    frame = pd.read_csv(project / "reports" / "tiny" / "tables" / "requirements.csv")
+    assert frame["funded"].sum() == pytest.approx(210)
+    rows = sheet_rows(project / "reports" / "tiny" / "appendix-a.xlsx", "Constraints")
+    sentence = next(r[3] for r in rows if r[2] == "ceiling[2024]")
+    # every weight is 1: both enhanced tranches are worth 0.5 and are the margin together
+    assert sentence == ("Binding: the first CHF 30 thousand more of ceiling for 2024 would fund "
+                        "the 30 that P1 (Priority one), enhanced, in A/P1/O and P2 (Priority two),"
+                        " enhanced, in B/P2/O still lack, worth 0.5 per CHF thousand.")
