@@ -12,7 +12,8 @@ from alloc.model.validate.fields import DEFAULT_UNIT, Document
 
 FILES = {"model": "models/m/model.toml", "framework": "models/m/framework.toml",
          "financial_plan": "models/m/financial-plan.toml", "rules": "models/m/rules.toml"}
-CSV = {"mandate": "models/m/mandate.csv", "previous_allocation": "models/m/previous-allocation.csv"}
+CSV = {"mandate": "models/m/mandate.csv", "previous_allocation": "models/m/previous-allocation.csv",
+       "requirements": "models/m/requirements.csv"}
 
 MakeDocument = Callable[..., Document]
 

@@ -27,6 +27,7 @@ def read_requirements(doc: Document, codes: Codes, years: tuple[int, ...],
     cells = {m.cell: i for i, m in enumerate(mandate)}
     tranche_pos = {t.code: k for k, t in enumerate(valuation.tranches)}
     found: dict[tuple[Cell, int, str], Requirement] = {}
+    rows: dict[tuple[Cell, int, str], str] = {}   # the key of the row each requirement comes from
     for key, body in sorted(table.items(), key=lambda kv: not kv[0].endswith("/*")):
         path = (WHERE, key)
         parts = key.split("/")
@@ -63,9 +64,10 @@ def read_requirements(doc: Document, codes: Codes, years: tuple[int, ...],
         unit_value = value if value is not None else float(weight or 0.0) * factor
         for y in year_list:
             found[(cell, y, tranche)] = Requirement(cell, y, tranche, amount, unit_value, note)
+            rows[(cell, y, tranche)] = key
     out = sorted((r for r in found.values() if r.amount > 0),
                  key=lambda r: (cells[r.cell], r.year, tranche_pos[r.tranche]))
-    _check_falling(doc, out)
+    _check_falling(doc, out, rows)
     return tuple(out)
 
 
@@ -74,8 +76,9 @@ def _years(doc: Document, path: tuple[str, ...], text: str,
     if text == "*":
         return years
     try:
-        year = int(float(text))
-    except ValueError:
+        number = float(text)
+        year = int(number) if number.is_integer() else None   # 2024.0 as a spreadsheet writes it
+    except (ValueError, OverflowError):
         year = None
     if year is None or str(year) != text.split(".")[0] or year not in years:
         doc.error((*path, "year"), f"expected a year of the plan ({years[0]}-{years[-1]}) or "
@@ -97,12 +100,26 @@ def _unknown_cell(doc: Document, path: tuple[str, ...], cell: Cell, codes: Codes
               "correct the row")
 
 
-def _check_falling(doc: Document, requirements: list[Requirement]) -> None:
-    """Within a cell and year, a later tranche must not be worth more than an earlier one."""
+def _check_falling(doc: Document, requirements: list[Requirement],
+                   rows: dict[tuple[Cell, int, str], str]) -> None:
+    """Within a cell and year, a later tranche must not be worth more than an earlier one.
+
+    Said once per pair of rows (a '*' row covers every year), at the later tranche's row.
+    """
+    years: dict[tuple[str, str], list[int]] = {}
+    said: dict[tuple[str, str], tuple[Requirement, Requirement]] = {}
     for before, after in itertools.pairwise(requirements):
         if (before.cell, before.year) == (after.cell, after.year) and after.value > before.value:
-            key = "/".join(after.cell)
-            doc.error((WHERE, f"{key}/{after.tranche}/{after.year}"),
-                      f"worth {after.value:g} a unit, more than the earlier tranche "
-                      f"{before.tranche} ({before.value:g}) of {key} in {after.year}; tranches "
-                      "must fall in value, or the later one would be funded first")
+            pair = (rows[(after.cell, after.year, after.tranche)],
+                    rows[(before.cell, before.year, before.tranche)])
+            years.setdefault(pair, []).append(after.year)
+            said.setdefault(pair, (before, after))
+    for pair, (before, after) in said.items():
+        key = "/".join(after.cell)
+        listed = [str(y) for y in years[pair]]
+        in_years = " and ".join([", ".join(listed[:-1]), listed[-1]] if len(listed) > 1 else listed)
+        doc.error((WHERE, pair[0]),
+                  f"tranche {after.tranche} of {key} is worth {after.value:g} a unit in {in_years}, "
+                  f"more than the earlier tranche {before.tranche} ({before.value:g}); tranches "
+                  "must fall in value, or the later one would be funded first: lower its value "
+                  "or raise the earlier one's")
