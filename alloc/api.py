@@ -394,8 +394,9 @@ def sweep(scenario: str | Path, project: str | Path = ".", *, draws: int = 0, se
     Either `draws` Monte Carlo draws of every fund's receipt rate (Beta around the expected rate,
     standard deviation `spread`: one number, or per fund with "*" for the rest; default each
     fund's stated spread, else 0.1), or a grid: every combination of `ceiling` (factors on every
-    revenue line), `receipt_rate`/`pledge` per fund, `target` (share or amount) / `weight`
-    (shortfall weight) per target, and `settings` (any number of the scenario by its dotted key).
+    revenue line), `receipt_rate`/`pledge` per fund, `target` (share or amount) per target, `weight`
+    (a priority's or goal's weight in [objective], else a target's shortfall weight), and
+    `settings` (any number of the scenario by its dotted key).
     A sweep of more than `max_variants` variants (default 100,000) is refused before any work.
     """
     from alloc.sweep.core import prepare, run_variants

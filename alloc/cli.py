@@ -210,8 +210,10 @@ def _sweep_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
                        type=options.keyed_values, help="a fund's pledge, the same amount every year")
     sweep.add_argument("--target", action="append", metavar="TARGET=VALUES",
                        type=options.keyed_values, help="a target's share or amount")
-    sweep.add_argument("--weight", action="append", metavar="TARGET=VALUES",
-                       type=options.keyed_values, help="a target's shortfall weight")
+    sweep.add_argument("--weight", action="append", metavar="CODE=VALUES",
+                       type=options.keyed_values,
+                       help="a thematic priority's, support line's or strategic goal's weight in "
+                       "[objective], or a target's shortfall weight")
     sweep.add_argument("--set", action="append", metavar="KEY=VALUES", type=options.keyed_values,
                        help="any number of the scenario by its dotted key")
     sweep.add_argument("--max-variants", type=options.max_variants,

@@ -516,14 +516,28 @@ def grid_parameters(plan: Plan, *, ceiling: Sequence[float] | None = None,
         out.append((Parameter("ceiling_factor", None), _finite(ceiling, "--ceiling")))
     funds = {f.code for f in plan.funds}
     targets = {t.code: t for t in plan.targets}
+    valued = {p.code for p in plan.priorities} | {g.code for g in plan.goals}
+    target_weights = {c: w for c, w in (weight or {}).items() if c in targets or c not in valued}
+    for code, values in (weight or {}).items():
+        if code not in target_weights:
+            table = "weights" if code in {p.code for p in plan.priorities} else "goal_weights"
+            label = f"{'weight' if table == 'weights' else 'goal_weight'}[{code}]"
+            out.append((Parameter(label, ("rules", "objective", table, code)),
+                        _finite(values, f"--weight {code}")))
     for option, asked, field_, known, what in (
         ("--receipt-rate", receipt_rate, "receipt_rate", funds, "fund"),
         ("--pledge", pledge, "pledge", funds, "fund"),
-        ("--weight", weight, "shortfall_weight", set(targets), "target"),
+        ("--weight", target_weights, "shortfall_weight", set(targets), "target"),
         ("--target", target, None, set(targets), "target"),
     ):
         for code, values in (asked or {}).items():
             if code not in known:
+                if option == "--weight":
+                    raise InputError([Problem(
+                        "command line", f"--weight {code}", "expected CODE=VALUES with a "
+                        "thematic priority, support line or strategic goal (its weight in "
+                        "[objective]) or a target (its shortfall weight) of the scenario: "
+                        f"{', '.join(sorted(valued | set(targets)))}")])
                 raise InputError([Problem("command line", f"{option} {code}", f"expected "
                                           f"{what.upper()}=VALUES with a {what} of the scenario: "
                                           f"{', '.join(sorted(known)) or 'none'}")])
