@@ -76,6 +76,7 @@ def test_the_checker_has_a_function_per_rule_group_of_the_builder() -> None:
                    "mandate_cells")
     for name in rule_groups:
         assert callable(getattr(build, name)) and getattr(verify, name) in verify.RULES, name
+    assert callable(build.requirements) and callable(verify.requirements)
 
 
 SHARED = {"alloc.errors", "alloc.text", "alloc.suggest", "alloc._version"}

@@ -271,7 +271,7 @@ def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions, constraints
                         not_unique=run.not_unique)
     if constraints:
         solution.constraints = _constraints(lp, values, duals)
-    violations = check(lp.plan, allocation) if check_answer else []
+    violations = check(lp.plan, allocation, solution.funding) if check_answer else []
     if violations:
         listed = "\n".join(f"  - {v}" for v in violations[:10])
         raise SolveError(f"the {run.solver} solution breaks {len(violations)} rule(s) when checked "

@@ -4,7 +4,8 @@ It reads the plan's rules and the allocation's amounts, recomputes every sum wit
 pandas, and shares no code with the LP builder (it imports nothing of `alloc.lp` but the plan's
 domain): a mistake in building the LP cannot hide here. The functions have the names of the
 builder's (`alloc.lp.build`): `ceiling`, `envelopes`, `committed`, `bounds`, `stability`, `funds`,
-`mandate_cells`, and before them `amounts` (non-negative, finite) and `membership` (a mandate
+`mandate_cells` (and `requirements`, which also reads the funded parts), and before them
+`amounts` (non-negative, finite) and `membership` (a mandate
 cell, a plan year, a fund whose earmark admits the cell, which the builder keeps by leaving
 columns out). Targets and the tie-break are goals, not rules: they are not checked.
 
@@ -44,10 +45,15 @@ class Violation:
         return f"{self.rule}: {self.what}: {self.amount:,.3f} against {self.limit:,.3f}"
 
 
-def check(plan: Plan, allocation: pd.DataFrame) -> list[Violation]:
-    """Every rule of the plan the allocation breaks beyond the tolerance; empty when all hold."""
+def check(plan: Plan, allocation: pd.DataFrame,
+          funding: pd.DataFrame | None = None) -> list[Violation]:
+    """Every rule of the plan the allocation breaks beyond the tolerance; empty when all hold.
+    With `funding` (the funded part of each requirement), `requirements` is checked too."""
     a = Amounts(allocation)
-    return [v for rule in RULES for v in rule(plan, a)]
+    out = [v for rule in RULES for v in rule(plan, a)]
+    if funding is not None:
+        out.extend(requirements(plan, a, funding))
+    return out
 
 
 def _holds(out: list[Violation], rule: str, what: str, value: float, sense: str, limit: float,
@@ -307,6 +313,30 @@ def mandate_cells(plan: Plan, a: Amounts) -> list[Violation]:
                     _holds(out, "cell", f"{'/'.join(mc.cell)} {y} min", value, ">=", mc.min[y], n)
                 if y in mc.max:
                     _holds(out, "cell", f"{'/'.join(mc.cell)} {y} max", value, "<=", mc.max[y], n)
+    return out
+
+
+def requirements(plan: Plan, a: Amounts, funding: pd.DataFrame) -> list[Violation]:
+    """Per requirement: funded between 0 and its amount; per cell and year: what is counted as
+    funded is at most the cell's spending of all funds."""
+    out: list[Violation] = []
+    if len(funding) != len(plan.requirements):
+        out.append(Violation("requirement", "rows of the funding table", float(len(funding)),
+                             float(len(plan.requirements)), 1.0))
+        return out
+    funded = funding["funded"].to_numpy(dtype=float)
+    by_cell_year: dict[tuple[str, str, str, int], float] = {}
+    for r, f in zip(plan.requirements, funded.tolist(), strict=True):
+        key = "/".join(r.cell)
+        _holds(out, "requirement", f"{key} {r.year} {r.tranche} funded", f, ">=", 0.0, 1)
+        _holds(out, "requirement", f"{key} {r.year} {r.tranche} funded", f, "<=", r.amount, 1)
+        cy = (*r.cell, r.year)
+        by_cell_year[cy] = by_cell_year.get(cy, 0.0) + f
+    spent = a.grouped(("entity", "priority", "output", "year"))
+    for (e, p, o, y), f in by_cell_year.items():
+        value, n = spent.get((e, p, o, y), (0.0, 0))
+        _holds(out, "requirement", f"{e}/{p}/{o} {y} funded within spending", f, "<=", value,
+               n + 1)
     return out
 
 

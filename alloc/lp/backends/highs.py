@@ -36,6 +36,10 @@ ACTIVE = 1e-7
 """A row whose activity is this close to its bound is active, when holding a level's face."""
 AT_ZERO = 1e-9
 """A column this close to zero is at its bound, when holding a level's face."""
+QP_REGULARISATION = (1e-7, 1e-9)
+"""HiGHS' QP regularisation: its default first; the second when the first ends in a solve error
+or the iteration limit (HiGHS 1.16 fails so on a few small programs with the default, and
+cycles on others with the smaller value)."""
 QUADRATIC_COLUMNS = 20_000
 """Columns in quadratic levels up to which they are solved (HiGHS' active-set QP solver); beyond,
 their linear stand-in is, and the optimum is not proven unique (measured in BENCHMARKS.md)."""
@@ -43,8 +47,9 @@ their linear stand-in is, and the optimum is not proven unique (measured in BENC
 
 def level_options(n_cols: int, k: int, level: Level) -> dict[str, Any]:
     if level.quadratic is not None:
-        # HiGHS 1.16's default QP regularisation (1e-7) ends some small programs in "solve error"
-        return {"solver": "choose", "presolve": "choose", "qp_regularization_value": 1e-9}
+        return {"solver": "choose", "presolve": "choose",
+                "qp_regularization_value": QP_REGULARISATION[0],
+                "qp_iteration_limit": max(10_000, 20 * n_cols)}
     return {"presolve": "choose", **_linear_options(n_cols, k, level)}
 
 
@@ -248,6 +253,11 @@ class HighsModel(Backend):
         self.set_level(k)
         h.run()
         status = highs_status(h)
+        if status == "error" and self.lp.levels[k].quadratic is not None:
+            h.setOptionValue("qp_regularization_value", QP_REGULARISATION[1])
+            h.clearSolver()
+            h.run()
+            status = highs_status(h)
         if status == "optimal":
             solution = h.getSolution()
             self.col_value = np.asarray(solution.col_value)
