@@ -554,13 +554,16 @@ def reference(lp: LinearProgram, plan: Plan, ref: np.ndarray) -> None:
 def reference_distribution(plan: Plan, lp: LinearProgram, ix: Index) -> np.ndarray:
     """A reference amount per allocation column, to break ties toward a stated distribution.
 
-    The regular budget follows the previous allocation where one is given; otherwise every fund
-    is spread over the priorities its earmark admits in proportion to their targets, and evenly
-    over each priority's cells.
+    With costed requirements, every fund is spread over the cells its earmark admits in
+    proportion to their requirements in the year. Without, the regular budget follows the
+    previous allocation where one is given; otherwise every fund is spread over the priorities
+    its earmark admits in proportion to their targets, and evenly over each priority's cells.
     """
     n = lp.n_alloc
     if n == 0:
         return np.zeros(0)
+    if plan.requirements:
+        return _by_requirements(plan, lp, ix)
     n_years, n_ent, n_pri = ix.n_years, ix.n_ent, ix.n_pri
     weights = _priority_weights(plan, ix)
     w = np.array([weights.get(p, 0.0) for p in ix.cells.codes["priority"]])[ix.pri]
@@ -580,6 +583,27 @@ def reference_distribution(plan: Plan, lp: LinearProgram, ix: Index) -> np.ndarr
         sub = np.where(reg, (group * n_ent + ix.ent) * n_pri + ix.pri + offset, sub)
     _, inverse, counts = np.unique(sub, return_inverse=True, return_counts=True)
     w = w / counts[inverse]
+    n_groups = len(plan.fund_codes) * n_years
+    total = np.bincount(group, weights=w, minlength=n_groups)
+    empty = total[group] <= 0
+    if empty.any():
+        w = np.where(empty, 1.0, w)
+        total = np.bincount(group, weights=w, minlength=n_groups)
+    available = np.array([plan.available(f, y) for f in plan.fund_codes for y in plan.years])
+    return available[group] * w / total[group]
+
+
+def _by_requirements(plan: Plan, lp: LinearProgram, ix: Index) -> np.ndarray:
+    """Each fund's money in a year over the cells it admits, in proportion to their requirements
+    (evenly where it admits no cell with requirements)."""
+    n_years = ix.n_years
+    need = np.zeros(ix.n_cells * n_years)
+    cell_pos = {m.cell: c for c, m in enumerate(plan.mandate)}
+    year_pos = {y: i for i, y in enumerate(plan.years)}
+    for r in plan.requirements:
+        need[cell_pos[r.cell] * n_years + year_pos[r.year]] += r.amount
+    w = need[ix.cell * n_years + ix.yi]
+    group = lp.fund * n_years + ix.yi
     n_groups = len(plan.fund_codes) * n_years
     total = np.bincount(group, weights=w, minlength=n_groups)
     empty = total[group] <= 0
