@@ -7,6 +7,7 @@ when the prediction misses.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -140,7 +141,12 @@ def ranging(lp: LinearProgram, values: np.ndarray, options: SolveOptions | None 
             items: Sequence[tuple[str, str]] | None = None) -> list[Range]:
     """For each ceiling and each thematic priority's target: the interval of its amount (or
     share) over which re-solving the plan keeps the same set of binding rules."""
-    options = options or SolveOptions()
+    # the probes compare binding rules, which the goal levels decide: the linear stand-in of the
+    # tie-breaks is enough there, and a fraction of the quadratic levels' time
+    options = dataclasses.replace(options or SolveOptions(), quadratic=False)
+    status, _, linear, _ = solve_raw(lp, options)
+    if status == "optimal" and linear is not None:
+        values = linear  # the same tie-break as the probes', so that paths compare
     plan = lp.plan
     if items is None:
         thematic = {p.code for p in plan.priorities if not p.support}
