@@ -308,6 +308,7 @@ def reference_solve(start: np.ndarray, index: np.ndarray, value: np.ndarray, n_c
     x = np.zeros(n_cols)
     previous = np.zeros(0, dtype=np.int32)
     no_hessian = (np.zeros(n_cols, np.int32), np.zeros(0, np.int32), np.zeros(0))
+    hessian = False
     for k, level in enumerate(levels):
         for key, v in level.options.items():
             h.setOptionValue(key, v)
@@ -315,8 +316,11 @@ def reference_solve(start: np.ndarray, index: np.ndarray, value: np.ndarray, n_c
         h.changeColsCost(len(level.cols), level.cols, level.costs)
         previous = level.cols
         if level.hessian is None:
-            h.passHessian(n_cols, 0, int(highspy.HessianFormat.kTriangular), *no_hessian)
+            if hessian:  # cleared only when set: passing a Hessian drops the warm basis
+                h.passHessian(n_cols, 0, int(highspy.HessianFormat.kTriangular), *no_hessian)
+                hessian = False
         else:
+            hessian = True
             diagonal = np.zeros(n_cols)
             diagonal[level.cols] = level.hessian
             nz = np.flatnonzero(diagonal).astype(np.int32)
