@@ -40,6 +40,9 @@ from pathlib import Path
 import numpy as np
 
 SIZES = (1e3, 1e4, 1e5, 1e6)
+TRANCHES = (("core", 1.0, 0.6), ("current", 0.6, 0.35), ("enhanced", 0.3, 0.15))
+"""Requirement tranches: code, factor (value per unit relative to the priority's weight) and
+part of the witness's spending in the cell and year (together 1.1: requirements exceed it)."""
 FIELDS = ("n_vars", "n_rows", "nnz", "load_s", "build_s", "solve_s", "check_s", "total_s",
           "reference_s", "ratio", "peak_rss_mb", "objective", "reference_objective")
 
@@ -109,10 +112,11 @@ def generate(root: Path, size: float, seed: int = 1) -> str:
         return e_index % 3 == i % 3 and pri is not None and p in pri
 
     # entities until the LP has about `size` columns: 3 per allocation column (x, above, below)
+    # and one per requirement (TRANCHES per cell and year)
     cells: list[tuple[int, str, str]] = []
     n_alloc = 0
     e = 0
-    while 3 * n_alloc < size or e < 2:
+    while 3 * n_alloc + len(TRANCHES) * len(years) * len(cells) < size or e < 2:
         mine = [(e, p, o) for p in thematic for o in outputs if rng.random() < 0.5]
         if not mine:
             mine = [(e, thematic[e % len(thematic)], outputs[0])]
@@ -221,7 +225,23 @@ def generate(root: Path, size: float, seed: int = 1) -> str:
             "period": "plan", "funds": "all", "level": 2, "shortfall_weight": 1.0,
             "excess_weight": 1.0}))
     rules.append(_table("objective", {"level_tolerance": 1e-6}))
+    rules += [_table(f"objective.tranches.{code}", {"name": f"Tranche {code}", "factor": factor})
+              for code, factor, _ in TRANCHES]
+    rules.append(_table("objective.weights", {
+        p: float(np.round(rng.uniform(0.5, 1.5), 2)) for p in [*thematic, *support]}))
     (model / "rules.toml").write_text("".join(rules))
+
+    # requirements: per cell and year, tranches of falling value adding up to REQUIRED times the
+    # witness's spending there, so that they exceed what the ceiling and funds pay
+    spend = reg + sum(fund_w[f] for f in fund_codes)
+    req = ["entity,priority,output,tranche,year,amount,value,note"]
+    for i, (k, p, o) in enumerate(cells):
+        for j, y in enumerate(years):
+            for code, _, part in TRANCHES:
+                amount = float(np.rint(spend[i, j] * part * rng.uniform(0.9, 1.1)))
+                if amount > 0:
+                    req.append(f"{entities[k]},{p},{o},{code},{y},{amount:.0f},,")
+    (model / "requirements.csv").write_text("\n".join(req) + "\n")
 
     lines = ["entity,priority,output,min,max,note"]
     for i, (k, p, o) in enumerate(cells):
@@ -241,14 +261,35 @@ def generate(root: Path, size: float, seed: int = 1) -> str:
     return "synthetic"
 
 
+@dataclass(frozen=True)
+class RefLevel:
+    """One level as the reference hands it to HiGHS: its columns, the (scaled) linear and
+    quadratic costs handed to the solver, the unscaled ones and constant its optimum is measured
+    and bounded with, and the HiGHS options of that level (the same as alloc's)."""
+
+    cols: np.ndarray
+    costs: np.ndarray
+    hessian: np.ndarray | None
+    coefs: np.ndarray
+    quadratic: np.ndarray | None
+    constant: float
+    options: dict
+
+    def value(self, x: np.ndarray) -> float:
+        v = x[self.cols]
+        z = self.constant + float(self.coefs @ v)
+        return z if self.quadratic is None else z + 0.5 * float(self.quadratic @ (v * v))
+
+
 def reference_solve(start: np.ndarray, index: np.ndarray, value: np.ndarray, n_cols: int,
-                    row_lower: np.ndarray, row_upper: np.ndarray,
-                    levels: list[tuple[np.ndarray, np.ndarray, np.ndarray, dict]], tolerance: float,
-                    options: dict) -> tuple[list[float], np.ndarray]:
+                    row_lower: np.ndarray, row_upper: np.ndarray, levels: list[RefLevel],
+                    tolerance: float, options: dict) -> tuple[list[float], np.ndarray]:
     """The level sequence in plain highspy from a CSC matrix; objective per level and x.
 
-    Per level: its columns, the costs handed to HiGHS, the weights its optimum is measured and
-    bounded with, and the HiGHS options of that level (the same as alloc's).
+    A linear level is held on its optimal face (columns of positive reduced cost fixed at zero,
+    active rows of non-zero dual made equalities) and by a row bounding its objective; a
+    quadratic level (strictly convex in its columns, so their optimum is unique) by fixing its
+    columns at their optimal values.
     """
     import highspy
 
@@ -266,23 +307,41 @@ def reference_solve(start: np.ndarray, index: np.ndarray, value: np.ndarray, n_c
     objectives: list[float] = []
     x = np.zeros(n_cols)
     previous = np.zeros(0, dtype=np.int32)
-    for k, (cols, costs, coefs, level_options) in enumerate(levels):
-        for key, v in level_options.items():
+    no_hessian = (np.zeros(n_cols, np.int32), np.zeros(0, np.int32), np.zeros(0))
+    hessian = False
+    for k, level in enumerate(levels):
+        for key, v in level.options.items():
             h.setOptionValue(key, v)
         h.changeColsCost(len(previous), previous, np.zeros(len(previous)))
-        h.changeColsCost(len(cols), cols, costs)
-        previous = cols
+        h.changeColsCost(len(level.cols), level.cols, level.costs)
+        previous = level.cols
+        if level.hessian is None:
+            if hessian:  # cleared only when set: passing a Hessian drops the warm basis
+                h.passHessian(n_cols, 0, int(highspy.HessianFormat.kTriangular), *no_hessian)
+                hessian = False
+        else:
+            hessian = True
+            diagonal = np.zeros(n_cols)
+            diagonal[level.cols] = level.hessian
+            nz = np.flatnonzero(diagonal).astype(np.int32)
+            h.passHessian(n_cols, len(nz), int(highspy.HessianFormat.kTriangular),
+                          np.searchsorted(nz, np.arange(n_cols)).astype(np.int32), nz,
+                          diagonal[nz])
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"reference: level {k + 1} is {h.getModelStatus()}")
         sol = h.getSolution()
         x = np.asarray(sol.col_value)
-        objectives.append(float(coefs @ x[cols]))
+        objectives.append(level.value(x))
         if k == len(levels) - 1:
             break
+        if level.hessian is not None:
+            at = np.maximum(x[level.cols], 0.0)
+            h.changeColsBounds(len(level.cols), level.cols, at, at)
+            continue
         # the optimal face: columns of positive reduced cost at zero, active rows of non-zero dual
         dj, pi, act = np.asarray(sol.col_dual), np.asarray(sol.row_dual), np.asarray(sol.row_value)
-        eps = 1e-9 * max(float(np.abs(costs).max()) if len(costs) else 1.0, 1e-12)
+        eps = 1e-9
         fix = np.flatnonzero((dj > eps) & (np.abs(x) <= 1e-9)).astype(np.int32)
         h.changeColsBounds(len(fix), fix, np.zeros(len(fix)), np.zeros(len(fix)))
         le = np.isinf(lower) & np.isfinite(upper)
@@ -292,8 +351,9 @@ def reference_solve(start: np.ndarray, index: np.ndarray, value: np.ndarray, n_c
         lower[hold] = np.where(le[hold], upper[hold], lower[hold])
         upper[hold] = lower[hold]
         h.changeRowsBounds(len(hold), hold.astype(np.int32), lower[hold], upper[hold])
-        bound = objectives[-1] * (1 + tolerance) + tolerance
-        h.addRow(-inf, bound, len(cols), cols, coefs)
+        z = objectives[-1]
+        bound = z + tolerance * abs(z) + tolerance - level.constant
+        h.addRow(-inf, bound, len(level.cols), level.cols, level.coefs)
         lower, upper = np.append(lower, -inf), np.append(upper, bound)
     return objectives, x
 
@@ -308,7 +368,7 @@ def to_csc(start: np.ndarray, index: np.ndarray, value: np.ndarray, n_cols: int
     return col_start, rows[order], value[order]
 
 
-def alloc_run(root: Path, scenario: str) -> dict:
+def alloc_run(root: Path, scenario: str, quadratic: bool = True) -> dict:
     """One timed run of alloc: files to a checked solution, the way `alloc run` does it."""
     from alloc.lp.backends.highs import HighsModel
     from alloc.lp.build import build
@@ -322,11 +382,13 @@ def alloc_run(root: Path, scenario: str) -> dict:
     lp = build(plan)
     t2 = time.perf_counter()
     model = HighsModel(lp)
-    status, objectives, _ = solve_levels(model)
+    status, objectives, _ = solve_levels(model, quadratic=quadratic)
     if status != "optimal":
         raise RuntimeError(f"alloc: {status}")
+    if model.quadratic_failed:
+        raise RuntimeError(f"alloc: the quadratic level {model.quadratic_failed} failed")
     run = _Run(status, "highs", objectives, "", model.values(), model.duals())
-    solution = solution_of(lp, run, SolveOptions(), check_answer=False)
+    solution = solution_of(lp, run, SolveOptions(quadratic=quadratic), check_answer=False)
     t3 = time.perf_counter()
     violations = check(plan, solution.allocation)
     t4, c4 = time.perf_counter(), time.process_time()
@@ -334,13 +396,16 @@ def alloc_run(root: Path, scenario: str) -> dict:
         raise RuntimeError(f"alloc: the check found {len(violations)} violations")
     return {"n_vars": lp.n_cols, "n_rows": lp.n_rows, "nnz": int(lp.matrix()[0][-1]),
             "load_s": t1 - t0, "build_s": t2 - t1, "solve_s": t3 - t2, "check_s": t4 - t3,
-            "total_s": t4 - t0, "total_cpu_s": c4 - c0, "objectives": list(objectives.values())}
+            "total_s": t4 - t0, "total_cpu_s": c4 - c0, "objectives": list(objectives.values()),
+            "levels": list(objectives)}
 
 
-def reference_inputs(root: Path, scenario: str) -> tuple:
-    """The LP alloc builds, as the reference takes it: CSC arrays, row bounds, levels (untimed)."""
-    from alloc.lp.backends.highs import HIGHS_OPTIONS, level_options
+def reference_inputs(root: Path, scenario: str, quadratic: bool = True) -> tuple:
+    """The LP alloc builds, as the reference takes it: CSC arrays, row bounds, the levels alloc
+    solves (its tie-breaks where it solves them quadratic, else their stand-in) (untimed)."""
+    from alloc.lp.backends import highs
     from alloc.lp.build import GE, LE, build
+    from alloc.lp.program import solved_levels
     from alloc.model.load import load_plan
 
     plan = load_plan(scenario, root)
@@ -350,9 +415,14 @@ def reference_inputs(root: Path, scenario: str) -> tuple:
     sense, rhs = lp.senses, lp.rhs
     lower = np.where(sense == LE, -np.inf, rhs)
     upper = np.where(sense == GE, np.inf, rhs)
-    levels = [(lv.cols.astype(np.int32), lv.solver_coefs, lv.coefs.astype(float),
-               level_options(lp.n_cols, k, lv)) for k, lv in enumerate(lp.levels)]
-    return (*csc, lp.n_cols, lower, upper, levels, plan.level_tolerance, dict(HIGHS_OPTIONS))
+    n_quadratic = sum(len(lv.cols) for lv in lp.levels if lv.quadratic is not None)
+    chosen = solved_levels(lp, quadratic and n_quadratic <= highs.QUADRATIC_COLUMNS)
+    levels = [RefLevel(lp.levels[k].cols.astype(np.int32), lp.levels[k].solver_coefs,
+                       lp.levels[k].solver_quadratic, lp.levels[k].coefs.astype(float),
+                       lp.levels[k].quadratic, lp.levels[k].constant,
+                       highs.level_options(lp.n_cols, k, lp.levels[k])) for k in chosen]
+    return ((*csc, lp.n_cols, lower, upper, levels, plan.level_tolerance,
+             dict(highs.HIGHS_OPTIONS)), [lp.levels[k].name for k in chosen])
 
 
 def reference_run(inputs: tuple) -> dict:
@@ -366,24 +436,26 @@ TIMES = ("load_s", "build_s", "solve_s", "check_s", "total_s", "reference_s", "t
          "reference_cpu_s")
 
 
-def child(size: float, repeat: int, seed: int) -> dict:
+def child(size: float, repeat: int, seed: int, quadratic: bool = True) -> dict:
     """Alternate which goes first (alloc, the reference) from one repeat to the next, so that a
     change of load on the machine does not favour either side."""
     with tempfile.TemporaryDirectory(prefix="alloc-bench-") as tmp:
         root = Path(tmp)
         scenario = generate(root, size, seed)
-        inputs = reference_inputs(root, scenario)
+        inputs, names = reference_inputs(root, scenario, quadratic)
         runs = []
         for i in range(repeat):
             if i % 2 == 0:
-                ours = alloc_run(root, scenario)
+                ours = alloc_run(root, scenario, quadratic)
                 gc.collect()                  # alloc's HiGHS instance gone before the reference's
                 runs.append({**ours, **reference_run(inputs)})
             else:
                 ref = reference_run(inputs)
                 gc.collect()
-                runs.append({**alloc_run(root, scenario), **ref})
+                runs.append({**alloc_run(root, scenario, quadratic), **ref})
             gc.collect()
+        if any(r["levels"] != names for r in runs):
+            raise RuntimeError(f"alloc solved the levels {runs[-1]['levels']}, the reference {names}")
     med = {k: statistics.median(r[k] for r in runs) for k in TIMES}
     last = runs[-1]
     agree = all(math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
@@ -396,6 +468,7 @@ def child(size: float, repeat: int, seed: int) -> dict:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "objective": last["objectives"][-1], "reference_objective": last["reference_objectives"][-1],
             "objectives": last["objectives"], "reference_objectives": last["reference_objectives"],
+            "levels": names, "tie_break": names[-1],
             "repeat": repeat, "seed": seed, "agree": agree, "load_average": os.getloadavg()[0]}
 
 
@@ -408,17 +481,28 @@ def main(argv: list[str] | None = None) -> int:
                              "3 at 1e5, 1 at 1e6)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print a JSON list")
+    parser.add_argument("--linear", action="store_true",
+                        help="the linear stand-in instead of the quadratic tie-breaks (what "
+                             "SolveOptions(quadratic=False) solves), to measure what they cost")
+    parser.add_argument("--quadratic-columns", type=int, default=None,
+                        help="solve the quadratic tie-breaks up to this many columns (default: "
+                             "alloc's QUADRATIC_COLUMNS), to measure them beyond it")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         (size,) = args.size
-        print(json.dumps(child(size, args.repeat, args.seed)))
+        if args.quadratic_columns is not None:
+            from alloc.lp.backends import highs
+            highs.QUADRATIC_COLUMNS = args.quadratic_columns
+        print(json.dumps(child(size, args.repeat, args.seed, not args.linear)))
         return 0
     results = []
     for size in args.size:
         repeat = args.repeat or (5 if size <= 1e4 else 3 if size <= 1e5 else 1)
         cmd = [sys.executable, __file__, "--child", "--size", str(size), "--repeat", str(repeat),
-               "--seed", str(args.seed)]
+               "--seed", str(args.seed), *(["--linear"] if args.linear else []),
+               *([] if args.quadratic_columns is None
+                 else ["--quadratic-columns", str(args.quadratic_columns)])]
         done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ})
         if done.returncode != 0:
             print(done.stderr, file=sys.stderr)
@@ -428,7 +512,8 @@ def main(argv: list[str] | None = None) -> int:
             _print_row(results[-1], header=len(results) == 1)
     if args.json:
         print(json.dumps([{k: r[k] for k in ("size", *FIELDS, "total_cpu_s", "reference_cpu_s",
-                                             "cpu_ratio", "ratios", "repeat", "seed", "load_average")}
+                                             "cpu_ratio", "ratios", "repeat", "seed", "load_average",
+                                             "tie_break", "levels")}
                           for r in results], indent=1))
     bad = [r for r in results if not r["agree"]]
     for r in bad:
@@ -441,11 +526,11 @@ def _print_row(r: dict, header: bool) -> None:
     if header:
         print(f"{'size':>6} {'n_vars':>9} {'n_rows':>9} {'nnz':>10} {'load':>7} {'build':>7} "
               f"{'solve':>7} {'check':>7} {'total':>7} {'ref':>7} {'ratio':>6} {'cpu':>6} "
-              f"{'rss MB':>7} {'objective':>13}")
+              f"{'rss MB':>7} {'objective':>13} last level")
     print(f"{r['size']:>6.0e} {r['n_vars']:>9,} {r['n_rows']:>9,} {r['nnz']:>10,} "
           f"{r['load_s']:>7.3f} {r['build_s']:>7.3f} {r['solve_s']:>7.3f} {r['check_s']:>7.3f} "
           f"{r['total_s']:>7.3f} {r['reference_s']:>7.3f} {r['ratio']:>6.2f} {r['cpu_ratio']:>6.2f} "
-          f"{r['peak_rss_mb']:>7.0f} {r['objective']:>13.8g}", flush=True)
+          f"{r['peak_rss_mb']:>7.0f} {r['objective']:>13.8g} {r['tie_break']}", flush=True)
 
 
 if __name__ == "__main__":

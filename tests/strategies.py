@@ -26,6 +26,7 @@ tests recompute every rule from these, never from alloc's `Plan`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -164,6 +165,9 @@ class GeneratedModel:
     """Byte-order mark and line ending the files are written with."""
     features: tuple[str, ...] = ()
     """What this model exercises (for `hypothesis.event`, to show the generator's coverage)."""
+    requirements: Mapping[tuple[Cell, int, str], tuple[float, float]] = dataclasses.field(
+        default_factory=dict)
+    """Costed requirements in plain form: (cell, year, tranche) -> (amount, value per unit)."""
 
     def __repr__(self) -> str:
         body = "\n".join(f"--- {path}\n{text}" for path, text in self.files.items())
@@ -292,9 +296,10 @@ def _ceil6(x: float) -> float:
 class _Builder:
     """Draws one model: structure, witness, then every rule from the witness."""
 
-    def __init__(self, draw: st.DrawFn):
+    def __init__(self, draw: st.DrawFn, requirements: bool = False):
         self.draw = draw
         self.limits: list[Limit] = []
+        self.with_requirements = requirements
 
     # -- drawing helpers --------------------------------------------------------------------------
     def flag(self, p_true: float = 0.5) -> bool:
@@ -816,6 +821,46 @@ class _Builder:
                                     excess, amount, share))
         return out, specs
 
+    def requirements(self) -> tuple[dict, list[dict], dict[tuple[Cell, int, str], tuple[float, float]]]:
+        """[objective] tables (tranches, weights) and rows of requirements.csv, on some cells.
+
+        Requirements are soft (a funded part is at most the requirement and at most what the
+        cell is given), so any amounts keep the model feasible: they are drawn around the
+        witness's spending (half to twice it), so that some cells are short and some have money
+        beyond their requirements. Values fall from one tranche to the next (weight x factor, or
+        a value column that keeps falling); weights from a small set, so that ties are common.
+        """
+        factors = {"core": 1.0, "current": self.pick([1.0, 0.6, 0.5]), "enhanced": 0.3}
+        tranches = list(factors)[: self.draw(st.integers(1, 3))]
+        weights = {p: self.pick([1.0, 2.0, 0.5, 0.0]) for p in [*self.thematic, *self.support]}
+        objective = {"tranches": {t: {"name": f"Tranche {t}", "factor": factors[t]}
+                                  for t in tranches},
+                     "weights": weights}
+        rows: list[dict] = []
+        plain: dict[tuple[Cell, int, str], tuple[float, float]] = {}
+        for cell in self.subset(self.cells, 1, None):
+            every_year = self.flag(0.25)
+            for y in (self.years[:1] if every_year else self.years):
+                spent = sum(self.spent(Sel(frozenset([cell[0]]), frozenset([cell[1]]),
+                                           frozenset([cell[2]])), [yy], self.fund_codes)
+                            for yy in ([y] if not every_year else self.years[:1]))
+                total = max(1.0, round(spent * self.pick([0.5, 1.0, 1.5, 2.0])))
+                value = None if self.flag() else float(self.pick([3, 2, 1]))
+                for t in tranches:
+                    amount = float(max(1, round(total / len(tranches))))
+                    row: dict = {"entity": cell[0], "priority": cell[1], "output": cell[2],
+                                 "tranche": t, "year": "*" if every_year else y,
+                                 "amount": _number(amount)}
+                    unit = weights[cell[1]] * factors[t]
+                    if value is not None:
+                        unit = value
+                        row["value"] = _number(value)
+                        value = value / 2
+                    rows.append(row)
+                    for yy in (self.years if every_year else [y]):
+                        plain[(cell, yy, t)] = (amount, unit)
+        return objective, rows, plain
+
     # -- files ------------------------------------------------------------------------------------
     def mandate_rows(self, bounds: dict[Cell, tuple[float | None, float | None]]) -> list[tuple]:
         """Rows of mandate.csv: wildcard rows where they cover cells exactly, else one per cell."""
@@ -930,6 +975,12 @@ class _Builder:
         if self.flag(0.25):
             level_tolerance = self.pick([1e-6, 1e-4, 0.0])
             rules["objective"] = {"level_tolerance": level_tolerance}
+        requirement_rows: list[dict] = []
+        requirements: dict[tuple[Cell, int, str], tuple[float, float]] = {}
+        if self.with_requirements:
+            objective, requirement_rows, requirements = self.requirements()
+            rules.setdefault("objective", {}).update(objective)
+            features.append("requirements")
         columns = ["entity", "priority", "output", "min", "max", "note"]
         mandate = {"/".join(r[:3]): dict(zip(columns, r, strict=True)) for r in rows}
         previous_rows = {f"{e}/{p}": {"entity": e, "priority": p, "amount": a}
@@ -947,6 +998,10 @@ class _Builder:
             f"{folder}/rules.toml": toml(rules),
             f"{folder}/mandate.csv": self.csv(columns, mandate.values()),
         }
+        if requirement_rows:
+            files[f"{folder}/requirements.csv"] = self.csv(
+                ["entity", "priority", "output", "tranche", "year", "amount", "value", "note"],
+                requirement_rows)
         if previous:
             files[f"{folder}/previous-allocation.csv"] = self.csv(["entity", "priority", "amount"],
                                                                   previous_rows.values())
@@ -963,7 +1018,7 @@ class _Builder:
             earmarks=self.earmarks, support_cost_rates=self.psc, available=self.available,
             balance=self.balance, ceiling_period=self.ceiling_period, limits=tuple(self.limits),
             targets=tuple(target_specs), level_tolerance=level_tolerance, witness=self.w,
-            files=files, encoding=encoding, features=tuple(features))
+            files=files, encoding=encoding, features=tuple(features), requirements=requirements)
 
     # -- the scenario's share of the model --------------------------------------------------------
     def scenario_part(self, docs: dict, mandate: dict, previous: dict) -> tuple[list, list[str]]:
@@ -1045,6 +1100,8 @@ class _Builder:
 
 
 @st.composite
-def feasible_models(draw: st.DrawFn) -> GeneratedModel:
-    """A random model that has an allocation keeping every hard rule: its witness."""
-    return _Builder(draw).build()
+def feasible_models(draw: st.DrawFn, requirements: bool = False) -> GeneratedModel:
+    """A random model that has an allocation keeping every hard rule: its witness; with
+    `requirements`, costed requirements and their valuation too (requirements.csv, [objective]
+    tranches and weights)."""
+    return _Builder(draw, requirements).build()

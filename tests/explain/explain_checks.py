@@ -22,6 +22,7 @@ from strategies import GeneratedModel
 from alloc.explain import diagnose_infeasible
 from alloc.explain.words import amount_text, short_source
 from alloc.lp.build import LinearProgram
+from alloc.lp.program import GOAL
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("ALLOC_EXPLAIN_EXAMPLES", "25"))
@@ -81,25 +82,27 @@ def level_scale(lp: LinearProgram, k: int) -> float:
 
 
 def held(lp: LinearProgram, upto: int, optimum: Sequence[float]) -> list:
-    """Rows keeping each level before `upto` at its optimum, as the solver holds them."""
+    """Rows keeping each level before `upto` at its optimum (its constant included), as the
+    solver holds them."""
     tol = lp.plan.level_tolerance
-    return [(LE, z * (1 + tol) + tol, level_objective(lp, k)) for k, z in enumerate(optimum[:upto])]
+    return [(LE, z + tol * abs(z) + tol - lp.levels[k].constant, level_objective(lp, k))
+            for k, z in enumerate(optimum[:upto])]
 
 
 def lexicographic(lp: LinearProgram, rhs: np.ndarray | None = None, upto: int | None = None,
                   exact: bool = False) -> list[float]:
-    """Optima of the levels before the tie-break, each solved with the earlier ones held as the
-    solver holds them (`exact`: at their optimum, to solver noise, as holding the optimal face
-    does)."""
-    goals = [k for k, level in enumerate(lp.levels) if level.role == "goal"]
+    """Optima of the goal levels (their constants included), each solved with the earlier ones
+    held as the solver holds them (`exact`: at their optimum, to solver noise, as holding the
+    optimal face does)."""
+    goals = [k for k, level in enumerate(lp.levels) if level.role == GOAL]
     optimum: list[float] = []
     for k in goals[:upto]:
-        hold = ([(LE, (z + 1e-9 * max(1.0, abs(z))) / level_scale(lp, j),
+        hold = ([(LE, (z - lp.levels[j].constant + 1e-9 * max(1.0, abs(z))) / level_scale(lp, j),
                   level_objective(lp, j, level_scale(lp, j))) for j, z in enumerate(optimum)]
                 if exact else held(lp, k, optimum))
         z = minimise(lp, rhs, level_objective(lp, k), hold)
         assert z is not None
-        optimum.append(z)
+        optimum.append(z + lp.levels[k].constant)
     return optimum
 
 

@@ -21,6 +21,7 @@ from strategies import GeneratedModel, feasible_models
 
 from alloc.errors import InputError
 from alloc.lp.build import LinearProgram, build
+from alloc.lp.program import GOAL
 from alloc.model.load import load_plan
 
 
@@ -33,7 +34,7 @@ def assert_rooms(lp: LinearProgram, tolerance: float) -> list:
     solution = solve(lp)
     assert solution.optimal
     rooms = flexibility(lp, solution.objectives, None, tolerance)
-    goals = [k for k, level in enumerate(lp.levels) if level.name != "reference"]
+    goals = [k for k, level in enumerate(lp.levels) if level.role == GOAL]
     optimum = lexicographic(lp, exact=True)
 
     level_tol = lp.plan.level_tolerance
@@ -46,7 +47,8 @@ def assert_rooms(lp: LinearProgram, tolerance: float) -> list:
             bound = z + tolerance * abs(z) + slack * max(1.0, abs(z))
             if j < len(goals) - 1:
                 bound = max(bound, z * (1 + level_tol) + level_tol + slack)
-            out.append((LE, bound / level_scale(lp, k), level_objective(lp, k, level_scale(lp, k))))
+            out.append((LE, (bound - lp.levels[k].constant) / level_scale(lp, k),
+                        level_objective(lp, k, level_scale(lp, k))))
         return out
 
     for room in rooms:

@@ -23,6 +23,7 @@ from strategies import GeneratedModel, feasible_models
 from alloc.lp.backends.highs import HighsModel
 from alloc.lp.backends.pulp import PulpModel, make_solver
 from alloc.lp.build import build
+from alloc.lp.program import GOAL, STAND_IN, TIE_BREAK
 from alloc.lp.solve import SolveOptions, solve, solve_levels
 from alloc.model.load import load_plan
 
@@ -39,8 +40,11 @@ def plan_of(model: GeneratedModel):
 
 
 def assert_well_formed(plan) -> None:
-    """Unique row and column names, column indices in range, finite coefficients and bounds,
-    and levels whose costs are non-negative, scaled to a largest of 1 for the solver."""
+    """Unique row and column names, column indices in range, finite coefficients and bounds;
+    goals first, then the strictly convex tie-breaks, then their linear stand-in "reference";
+    costs non-negative except the value level's (minus the value per unit funded, with the total
+    value as constant, so that its objective is the weighted unfunded requirement, never
+    negative) and the tie-breaks' linear parts; costs scaled to a largest of 1 for the solver."""
     lp = build(plan)
     rows, cols = list(lp.row_names), list(lp.col_names)
     assert len(set(rows)) == len(rows) == lp.n_rows
@@ -49,11 +53,29 @@ def assert_well_formed(plan) -> None:
     assert start[0] == 0 and np.all(np.diff(start) >= 0) and start[-1] == len(index)
     assert len(index) == 0 or 0 <= index.min() <= index.max() < lp.n_cols
     assert np.isfinite(value).all() and np.isfinite(lp.rhs).all()
-    assert [lv.name for lv in lp.levels][-1] == "reference"
+    roles = [lv.role for lv in lp.levels]
+    assert roles == sorted(roles, key=(GOAL, TIE_BREAK, STAND_IN).index)
+    assert [lv.name for lv in lp.levels if lv.role == STAND_IN] == ["reference"]
+    assert [lv.name for lv in lp.levels if lv.role == TIE_BREAK][-1] == "unique"
+    assert [lv.name for lv in lp.levels][-2:] == ["unique", "reference"]
+    assert ("value" in [lv.name for lv in lp.levels]) == bool(plan.requirements)
     for level in lp.levels:
-        assert (level.coefs >= 0).all()
-        if len(level.coefs) and level.coefs.max() > 0:
-            assert np.abs(level.solver_coefs).max() == pytest.approx(1.0)
+        assert np.isfinite(level.coefs).all() and np.isfinite(level.constant)
+        if level.name == "value":
+            assert (level.coefs < 0).all()
+            assert level.value(np.zeros(lp.n_cols)) == pytest.approx(
+                sum(r.value * r.amount for r in plan.requirements))
+        elif level.role == TIE_BREAK:
+            assert level.quadratic is not None and (level.quadratic > 0).all()
+            assert np.abs(level.solver_quadratic).max() <= 1.0 + 1e-12
+        else:
+            assert (level.coefs >= 0).all() and level.constant == 0.0
+        largest = max(np.abs(level.coefs).max(initial=0.0),
+                      0.0 if level.quadratic is None else level.quadratic.max(initial=0.0))
+        if largest > 0:
+            assert max(np.abs(level.solver_coefs).max(initial=0.0),
+                       0.0 if level.solver_quadratic is None
+                       else level.solver_quadratic.max(initial=0.0)) == pytest.approx(1.0)
 
 
 def dense(lp_highs) -> np.ndarray:
@@ -96,13 +118,28 @@ def assert_same_highs_model(plan) -> None:
 
 
 def assert_same_optimum(plan, solvers: tuple[str, ...] = ("highs-pulp",)) -> None:
+    """The goals reach the same optimum on every path; with the linear stand-in on all of them
+    (quadratic=False), so does every level. Allocations are not compared: only the quadratic
+    tie-breaks make them unique (test_uniqueness.py)."""
     lp = build(plan)
     fast = solve(lp, SolveOptions("highs"))
+    linear = solve(lp, SolveOptions("highs", quadratic=False))
+    goals = [lv.name for lv in lp.levels if lv.role == GOAL]
+    assert fast.status == linear.status
+    if fast.status == "optimal":
+        assert list(linear.objectives) == [*goals, "reference"]
+        assert list(fast.objectives)[: len(goals)] == goals
+        assert list(fast.objectives)[-1] in ("unique", "reference")
+        assert (list(fast.objectives)[-1] == "unique") == (fast.not_unique == "")
+    for level in goals:
+        assert linear.objectives[level] == pytest.approx(fast.objectives[level], rel=1e-6,
+                                                         abs=1e-8), level
     for name in solvers:
         other = solve(lp, SolveOptions(name))
         assert other.status == fast.status
-        assert list(other.objectives) == list(fast.objectives)
-        for level, value in fast.objectives.items():
+        assert list(other.objectives) == list(linear.objectives)
+        assert other.not_unique != ""
+        for level, value in linear.objectives.items():
             assert other.objectives[level] == pytest.approx(value, rel=1e-6, abs=1e-8), (name, level)
 
 

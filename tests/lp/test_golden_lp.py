@@ -3,7 +3,8 @@
 Each file is a canonical text dump of what `build` makes of one scenario: every column in model
 order; every row, sorted by name, with its sense, right-hand side, position in the model, rule
 group, source and sentence, and its terms (`coefficient column`, sorted by column name); every
-goal-programming level with its costs (unscaled, sorted by column name). Numbers are written
+goal-programming level with its role, constant and costs (unscaled, sorted by column name), and
+the diagonal of its quadratic part where it has one. Numbers are written
 exactly (Python's shortest round-trip repr), so a change in any coefficient, or in the order of
 the floating-point operations that made it, shows up as a diff.
 
@@ -71,8 +72,12 @@ def dump(project: Path, scenario: str) -> str:
     out.append(f"levels {len(lp.levels)}")
     for level in lp.levels:
         out.append(f"level {level.name}")
+        out.append(f"  role {level.role}; constant {_number(level.constant)}")
         out.append(f"  text {level.text}")
         out.extend(_terms(level.cols, level.coefs, names))
+        if level.quadratic is not None:
+            out.append("  quadratic (x^2 / 2)")
+            out.extend(_terms(level.cols, level.quadratic, names))
     return "\n".join(out) + "\n"
 
 

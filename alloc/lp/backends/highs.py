@@ -40,9 +40,11 @@ QP_REGULARISATION = (1e-7, 1e-9)
 """HiGHS' QP regularisation: its default first; the second when the first ends in a solve error
 or the iteration limit (HiGHS 1.16 fails so on a few small programs with the default, and
 cycles on others with the smaller value)."""
-QUADRATIC_COLUMNS = 20_000
+QUADRATIC_COLUMNS = 6_000
 """Columns in quadratic levels up to which they are solved (HiGHS' active-set QP solver); beyond,
-their linear stand-in is, and the optimum is not proven unique (measured in BENCHMARKS.md)."""
+their linear stand-in is, and the optimum is not proven unique. Measured in BENCHMARKS.md: the
+two tie-breaks take about 1 s at 2,800 columns, 5 s at 4,300 and 10 s at 5,500, growing with
+about the 2.5th power of the columns (some 4 minutes at 20,000)."""
 
 
 def level_options(n_cols: int, k: int, level: Level) -> dict[str, Any]:
