@@ -36,10 +36,10 @@ ACTIVE = 1e-7
 """A row whose activity is this close to its bound is active, when holding a level's face."""
 AT_ZERO = 1e-9
 """A column this close to zero is at its bound, when holding a level's face."""
-QP_REGULARISATION = (1e-7, 1e-9)
-"""HiGHS' QP regularisation: its default first; the second when the first ends in a solve error
-or the iteration limit (HiGHS 1.16 fails so on a few small programs with the default, and
-cycles on others with the smaller value)."""
+QP_REGULARISATION = (0.0, 1e-7)
+"""HiGHS' QP regularisation: none first (its default, 1e-7, moves the optimum by some 1e-6 of
+the amounts, and fails on a few small programs); its default when the first ends in a solve error
+or the iteration limit."""
 QUADRATIC_COLUMNS = 6_000
 """Columns in quadratic levels up to which they are solved (HiGHS' active-set QP solver); beyond,
 their linear stand-in is, and the optimum is not proven unique. Measured in BENCHMARKS.md: the
