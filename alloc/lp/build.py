@@ -422,9 +422,16 @@ def requirements(lp: LinearProgram, plan: Plan, ix: Index) -> Funded:
     amount = np.array([r.amount for r in reqs])
     value = np.array([r.value for r in reqs])
     tranche_name = {t.code: t.name for t in plan.valuation.tranches}
+    sources = plan.sources
+
+    def source(i: int) -> str:
+        r = reqs[i]
+        own = f"requirements.{keys[i]}/{r.tranche}"
+        return sources.get(f"{own}/{r.year}") or sources.get(f"{own}/*", "requirements.csv")
+
     lp.add_rows("requirement", LE, amount, np.ones(n, np.int64), cols, np.ones(n),
                 Lazy(n, lambda i: f"requirement[{keys[i]},{reqs[i].year},{reqs[i].tranche}]"),
-                "requirements.csv",
+                Lazy(n, source),
                 Lazy(n, lambda i: (f"{keys[i]} in {reqs[i].year}, "
                                    f"{tranche_name[reqs[i].tranche]}: funded at most the "
                                    f"requirement of {_fmt(reqs[i].amount)}")))
@@ -451,8 +458,9 @@ def requirements(lp: LinearProgram, plan: Plan, ix: Index) -> Funded:
     index[pos_x], coefs[pos_x] = index_x, -1.0
     where = [keys[i] for i in first.tolist()]
     years = [reqs[i].year for i in first.tolist()]
+    model_file = f"models/{plan.model}/requirements.csv"
     lp.add_rows("requirement", LE, np.zeros(len(groups)), counts, index, coefs,
-                Lazy(len(groups), lambda g: f"funded[{where[g]},{years[g]}]"), "requirements.csv",
+                Lazy(len(groups), lambda g: f"funded[{where[g]},{years[g]}]"), model_file,
                 Lazy(len(groups), lambda g: (f"requirements of {where[g]} funded in {years[g]} "
                                              "within its spending of all funds")))
     lp.funded = cols

@@ -28,7 +28,11 @@ def test_row_names_are_unique_domain_keys(scenario: str) -> None:
 def test_every_rule_group_of_the_design_is_built() -> None:
     lp = build(load_plan("baseline", REPO))
     assert {"ceiling", "envelope", "committed", "bound", "stability", "fund", "cell",
-            "target", "reference"} <= {r.rule for r in lp.rows}
+            "requirement", "reference"} <= {r.rule for r in lp.rows}
+    requirement = next(r for r in lp.rows if r.name.startswith("requirement["))
+    assert re.match(r"models/itu-2024-2027/requirements\.csv: line \d+$", requirement.source)
+    tiny = build(load_plan("tiny", REPO / "tests" / "project"))
+    assert "target" in {r.rule for r in tiny.rows}
     ceiling = [r for r in lp.rows if r.rule == "ceiling"]
     assert [r.name for r in ceiling] == ["ceiling[2024]", "ceiling[2025]", "ceiling[2026]",
                                           "ceiling[2027]"]

@@ -18,7 +18,8 @@ RULE_GROUPS = ("envelopes", "committed", "bounds", "targets")
 
 
 def sources(resolved: Resolved, mandate: Iterable[MandateCell]) -> dict[str, str]:
-    """Dotted key (`rules.bounds.x`, `financial_plan.funds.F`, `mandate.E/P/O`) -> where it was
+    """Dotted key (`rules.bounds.x`, `financial_plan.funds.F`, `mandate.E/P/O`,
+    `requirements.E/P/O/TRANCHE/YEAR`) -> where it was
     written, sorted by key. Read from a document that validated: tables are tables."""
     nested: list[Path_] = [
         *(("rules", group, code) for group in RULE_GROUPS
@@ -44,6 +45,10 @@ def sources(resolved: Resolved, mandate: Iterable[MandateCell]) -> dict[str, str
         path = ("mandate", row_of(m.cell))
         src = resolved.source(path)
         out[f"mandate.{key}"] = f"{src.file}: {src.field(path)}"
+    for key in _table(resolved.doc, ("requirements",)):
+        path = ("requirements", key)
+        src = resolved.source(path)
+        out[f"requirements.{key}"] = f"{src.file}: {src.field(path)}"
     return dict(sorted(out.items()))
 
 
