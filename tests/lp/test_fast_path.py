@@ -140,7 +140,10 @@ def assert_same_optimum(plan, solvers: tuple[str, ...] = ("highs-pulp",)) -> Non
         assert list(other.objectives) == list(linear.objectives)
         assert other.not_unique != ""
         for level, value in linear.objectives.items():
-            assert other.objectives[level] == pytest.approx(value, rel=1e-6, abs=1e-8), (name, level)
+            # the stand-in's optimum moves within the tolerance earlier levels are held to
+            # (level_tolerance of the value level), which each path uses in its own way
+            rel = 1e-6 if level in goals else 1e-4
+            assert other.objectives[level] == pytest.approx(value, rel=rel, abs=1e-8), (name, level)
 
 
 @RANDOM
@@ -185,26 +188,32 @@ def test_warm_model_reset_solves_to_the_same_optimum(project: Path) -> None:
 
 def test_a_warm_update_solves_as_a_fresh_model(project: Path) -> None:
     """What a sweep does: the instance handed a program of the same shape with other right-hand
-    sides (a receipt rate) and coefficients (a share target) reaches the optimum of a fresh one."""
+    sides (a receipt rate) and coefficients (a share bound) reaches the optimum of a fresh one,
+    and, the tie-breaks being strictly convex, the same allocation."""
     plan = load_plan("baseline", project)
     model = HighsModel(build(plan))
     before = solve_levels(model)
-    fund, target = plan.funds[0], plan.targets[1]
-    assert target.share is not None
+    fund = plan.funds[0]
+    bound = next(b for b in plan.bounds if b.min_share is not None)
     changed = replace(plan, funds=(replace(fund, receipt_rate=fund.receipt_rate * 0.5),
                                    *plan.funds[1:]),
-                      targets=tuple(replace(t, share=t.share + 0.05) if t is target else t
-                                    for t in plan.targets))
+                      bounds=tuple(replace(b, min_share=(b.min_share or 0) * 0.9)
+                                   if b is bound else b for b in plan.bounds))
     variant = build(changed)
     assert np.array_equal(variant.matrix()[1], model.lp.matrix()[1])
     assert not np.array_equal(variant.matrix()[2], model.lp.matrix()[2])
     model.update(variant)
     assert model.lp is variant
-    warm, fresh = solve_levels(model), solve_levels(HighsModel(variant))
+    warm = solve_levels(model)
+    warm_values = model.values().copy()
+    cold_model = HighsModel(variant)
+    fresh = solve_levels(cold_model)
     assert warm[0] == fresh[0] == "optimal"
     assert warm[1] != pytest.approx(before[1])
     for level, value in fresh[1].items():
         assert warm[1][level] == pytest.approx(value, rel=1e-7, abs=1e-9), level
+    n = variant.n_alloc
+    assert np.abs(warm_values[:n] - cold_model.values()[:n]).max() <= 1e-6
 
 
 def test_a_time_limit_is_not_reported_optimal(tmp_path: Path) -> None:

@@ -72,7 +72,7 @@ def write_fresh_scenario(project: Path, name: str, parameters: list[Parameter],
 GRID = [
     (Parameter("receipt_rate[development_trust]",
                ("financial_plan", "funds", "development_trust", "receipt_rate")), [0.55, 0.95]),
-    (Parameter("share[TP3]", ("rules", "targets", "TP3", "share")), [0.2, 0.26]),
+    (Parameter("goal_weight[G1]", ("rules", "objective", "goal_weights", "G1")), [1.0, 1.4]),
     (Parameter("ceiling_factor", None), [0.97, 1.0]),
 ]
 
@@ -91,23 +91,31 @@ def test_a_variant_is_the_fresh_run_of_its_parameters(project: Path) -> None:
         assert fresh.status == "optimal"
         for level, value in fresh.objectives.items():
             assert r.objectives[level] == pytest.approx(value, rel=1e-6, abs=1e-9), (r.id, level)
-        # the allocation itself may differ: the reference level (a sum of distances) can have
-        # several optima, and a warm and a cold simplex may stop at different ones; what is
-        # unique is every level's optimum (above) and what the rules fix, such as the total
+        # the strictly convex tie-breaks make the allocation itself unique: warm equals cold
+        assert r.unique and not fresh.not_unique
         total = fresh.allocation["amount"].sum()
-        assert sum(r.entities.values()) == pytest.approx(total, abs=0.01)
+        assert sum(r.entities.values()) == pytest.approx(total, abs=1e-5)
+        by_entity = fresh.allocation.groupby("entity")["amount"].sum()
+        for entity, amount in r.entities.items():
+            assert amount == pytest.approx(float(by_entity.get(entity, 0.0)), abs=1e-5), (r.id,
+                                                                                         entity)
 
 
 @pytest.mark.parametrize(("path", "value"), [
     (("financial_plan", "funds", "development_trust", "receipt_rate"), 0.61),
     (("financial_plan", "funds", "cyber_standards", "pledge"), 5000.0),
     (("rules", "targets", "TP1", "share"), 0.12),
+    (("rules", "targets", "TP2", "amount"), 45000.0),
     (("rules", "targets", "TP2", "shortfall_weight"), 3.0),
     (("rules", "targets", "TP2", "excess_weight"), 0.25),
 ])
 def test_the_shortcut_plan_is_the_validated_plan(project: Path, path: tuple, value: float) -> None:
     """Variants skip validation only where doing so gives exactly the validated plan."""
-    resolved = resolve("baseline", project)
+    (project / "scenarios" / "with-targets.toml").write_text(
+        '[scenario]\nparent = "baseline"\ntitle = "Targets after the value level"\n\n'
+        '[rules.targets.TP1]\npriority = "TP1"\nshare = 0.14\nlevel = 2\n\n'
+        '[rules.targets.TP2]\npriority = "TP2"\namount = 50000\nlevel = 2\n')
+    resolved = resolve("with-targets", project)
     p = Parameter("x", path)
     fast = derive_plan(validate(resolved), [p], [value])
     slow = validate(variant_document(resolved, [p], [value]))
