@@ -153,7 +153,8 @@ def requirements(solution: Solution, allocated_totals: Sequence[int] | None = No
         f"Costed requirements (requirements.csv) at the optimum, in {unit}, rounded to whole "
         "units so that funded + unfunded = requirement on every row and every column adds up.",
         "Beyond requirements: money allocated (all funds) beyond every requirement of its cell; "
-        "a balanced budget spends it on the reference distribution (the previous allocation).",
+        "a balanced budget spends it all, over the cells each fund may pay for in proportion to "
+        "their requirements, as far as the rules allow.",
         "Value left unfunded: each unfunded unit weighted by its priority and tranche (the "
         "objective the allocation minimises first); where a requirement stays unfunded while "
         "money goes beyond requirements elsewhere, no fund that may pay for it has money left "
