@@ -68,10 +68,10 @@ def sheet(frame: pd.DataFrame, unit: str, notes: Sequence[str]) -> Sheet:
         (explain, rounding, *notes),
         (("direction", "Direction", "text", 9), ("option", "Option", "number", 7),
          ("entity", "Entity", "text", 8), ("priority", "Priority", "text", 9),
-         ("priority_name", "Thematic priority", "wrap", 30), ("output", "Output", "text", 8),
+         ("priority_name", "Thematic priority", "text", 62), ("output", "Output", "text", 8),
          ("year", "Year", "number", 6), ("amount", f"Amount ({unit})", "amount", 13),
-         ("value_per_unit", f"Value per {one}", "number", 11),
-         ("cumulative", f"Cumulative ceiling change ({unit})", "amount", 15),
+         ("value_per_unit", f"Value per {one}", "number", 14),
+         ("cumulative", f"Cumulative ceiling change ({unit})", "amount", 22),
          ("ceiling_change", "Ceiling change (%)", "number", 10)),
         shown, csv=CSV)
 

@@ -117,12 +117,17 @@ def requirements(solution: Solution, allocated_totals: Sequence[int] | None = No
     beyond = np.clip(allocated - funded, 0.0, None)
     exact = np.column_stack([funded, unfunded, beyond])
     cells = np.zeros((len(years), 3), dtype=np.int64)
-    cells[:, :2] = _rounded(exact[:, :2], [funded_total, unfunded_total])
-    # the money beyond requirements is what the summary's allocation (all funds, per year) leaves
-    # once the funded part is taken: the two agree to the unit
-    whole = (list(allocated_totals) if allocated_totals is not None
-             else _rounded(allocated.reshape(-1, 1))[:, 0].tolist())
-    cells[:, 2] = np.asarray(whole, dtype=np.int64) - cells[:, 0]
+    # the summary's allocation (all funds, per year) is funded + beyond to the unit: the money
+    # beyond requirements is rounded first (never below 0), the funded part is what it leaves,
+    # the unfunded part what the year's rounded requirement leaves of that
+    whole = np.asarray(list(allocated_totals) if allocated_totals is not None
+                       else _rounded(allocated.reshape(-1, 1))[:, 0].tolist(), dtype=np.int64)
+    beyond_total = max(int(whole.sum()) - int(funded_total or 0), 0)
+    cells[:, 2] = _rounded(beyond.reshape(-1, 1), [beyond_total])[:, 0]
+    cells[:, 0] = whole - cells[:, 2]
+    need = _rounded((funded + unfunded).reshape(-1, 1),
+                    [int(funded_total or 0) + int(unfunded_total or 0)])[:, 0]
+    cells[:, 1] = need - cells[:, 0]
     value_left = np.array([float(by_year["value_unfunded"].get(y, 0.0)) for y in years])
     value_cells = _rounded(value_left.reshape(-1, 1))[:, 0]
     for values, values_left, out in ((exact, value_left, exact_parts),
@@ -166,7 +171,7 @@ def requirements(solution: Solution, allocated_totals: Sequence[int] | None = No
 def sheet_columns() -> tuple[tuple[str, str, str, float], ...]:
     """The Requirements sheet's columns (alloc.report.workbook.Sheet)."""
     return (("part", "Table", "text", 26), ("code", "Code", "text", 10),
-            ("name", "Name", "wrap", 36), ("tranche", "Tranche", "text", 22),
+            ("name", "Name", "text", 62), ("tranche", "Tranche", "text", 22),
             ("requirement", "Requirement", "amount", 13), ("funded", "Funded", "amount", 13),
             ("unfunded", "Unfunded", "amount", 13), ("funded_pct", "% funded", "share", 10),
             ("allocated", "Allocated (all funds)", "amount", 14),
