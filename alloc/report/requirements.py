@@ -120,11 +120,11 @@ def requirements(solution: Solution, allocated_totals: Sequence[int] | None = No
     # the summary's allocation (all funds, per year) is funded + beyond to the unit: the money
     # beyond requirements is rounded first (never below 0), the funded part is what it leaves,
     # the unfunded part what the year's rounded requirement leaves of that
-    whole = np.asarray(list(allocated_totals) if allocated_totals is not None
+    shown = np.asarray(list(allocated_totals) if allocated_totals is not None
                        else _rounded(allocated.reshape(-1, 1))[:, 0].tolist(), dtype=np.int64)
-    beyond_total = max(int(whole.sum()) - int(funded_total or 0), 0)
+    beyond_total = max(int(shown.sum()) - int(funded_total or 0), 0)
     cells[:, 2] = _rounded(beyond.reshape(-1, 1), [beyond_total])[:, 0]
-    cells[:, 0] = whole - cells[:, 2]
+    cells[:, 0] = shown - cells[:, 2]
     need = _rounded((funded + unfunded).reshape(-1, 1),
                     [int(funded_total or 0) + int(unfunded_total or 0)])[:, 0]
     cells[:, 1] = need - cells[:, 0]
