@@ -17,6 +17,7 @@ number of workers.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from alloc.report.book import Book
 
 DEFAULT_SPREAD = 0.1
 """Standard deviation of a receipt rate around its expected value in Monte Carlo draws."""
@@ -71,6 +74,9 @@ class Sweep:
     variants: list[tuple[float, ...]]
     """Per variant, one value per parameter."""
     kind: str = "grid"
+    design: dict[str, object] = field(default_factory=dict)
+    """How the variants were made, enough to make them again: the grid's values per parameter,
+    or the draws, the seed and each fund's distribution (sweep/run.json)."""
 
 
 @dataclass
@@ -142,7 +148,10 @@ def grid(parameters: Sequence[tuple[Parameter, list[float]]]) -> Sweep:
     combos: list[tuple[float, ...]] = [()]
     for _, values in parameters:
         combos = [(*c, v) for c in combos for v in values]
-    return Sweep([p for p, _ in parameters], combos, "grid")
+    design: dict[str, object] = {
+        "grid": {p.label: list(values) for p, values in parameters},
+        "order": "every combination; the first parameter varies slowest"}
+    return Sweep([p for p, _ in parameters], combos, "grid", design)
 
 
 def monte_carlo(plan: Plan, draws: int, seed: int, spread: dict[str, float] | float | None = None
@@ -157,6 +166,7 @@ def monte_carlo(plan: Plan, draws: int, seed: int, spread: dict[str, float] | fl
     """
     rng = np.random.default_rng(seed)
     parameters, columns = [], []
+    funds: dict[str, dict[str, object]] = {}
     for fund in plan.funds:
         stated = DEFAULT_SPREAD if fund.receipt_spread is None else fund.receipt_spread
         sd = (spread.get(fund.code, spread.get("*", stated)) if isinstance(spread, dict)
@@ -164,15 +174,21 @@ def monte_carlo(plan: Plan, draws: int, seed: int, spread: dict[str, float] | fl
         m = fund.receipt_rate
         if sd <= 0 or m <= 0 or m >= 1:
             x = np.full(draws, m)
+            funds[fund.code] = {"distribution": "fixed", "rate": m}
         else:
             var = min(sd * sd, 0.99 * m * (1 - m))
             k = m * (1 - m) / var - 1
             x = rng.beta(m * k, (1 - m) * k, draws)
+            funds[fund.code] = {"distribution": "beta", "mean": m, "sd_asked": sd,
+                                "sd": math.sqrt(var), "alpha": m * k, "beta": (1 - m) * k}
         parameters.append(Parameter(f"receipt_rate[{fund.code}]",
                                     ("financial_plan", "funds", fund.code, "receipt_rate")))
         columns.append(np.clip(np.round(x, 6), 0.0, 1.0))
     variants = [tuple(float(c[i]) for c in columns) for i in range(draws)]
-    return Sweep(parameters, variants, "monte_carlo")
+    design: dict[str, object] = {
+        "draws": draws, "seed": seed, "generator": "numpy.random.default_rng(seed).beta, "
+        "one fund after another in the order of parameters, each rate rounded to 6 decimals", "funds": funds}
+    return Sweep(parameters, variants, "monte_carlo", design)
 
 
 def key_parameter(label: str, text: str) -> Parameter:
@@ -406,8 +422,43 @@ def summary_frame(variants, priorities: Sequence[str], entities: Sequence[str]):
     return pd.DataFrame.from_records(records, columns=columns)
 
 
+def _items(value: object) -> list[tuple[str, object]]:
+    return [(str(k), v) for k, v in value.items()] if isinstance(value, dict) else []
+
+
+def _cover(book: Book, record: Mapping[str, object]) -> None:
+    """The sweep's provenance on its first sheet: what it solved and how to make it again."""
+    ws = book.sheet("about")
+    bold = book.f["bold"]
+    design = record.get("design")
+    lines: list[tuple[str, object]] = [
+        ("Scenario", f"{record['scenario']}: {record['title']}"),
+        ("Model", record["model"]), ("Inputs date", record["inputs_date"]),
+        ("Amounts in", record["unit"]), ("Kind", record["kind"]),
+        ("Variants", record["variants"]),
+        ("Statuses", ", ".join(f"{k} {v}" for k, v in _items(record["statuses"]))),
+        ("alloc version", record["alloc_version"]),
+    ]
+    if isinstance(design, dict):
+        for key, value in design.items():
+            if isinstance(value, dict):
+                for sub, inner in value.items():
+                    lines.append((f"{key}: {sub}", json.dumps(inner, sort_keys=True)))
+            else:
+                lines.append((str(key), value if isinstance(value, int | float) else str(value)))
+    for file, digest in _items(record["inputs_sha256"]):
+        lines.append((f"sha256 {file}", digest))
+    book.write(ws, 0, 0, str(record.get("title", "")) or "alloc sweep", bold)
+    book.write(ws, 1, 0, "What this sweep solved and how to make it again (also sweep/run.json).")
+    for i, (label, value) in enumerate(lines, start=3):
+        book.write(ws, i, 0, label, bold)
+        book.write(ws, i, 1, value)
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, 1, 90)
+
+
 def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, title: str,
-                   unit: str) -> None:
+                   unit: str, record: Mapping[str, object] | None = None) -> None:
     """sweep.xlsx: the summary with a chart of the spread per thematic priority (amounts in
     `unit`, the model's), and the variants (on "variants (2)" and further sheets past a sheet's
     rows; variants.csv holds them all); opened, formatted and written as every workbook alloc
@@ -417,6 +468,8 @@ def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, ti
 
     book = Book(path, Properties(title=title, created=created_on("")))
     bold, number = book.f["bold"], book.f["num"]
+    if record is not None:
+        _cover(book, record)
     ws = book.sheet("summary")
     book.write_frame(ws, summary, header=bold,
                      formats=[number if j >= 3 else None for j in range(len(summary.columns))])
@@ -468,14 +521,42 @@ def write_sweep(report: Path, sweep: Sweep, results: Sequence[Result], plan: Pla
     """
     from alloc.report.book import write_csv
     from alloc.report.folders import SWEEP, report_subfolder
+    from alloc.report.write import write_json
 
     variants, summary = frames(plan, sweep, results)
     title = f"alloc sweep {plan.name}"
+    record = sweep_record(plan, sweep, results)
     with report_subfolder(report, SWEEP_FOLDER, SWEEP) as tmp:
         write_csv(variants, tmp / "variants.csv", float_format="%.6f")
         write_csv(summary, tmp / "summary.csv", float_format="%.6f")
-        write_workbook(tmp / "sweep.xlsx", variants, summary, title, plan.unit)
-    return ["variants.csv", "summary.csv", "sweep.xlsx"]
+        write_workbook(tmp / "sweep.xlsx", variants, summary, title, plan.unit, record)
+        write_json(record, tmp / "run.json")
+    return ["variants.csv", "summary.csv", "sweep.xlsx", "run.json"]
+
+
+def sweep_record(plan: Plan, sweep: Sweep, results: Sequence[Result]) -> dict[str, object]:
+    """sweep/run.json: what a sweep was made of, so that it can be made again from its outputs
+    (the same command gives the same files): the scenario and its inputs' hashes, the kind of
+    sweep and its design, the statuses, the alloc version. No timings: the same sweep gives the
+    same bytes."""
+    from alloc._version import __version__
+
+    statuses: dict[str, int] = {}
+    for r in results:
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+    return {
+        "scenario": plan.name, "title": plan.title, "scenario_chain": list(plan.scenario_chain),
+        "model": plan.model, "unit": plan.unit, "inputs_date": plan.inputs_date,
+        "kind": sweep.kind, "variants": len(sweep.variants),
+        "parameters": [p.label for p in sweep.parameters],
+        "design": sweep.design,
+        "statuses": dict(sorted(statuses.items())),
+        "unique": all(r.unique for r in results if r.status == "optimal"),
+        "inputs_sha256": dict(plan.input_files),
+        "overrides": [{"scenario": o.scenario, "key": o.key, "old": o.old, "new": o.new}
+                      for o in plan.overrides],
+        "alloc_version": __version__,
+    }
 
 
 class Progress:

@@ -196,11 +196,24 @@ def test_sweep_command_writes_variants_summary_and_workbook(project: Path) -> No
     assert list(summary["kind"]).count("priority") == 5
     assert (summary["p5"] <= summary["p50"]).all() and (summary["p50"] <= summary["p95"]).all()
     book = openpyxl.load_workbook(folder / "sweep.xlsx")
-    assert book.sheetnames == ["summary", "variants"]
+    assert book.sheetnames == ["about", "summary", "variants"]
     assert len(book["summary"]._charts) == 1
-    first = (folder / "sweep.xlsx").read_bytes()
+    about = {r[0]: r[1] for r in book["about"].iter_rows(min_row=4, values_only=True) if r[0]}
+    assert about["seed"] == 2 and about["draws"] == 6
+    record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    assert record["design"]["seed"] == 2 and record["design"]["draws"] == 6
+    assert set(record["design"]["funds"]) == {f.code for f in plan.funds}
+    assert record["statuses"] == {"optimal": 6} and record["inputs_sha256"] == dict(plan.input_files)
+    # the record makes the sweep again: its seed, draws and spreads give the same variants
+    again = monte_carlo(plan, record["design"]["draws"], record["design"]["seed"],
+                        {code: fund["sd_asked"] for code, fund in record["design"]["funds"].items()
+                         if fund["distribution"] == "beta"})
+    assert [list(v) for v in again.variants] == variants[
+        [p.label for p in again.parameters]].to_numpy().tolist()
+    first = {name: (folder / name).read_bytes() for name in ("sweep.xlsx", "run.json")}
     assert _sweep_cli(project, "--draws", "6", "--seed", "2", "--workers", "2")[0] == 0
-    assert (folder / "sweep.xlsx").read_bytes() == first      # same sweep, same bytes
+    for name, content in first.items():                          # same sweep, same bytes
+        assert (folder / name).read_bytes() == content, name
 
 
 def test_sweep_command_grid_and_bad_arguments(project: Path) -> None:
@@ -210,6 +223,9 @@ def test_sweep_command_grid_and_bad_arguments(project: Path) -> None:
     variants = pd.read_csv(project / "reports" / "baseline" / "sweep" / "variants.csv")
     assert len(variants) == 4
     assert list(variants["ceiling_factor"]) == [0.99, 0.99, 1.0, 1.0]   # the first varies slowest
+    record = json.loads((project / "reports" / "baseline" / "sweep" / "run.json").read_text())
+    assert record["kind"] == "grid" and record["design"]["grid"] == {
+        "ceiling_factor": [0.99, 1.0], "receipt_rate[development_trust]": [0.5, 0.9]}
     code, _, err = _sweep_cli(project, "--receipt-rate", "nofund=0.5")
     assert code == 2 and "nofund" in err
     code, _, err = _sweep_cli(project)
