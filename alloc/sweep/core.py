@@ -446,61 +446,79 @@ def _cover(book: Book, record: Mapping[str, object]) -> None:
                     lines.append((f"{key}: {sub}", json.dumps(inner, sort_keys=True)))
             else:
                 lines.append((str(key), value if isinstance(value, int | float) else str(value)))
-    for file, digest in _items(record["inputs_sha256"]):
-        lines.append((f"sha256 {file}", digest))
+    for k, (file, digest) in enumerate(_items(record["inputs_sha256"])):
+        lines.append(("Input files (sha256)" if k == 0 else "", f"{file}: {digest}"))
     book.write(ws, 0, 0, str(record.get("title", "")) or "alloc sweep", bold)
     book.write(ws, 1, 0, "What this sweep solved and how to make it again (also sweep/run.json).")
     for i, (label, value) in enumerate(lines, start=3):
         book.write(ws, i, 0, label, bold)
-        book.write(ws, i, 1, value)
+        book.write(ws, i, 1, str(value))
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, 90)
 
 
 def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, title: str,
-                   unit: str, record: Mapping[str, object] | None = None) -> None:
-    """sweep.xlsx: the summary with a chart of the spread per thematic priority (amounts in
-    `unit`, the model's), and the variants (on "variants (2)" and further sheets past a sheet's
-    rows; variants.csv holds them all); opened, formatted and written as every workbook alloc
-    writes (`alloc.report.book`: text stays text, the same sweep gives the same bytes, nothing
-    cut at the edge of a sheet)."""
+                   unit: str, record: Mapping[str, object] | None = None,
+                   names: Mapping[tuple[str, str], str] | None = None) -> None:
+    """sweep.xlsx: an "about" sheet with the sweep's provenance, the summary with the names of
+    the priorities and entities and a chart of the spread of each (amounts in `unit`, the
+    model's), and the variants (on "variants (2)" and further sheets past a sheet's rows;
+    variants.csv holds them all); printed landscape, a page wide, numbered; opened, formatted and
+    written as every workbook alloc writes (`alloc.report.book`: text stays text, the same sweep
+    gives the same bytes, nothing cut at the edge of a sheet)."""
     from alloc.report.book import AMOUNT, Book, Properties, created_on
 
     book = Book(path, Properties(title=title, created=created_on("")))
     bold, number = book.f["bold"], book.f["num"]
+    footer = f"&L{title.replace('&', '&&')}&CPage &P of &N"
     if record is not None:
         _cover(book, record)
+    shown = summary.copy()
+    shown.insert(2, "name", [(names or {}).get((str(k), str(c)), str(c))
+                             for k, c in zip(summary["kind"], summary["code"], strict=True)])
     ws = book.sheet("summary")
-    book.write_frame(ws, summary, header=bold,
-                     formats=[number if j >= 3 else None for j in range(len(summary.columns))])
-    ws.set_column(0, 1, 12)
-    ws.set_column(2, len(summary.columns), 12)
-    thematic = summary.index[summary["kind"] == "priority"].tolist()
-    if thematic and summary.loc[thematic, "variants"].max() > 0:
+    book.write(ws, 0, 0, f"{title}: totals over the variants ({unit}, all funds and years)", bold)
+    book.write_frame(ws, shown, row=1, header=bold,
+                     formats=[number if j >= 4 else None for j in range(len(shown.columns))])
+    ws.set_column(0, 1, 10)
+    ws.set_column(2, 2, 44)
+    ws.set_column(3, len(shown.columns), 12)
+    ws.repeat_rows(1)
+    col = len(shown.columns) + 1
+    for c, head in enumerate(["median", "to p95", "below to p5"]):
+        book.write(ws, 1, col + c, head, bold)
+    at = len(shown) + 4
+    for kind, what in (("priority", "thematic priority"), ("entity", "entity")):
+        rows = shown.index[shown["kind"] == kind].tolist()
+        if not rows or shown.loc[rows, "variants"].max() <= 0:
+            continue
         # helper columns: median, and the distances to p5 and p95 for the error bars
-        col = len(summary.columns) + 1
-        for c, head in enumerate(["median", "to p95", "below to p5"]):
-            book.write(ws, 0, col + c, head, bold)
-        first, last = thematic[0] + 1, thematic[-1] + 1
-        for i in thematic:
-            r = summary.loc[i]
+        for i in rows:
+            r = shown.loc[i]
             for c, value in enumerate([r["p50"], r["p95"] - r["p50"], r["p50"] - r["p5"]]):
-                book.write(ws, i + 1, col + c, value, number)
+                book.write(ws, i + 2, col + c, value, number)
+        first, last = rows[0] + 2, rows[-1] + 2
         chart = book.add_chart({"type": "column"})
         chart.add_series({
             "name": "median (bars: 5th to 95th percentile)",
-            "categories": ["summary", first, 1, last, 1],
+            "categories": ["summary", first, 2, last, 2],
             "values": ["summary", first, col, last, col],
             "y_error_bars": {"type": "custom",
                              "plus_values": ["summary", first, col + 1, last, col + 1],
                              "minus_values": ["summary", first, col + 2, last, col + 2]},
         })
-        chart.set_title({"name": "Spread of the total per thematic priority over the variants"})
+        chart.set_title({"name": f"Spread of the total per {what} over the variants"})
         chart.set_y_axis({"name": unit, "num_format": AMOUNT})
         chart.set_legend({"position": "bottom"})
-        ws.insert_chart(len(summary) + 3, 0, chart, {"x_scale": 1.6, "y_scale": 1.4})
+        ws.insert_chart(at, 0, chart, {"x_scale": 1.6, "y_scale": 1.4})
+        at += 23
     for part in book.frame_sheets("variants", variants, header=bold, whole="variants.csv"):
         part.ws.freeze_panes(1, 1)
+    for sheet in book.wb.worksheets():
+        sheet.set_landscape()
+        sheet.set_paper(9)
+        sheet.fit_to_pages(1, 0)
+        sheet.set_footer(footer)
     book.close()
 
 
@@ -529,7 +547,9 @@ def write_sweep(report: Path, sweep: Sweep, results: Sequence[Result], plan: Pla
     with report_subfolder(report, SWEEP_FOLDER, SWEEP) as tmp:
         write_csv(variants, tmp / "variants.csv", float_format="%.6f")
         write_csv(summary, tmp / "summary.csv", float_format="%.6f")
-        write_workbook(tmp / "sweep.xlsx", variants, summary, title, plan.unit, record)
+        names = {**{("priority", p.code): p.name for p in plan.priorities},
+                 **{("entity", e.code): e.name for e in plan.entities}}
+        write_workbook(tmp / "sweep.xlsx", variants, summary, title, plan.unit, record, names)
         write_json(record, tmp / "run.json")
     return ["variants.csv", "summary.csv", "sweep.xlsx", "run.json"]
 

@@ -197,9 +197,9 @@ def test_sweep_command_writes_variants_summary_and_workbook(project: Path) -> No
     assert (summary["p5"] <= summary["p50"]).all() and (summary["p50"] <= summary["p95"]).all()
     book = openpyxl.load_workbook(folder / "sweep.xlsx")
     assert book.sheetnames == ["about", "summary", "variants"]
-    assert len(book["summary"]._charts) == 1
+    assert len(book["summary"]._charts) == 2                 # per priority and per entity
     about = {r[0]: r[1] for r in book["about"].iter_rows(min_row=4, values_only=True) if r[0]}
-    assert about["seed"] == 2 and about["draws"] == 6
+    assert about["seed"] == "2" and about["draws"] == "6"
     record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     assert record["design"]["seed"] == 2 and record["design"]["draws"] == 6
     assert set(record["design"]["funds"]) == {f.code for f in plan.funds}
