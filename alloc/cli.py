@@ -163,14 +163,17 @@ def _print_run(command: str, result: api.Result, written: api.Written) -> None:
     say(f"alloc {command} {plan.name}: {solution.status} ({solution.solver}); model "
         f"{plan.model}" + (f"; scenario chain {chain}" if len(plan.scenario_chain) > 1 else ""))
     if solution.optimal and command != "explain":
+        from alloc.report.tables import appendix_a, summarize
+
+        # the figures the tables publish, rounded as they are (so the terminal and the workbook
+        # never differ by a unit)
+        summary = summarize(solution, appendix_a(solution, result.support_costs),
+                            result.support_costs)
         say(f"  {'year':<6}{'ceiling':>14}{'regular':>14}{'extrabudgetary':>16}"
             f"{'unallocated':>14}   ({plan.unit})")
-        for y in plan.years:
-            regular = solution.allocated(y, "regular")
-            total = solution.allocated(y)
-            ceiling = solution.ceiling(y)
-            say(f"  {y:<6}{_fmt(ceiling):>14}{_fmt(regular):>14}"
-                f"{_fmt(total - regular):>16}{_fmt(ceiling - regular):>14}")
+        for y in summary.years:
+            say(f"  {y.label:<6}{_fmt(y.ceiling):>14}{_fmt(y.regular):>14}"
+                f"{_fmt(y.extrabudgetary):>16}{_fmt(y.balance):>14}")
         levels = ", ".join(f"{k} {v:.6g}" for k, v in solution.objectives.items())
         say(f"  objective: {levels}")
     elif not result.lines:

@@ -36,6 +36,21 @@ def test_run_baseline_by_default_writes_the_report(project: Path) -> None:
     for year, ceiling in run["ceiling"].items():
         assert regular[int(year)] == pytest.approx(ceiling, abs=1e-3)
     assert "models/itu-2024-2027/rules.toml" in run["inputs_sha256"]
+    # the terminal prints the figures the workbook publishes, rounded as they are
+    import openpyxl
+
+    printed = {}
+    for line in result.stdout.splitlines():
+        parts = line.split()
+        if parts and parts[0] in run["ceiling"]:
+            printed[parts[0]] = [int(p.replace(",", "")) for p in parts[1:5]]
+    sheet = openpyxl.load_workbook(folder / "appendix-a.xlsx")["Summary"]
+    published = {str(r[0]): r for r in sheet.iter_rows(values_only=True)
+                 if r and str(r[0]) in run["ceiling"] and isinstance(r[1], int)}
+    assert set(printed) == set(published) == set(run["ceiling"])
+    for year, (ceiling, regular, extrabudgetary, unallocated) in printed.items():
+        row = published[year]
+        assert (ceiling, regular, unallocated, extrabudgetary) == tuple(row[1:5]), year
 
 
 def test_same_inputs_give_byte_identical_files(project: Path, tmp_path: Path) -> None:
