@@ -3,9 +3,9 @@
 `compare` solves each scenario, lines up every Appendix A table (rounded, whole units) with the
 differences against the first scenario, lists every input that differs key by key, and
 attributes the difference in the totals per thematic priority and per entity to those inputs:
-each group of changed keys is applied alone to the first scenario and re-solved; its effect is
-the change it makes; what the effects do not explain is the interaction. The effects and the
-interaction add up exactly to the difference.
+the changed keys are grouped one group per policy and each group's effect is its Shapley value
+over the subsets of groups applied to the first scenario (`alloc.compare.shapley`). The effects
+add up exactly to the difference, with no interaction left over.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from alloc.compare.shapley import decompose, policy_groups
 from alloc.errors import InputError, ModelTooLarge, Problem
 from alloc.explain import diagnose_infeasible
 from alloc.lp.build import build
@@ -136,12 +137,6 @@ def input_differences(base: Resolved, other: Resolved) -> dict[Path_, tuple[obje
     return out
 
 
-def _group(path: Path_) -> Path_:
-    """The unit of change an effect is measured for: a rule, a fund, a revenue line, a cell..."""
-    depth = {"model": 1, "mandate": 2, "previous_allocation": 2}.get(path[0], 3)
-    return path[:depth]
-
-
 def _with(base: Resolved, other: Resolved, paths: list[Path_]) -> Resolved:
     """The base scenario with the given keys taken from the other scenario."""
     variant = copy.deepcopy(base)
@@ -183,43 +178,53 @@ def _totals(solution: Solution) -> dict[tuple[str, str], float]:
 
 
 def attribute(base: Compared, other: Compared, options: SolveOptions) -> pd.DataFrame:
-    """The difference in totals per priority and entity, split over the input groups.
+    """The difference in totals per priority and entity, split over the policies that changed.
 
-    Each group is applied alone to the base scenario; a group that cannot stand alone (it makes
-    the inputs invalid or the plan infeasible, as a new priority without its mandate would) is
-    joined with the other such groups and applied with them. The interaction is what remains.
+    Each policy's effect is its Shapley value (`alloc.compare.shapley`): its change to the totals
+    averaged over every order in which the policies could be applied to the base scenario. The
+    effects add up to the total difference; there is no unexplained remainder. Policies that
+    cannot stand alone (the inputs would be invalid or the plan infeasible) are applied together.
     """
     diffs = input_differences(base.resolved, other.resolved)
-    groups: dict[Path_, list[Path_]] = {}
-    for path in diffs:
-        groups.setdefault(_group(path), []).append(path)
-    start = _totals(base.solution)
-    end = _totals(other.solution)
-    effects: list[tuple[str, dict[tuple[str, str], float]]] = []
-    joint: list[Path_] = []
-    for group, paths in groups.items():
-        result = _try(_with(base.resolved, other.resolved, paths), options)
-        if result is None:
-            joint.extend(paths)
-        else:
-            effects.append((dotted(group), result))
-    if joint:
-        result = _try(_with(base.resolved, other.resolved, joint), options)
-        label = "together: " + ", ".join(sorted({dotted(_group(p)) for p in joint}))
-        if result is not None:
-            effects.append((label, result))
-    keys = sorted(set(start) | set(end), key=lambda k: (k[0] != "priority", k[1]))
+    groups = policy_groups(base.resolved, other.resolved, diffs)
+    start, end = _totals(base.solution), _totals(other.solution)
+    result = decompose(groups, start, end,
+                       lambda paths: _try(_with(base.resolved, other.resolved, paths), options))
     rows = []
-    for axis, code in keys:
+    for axis, code, name in _codes(base.plan, other.plan, start, end):
         total = end.get((axis, code), 0.0) - start.get((axis, code), 0.0)
-        explained = 0.0
-        for label, result in effects:
-            effect = result.get((axis, code), 0.0) - start.get((axis, code), 0.0)
-            explained += effect
-            rows.append((other.name, axis, code, label, effect))
-        rows.append((other.name, axis, code, "interaction", total - explained))
-        rows.append((other.name, axis, code, "total difference", total))
-    return pd.DataFrame.from_records(rows, columns=["scenario", "axis", "code", "input", "effect"])
+        for group, effect, bound in zip(result.groups, result.effects, result.bounds, strict=False):
+            rows.append((other.name, axis, code, name, group.label, effect.get((axis, code), 0.0),
+                         bound.get((axis, code), 0.0), result.method))
+        rows.append((other.name, axis, code, name, TOTAL_DIFFERENCE, total, 0.0, result.method))
+    return pd.DataFrame.from_records(rows, columns=ATTRIBUTION_COLUMNS)
+
+
+ATTRIBUTION_COLUMNS = ["scenario", "axis", "code", "name", "input", "effect", "error_bound",
+                       "method"]
+TOTAL_DIFFERENCE = "total difference"
+
+
+def _codes(base: Plan, other: Plan, start: dict[tuple[str, str], float],
+           end: dict[tuple[str, str], float]) -> list[tuple[str, str, str]]:
+    """Priorities, then entities, in the framework's order (the tables' order), with names."""
+    out: list[tuple[str, str, str]] = []
+    for axis, items in (("priority", [*other.priorities, *base.priorities]),
+                        ("entity", [*other.entities, *base.entities])):
+        seen = {c for a, c, _ in out if a == axis}
+        for item in items:
+            if item.code not in seen and ((axis, item.code) in start or (axis, item.code) in end):
+                out.append((axis, item.code, item.name))
+                seen.add(item.code)
+        rest = sorted(c for a, c in {*start, *end} if a == axis and c not in seen)
+        out += [(axis, c, c) for c in rest]
+    return out
+
+
+def attribution_groups(base: Resolved, other: Resolved) -> dict[Path_, str]:
+    """Each changed key's attribution group, by its words (for the list of inputs)."""
+    diffs = input_differences(base, other)
+    return {p: g.label for g in policy_groups(base, other, diffs) for p in g.paths}
 
 
 def _try(resolved: Resolved, options: SolveOptions) -> dict[tuple[str, str], float] | None:
@@ -235,9 +240,10 @@ def compare(names: list[str], root: Path, options: SolveOptions | None = None) -
     scenarios = load(names, root, options)
     inputs = []
     for s in scenarios[1:]:
+        group = attribution_groups(scenarios[0].resolved, s.resolved)
         for path, (old, new) in input_differences(scenarios[0].resolved, s.resolved).items():
-            inputs.append((s.name, dotted(path), _text(old), _text(new)))
-    frame = pd.DataFrame.from_records(inputs, columns=["scenario", "key", "old", "new"])
+            inputs.append((s.name, dotted(path), _text(old), _text(new), group[path]))
+    frame = pd.DataFrame.from_records(inputs, columns=["scenario", "key", "old", "new", "group"])
     if not all(s.solution.optimal for s in scenarios):
         return Comparison(scenarios, pd.DataFrame(), frame, pd.DataFrame())
     attribution = pd.concat([attribute(scenarios[0], s, options) for s in scenarios[1:]],

@@ -73,8 +73,9 @@ def _workbook(comparison: Comparison, path: Path) -> None:
     if len(names) > 1:
         _chart_sheet(book, comparison)
     _frame_sheet(book, "Attribution", comparison.attribution.round(3),
-                 f"Why the totals differ ({unit}): each input group applied alone to "
-                 f"{names[0]}, the interaction, and the total difference", "attribution.csv")
+                 f"Why the totals differ ({unit}): each policy's share of the difference against "
+                 f"{names[0]} (Shapley value over the orders of applying them; the shares add up "
+                 "to the total difference)", "attribution.csv")
     _frame_sheet(book, "Inputs", comparison.inputs,
                  f"Every input that differs from {names[0]}, key by key (old -> new)", "inputs.csv")
     book.close()
@@ -139,12 +140,17 @@ def _markdown(comparison: Comparison) -> str:
     a = comparison.attribution
     if len(a):
         lines += ["## Why the totals differ", "",
-                  "Each input group applied alone to the first scenario; the interaction is what "
-                  "the single effects do not explain. Effects add up to the total difference.", ""]
+                  "Each policy's share of the difference: its effect on the first scenario "
+                  "averaged over every order in which the policies could be applied (Shapley "
+                  "value). The shares add up to the total difference.", ""]
         for (scenario, axis), part in a.groupby(["scenario", "axis"], sort=False):
-            pivot = part.pivot_table(index="code", columns="input", values="effect",
+            part = part.assign(row=part["code"].astype(str) + " " + part["name"].astype(str))
+            pivot = part.pivot_table(index="row", columns="input", values="effect",
                                      aggfunc="sum", sort=False)
+            bound = float(part["error_bound"].max())
             lines += [f"### {escape(str(scenario))}: by {escape(str(axis))}", "",
+                      f"Method: {escape(str(part['method'].iloc[0]))}"
+                      + (f"; error bound up to {bound:,.1f}." if bound > 0 else "."), "",
                       "| | " + " | ".join(escape(str(c)) for c in pivot.columns) + " |",
                       "| --- |" + " --: |" * len(pivot.columns)]
             for code, row in pivot.iterrows():
@@ -152,7 +158,7 @@ def _markdown(comparison: Comparison) -> str:
             lines.append("")
     lines += ["## Inputs that differ", ""]
     if len(comparison.inputs):
-        lines += ["| Scenario | Key | Old | New |", "| --- | --- | --- | --- |"]
+        lines += ["| Scenario | Key | Old | New | Policy |", "| --- | --- | --- | --- | --- |"]
         lines += ["| " + " | ".join(escape(str(v)) for v in rec) + " |"
                   for rec in comparison.inputs.itertuples(index=False)]
     else:

@@ -33,30 +33,59 @@ def test_inputs_that_differ_key_by_key(unit_vs_baseline) -> None:
     inputs = unit_vs_baseline.inputs
     row = inputs[(inputs["scenario"] == "new-contributory-unit")
                  & (inputs["key"] == "financial_plan.revenue.member_states.unit_value_chf")]
-    assert row[["old", "new"]].values.tolist() == [["318000", "330000"]]
+    assert row[["old", "new", "group"]].values.tolist() == [
+        ["318000", "330000", "value of the contributory unit"]]
     assert "financial_plan.funds.ai_partnership.support_cost_rate" in set(inputs["key"])
 
 
 def test_attribution_adds_up_exactly_to_the_difference(unit_vs_baseline) -> None:
     a = unit_vs_baseline.attribution
+    assert list(a.columns) == ["scenario", "axis", "code", "name", "input", "effect",
+                               "error_bound", "method"]
+    assert "interaction" not in set(a["input"])
     for (scenario, axis, code), part in a.groupby(["scenario", "axis", "code"]):
         total = part.loc[part["input"] == "total difference", "effect"].sum()
         pieces = part.loc[part["input"] != "total difference", "effect"].sum()
         assert pieces == pytest.approx(total, abs=1e-6), (scenario, axis, code)
     by_input = a[(a["scenario"] == "new-contributory-unit") & (a["axis"] == "entity")]
     effects = by_input.groupby("input")["effect"].sum()
-    assert effects["financial_plan.revenue.member_states"] > 0
+    assert set(effects.index) == {"value of the contributory unit", "total difference"}
+    assert effects["value of the contributory unit"] == effects["total difference"] > 0
+    funds = set(a.loc[a["scenario"] == "eb-high", "input"])
+    assert {"new fund: Partnership fund for digital applications (AI for Good)",
+            "Development trust fund (ITU-D projects)"} <= funds
     per_year = 344 * 12 + 282 * 2.4
     assert effects["total difference"] == pytest.approx(4 * per_year, abs=1e-3)
 
 
-def test_structural_changes_that_cannot_stand_alone_are_applied_together() -> None:
+def test_attribution_rows_in_the_tables_order(unit_vs_baseline) -> None:
+    a = unit_vs_baseline.attribution
+    plan = unit_vs_baseline.scenarios[0].plan
+    priorities = a.loc[a["axis"] == "priority", "code"].drop_duplicates().tolist()
+    entities = a.loc[a["axis"] == "entity", "code"].drop_duplicates().tolist()
+    assert priorities == [p.code for p in plan.priorities]
+    assert entities == [e.code for e in plan.entities]
+    assert a["axis"].drop_duplicates().tolist() == ["priority", "entity"]
+
+
+def test_a_new_priority_is_one_policy_with_its_mandate_requirements_and_earmark() -> None:
     comparison = compare(["baseline", "cyber-standalone"], REPO)
-    labels = set(comparison.attribution["input"])
-    joint = [label for label in labels if label.startswith("together:")]
-    assert joint and "framework.priorities.TP6" in joint[0]
-    tp6 = comparison.attribution.query("axis == 'priority' and code == 'TP6'")
-    assert tp6.loc[tp6["input"] == "total difference", "effect"].iloc[0] > 0
+    inputs = comparison.inputs.set_index("key")["group"]
+    tp6 = "new priority Cybersecurity (TP6)"
+    assert inputs['framework.priorities.TP6.name'] == tp6
+    assert inputs['mandate."BDT/TP6/PS5".note'] == tp6
+    assert inputs['requirements."GS/TP6/PS8/core/*".amount'] == tp6
+    assert inputs["financial_plan.funds.cyber_standards.earmark.priorities"] == tp6
+    a = comparison.attribution.query("axis == 'priority' and code == 'TP6'").set_index("input")
+    assert a.loc["total difference", "effect"] > 0
+    assert a["effect"].drop("total difference").sum() == pytest.approx(
+        a.loc["total difference", "effect"], abs=1e-6)
+    assert a["method"].iloc[0].startswith("exact")
+
+
+def test_zero_nominal_growth_is_one_policy() -> None:
+    a = compare(["baseline", "zng"], REPO).attribution
+    assert a["input"].drop_duplicates().tolist() == ["zero nominal growth", "total difference"]
 
 
 def test_compare_command_writes_the_report(tmp_path: Path) -> None:
@@ -76,6 +105,7 @@ def test_compare_command_writes_the_report(tmp_path: Path) -> None:
     assert sheet.conditional_formatting
     md = (folder / "comparison.md").read_text()
     assert "## Why the totals differ" in md and "financial\\_plan.growth" in md
+    assert "zero nominal growth" in md and "interaction" not in md
 
 
 def test_compare_with_an_infeasible_scenario_exits_1(tmp_path: Path) -> None:
