@@ -316,7 +316,8 @@ def test_a_long_comparison_goes_on_numbered_sheets(tmp_path: Path, monkeypatch) 
     project = tmp_path / "project"
     shutil.copytree(TESTS / "project", project)
     (project / "scenarios" / "tiny2.toml").write_text(
-        '[scenario]\nparent = "tiny"\ntitle = "Tiny, again"\n')
+        '[scenario]\nparent = "tiny"\ntitle = "Tiny, again"\n\n'
+        '[financial_plan.funds.F]\nreceipt_rate = 0.5\n')
     comparison = compare(["tiny", "tiny2"], project)
     monkeypatch.setattr(base, "MAX_ROWS", 8)            # 5 rows a sheet below a header at row 3
     folder = tmp_path / "compare"
@@ -341,7 +342,7 @@ def test_a_long_comparison_goes_on_numbered_sheets(tmp_path: Path, monkeypatch) 
     attribution = pd.read_csv(folder / "attribution.csv")
     assert wb.sheetnames[-3:] == ["Attribution", "Attribution (2)", "Inputs"]
     assert len(values(wb["Attribution"], 4, 1)) + len(values(wb["Attribution (2)"], 4, 1)) == \
-        len(attribution) == 10
+        len(attribution) > 5
 
 
 def test_a_table_wider_than_a_sheet_is_refused_by_the_command_line(project: Path, capsys,
