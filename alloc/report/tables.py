@@ -519,7 +519,7 @@ def support_gross(solution: Solution) -> Table:
         _source(plan, "All funds. A support line's gross cost is its direct cost plus the "
                 "services it receives from the other support lines (rules.toml "
                 "[support_distribution]), solved as simultaneous equations."),
-        "priority", body, share=False, names=_names(plan),
+        "Support line", body, share=False, names=_names(plan),
         column_groups=[(label, tuple(str(y) for y in ys)) for label, ys in plan.biennia.items()],
         notes=(f"The gross costs add up to {between:,.1f} {plan.unit} more than the support "
                f"costs distributed ({direct:,.1f} {plan.unit}, the lines' direct costs): the "
