@@ -164,8 +164,7 @@ def generate(root: Path, size: float, seed: int = 1) -> str:
         fp.append(_table(f"revenue.{group}", {"name": f"Revenue: {group}", "group": group,
                                               "amount": _by_year(years, amounts)}))
     fp.append(_table("revenue.other", {"name": "Revenue: other", "group": "other",
-                                       "amount": _by_year(years, rest),
-                                       "receives_support_costs": True}))
+                                       "amount": _by_year(years, rest)}))
     for i, f in enumerate(fund_codes):
         rate = float(np.round(rng.uniform(0.6, 0.95), 2))
         spend = fund_w[f].sum(axis=0) * (1 + psc_rate[f])

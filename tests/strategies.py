@@ -484,12 +484,9 @@ class _Builder:
         self.decoy_revenue: tuple[str, str, object] | None = None
         groups = ["assessed", "cost_recovery", "interest", "reserve", "other"]
         n_lines = self.draw(st.integers(1, 4))
-        receiver = self.draw(st.integers(0, n_lines - 1)) if self.flag(0.25) else None
         for i in range(n_lines):
             code = f"rev_{i + 1}"
             body: dict = {"name": f"Revenue line {i + 1}", "group": self.pick(groups)}
-            if i == receiver:
-                body["receives_support_costs"] = True
             last = i == n_lines - 1
             if not last and self.flag():
                 # units x unit_value_chf / 1000, chosen to come to whole CHF thousands: either

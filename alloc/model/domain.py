@@ -119,8 +119,6 @@ class RevenueLine:
     """Value of one contributory unit in the currency of the plan's unit (not thousands), when
     the line is units x value."""
     source: str = ""
-    receives_support_costs: bool = False
-    """Programme support costs charged to extrabudgetary funds are added to this line."""
 
 
 @dataclass(frozen=True)

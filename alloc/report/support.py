@@ -14,14 +14,23 @@ Each method is a matrix M (support line x priority) whose rows add up to 1: the 
 line's direct cost that ends in each priority. Applying it column by column (an entity, an
 output, a fund) moves support costs within the column, so every column total, and the grand total,
 is unchanged by construction.
+
+Support costs respect mandates: each entity's support-line costs are distributed with a matrix of
+its own, over the thematic priorities that entity serves (has mandate cells for), in proportion to
+its direct costs on them. A share declared for a thematic priority the entity does not serve joins
+what the line keeps for the priorities, so it too stays within the entity's mandate. An entity
+with no thematic priority in its mandate has nothing of its own to carry its support costs: they
+go over all thematic priorities by the plan's direct costs, and the note names the entity.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 from alloc.model.domain import Plan
 
@@ -124,19 +133,32 @@ def _reciprocal(sv: Services) -> np.ndarray:
     return out
 
 
-def plan_services(plan: Plan, direct_costs: np.ndarray) -> Services:
-    """The plan's declared services; what a support line keeps for priorities follows direct costs.
+def served_priorities(plan: Plan) -> dict[str, tuple[str, ...]]:
+    """Per entity, the thematic priorities it has mandate cells for, in the plan's order."""
+    cells = {(c.cell.entity, c.cell.priority) for c in plan.mandate}
+    thematic = [p.code for p in plan.priorities if not p.support]
+    return {e.code: tuple(t for t in thematic if (e.code, t) in cells) for e in plan.entities}
 
-    `direct_costs` is the direct cost of each thematic priority (in the plan's order). A share a
-    support line declares for a thematic priority goes to it directly; the rest of what the line
-    keeps for the priorities is spread in proportion to their direct costs, or evenly when those
-    are all zero.
+
+def plan_services(plan: Plan, direct_costs: np.ndarray,
+                  served: tuple[str, ...] | None = None) -> Services:
+    """The plan's declared services, kept within the priorities `served` (all when None).
+
+    `direct_costs` is the direct cost of each thematic priority (in the plan's order), of the
+    entity whose support costs are distributed. A share a support line declares for a served
+    thematic priority goes to it directly; the rest of what the line keeps for the priorities,
+    with any share declared for a priority not served, is spread over the served priorities in
+    proportion to their direct costs, or evenly when those are all zero.
     """
     support = tuple(p.code for p in plan.priorities if p.support)
     thematic = tuple(p.code for p in plan.priorities if not p.support)
-    base = np.clip(np.asarray(direct_costs, dtype=float), 0.0, None)
+    mask = np.array([served is None or t in served for t in thematic], dtype=float)
+    if thematic and not mask.any():
+        raise ValueError("plan_services: an entity that serves no thematic priority has no "
+                         "priority to carry its support costs")
+    base = np.clip(np.asarray(direct_costs, dtype=float), 0.0, None) * mask
     weights = (base / base.sum() if base.sum() > 0
-               else np.full(len(thematic), 1 / max(len(thematic), 1)))
+               else mask / max(mask.sum(), 1.0))
     k, m = len(support), len(thematic)
     among, declared = np.zeros((k, k)), np.zeros((k, m))
     for s, row in plan.support_services.services.items():
@@ -147,6 +169,7 @@ def plan_services(plan: Plan, direct_costs: np.ndarray) -> Services:
                 among[support.index(s), support.index(t)] = share
             elif t in thematic:
                 declared[support.index(s), thematic.index(t)] = share
+    declared *= mask
     rest = np.clip(1.0 - among.sum(1) - declared.sum(1), 0.0, None)
     rest[rest < 1e-12] = 0.0
     to_priorities = declared + np.outer(rest, weights)
@@ -154,6 +177,84 @@ def plan_services(plan: Plan, direct_costs: np.ndarray) -> Services:
     scale = np.where(total > 0, total, 1.0)[:, None]
     return Services(support, thematic, among / scale, to_priorities / scale, weights,
                     tuple(plan.support_services.order) or support)
+
+
+def unserved_entities(plan: Plan, allocation: pd.DataFrame) -> list[str]:
+    """Entities bearing support costs with no thematic priority in their mandate."""
+    lines = {p.code for p in plan.priorities if p.support}
+    served = served_priorities(plan)
+    bearing = set(allocation.loc[allocation["priority"].astype(str).isin(lines)
+                                 & (allocation["amount"] != 0), "entity"].astype(str))
+    return [e.code for e in plan.entities if e.code in bearing and not served[e.code]]
+
+
+def entity_matrices(plan: Plan, allocation: pd.DataFrame, method: Method) -> dict[str, np.ndarray]:
+    """Per entity, M[s, p]: the share of its support line s's cost that ends in priority p.
+
+    Only priorities the entity serves get a share; an entity that serves none (see
+    `unserved_entities`) is spread by the plan's direct costs over all thematic priorities.
+    """
+    thematic = [p.code for p in plan.priorities if not p.support]
+    served = served_priorities(plan)
+    frame = allocation.assign(entity=allocation["entity"].astype(str),
+                              priority=allocation["priority"].astype(str))
+    direct = frame.groupby(["entity", "priority"])["amount"].sum()
+    overall = frame.groupby("priority")["amount"].sum()
+    out: dict[str, np.ndarray] = {}
+    for e in plan.entities:
+        if served[e.code]:
+            base = np.array([float(direct.get((e.code, t), 0.0)) for t in thematic])
+            sv = plan_services(plan, base, served[e.code])
+        else:
+            sv = plan_services(plan, np.array([float(overall.get(t, 0.0)) for t in thematic]))
+        out[e.code] = distribution_matrix(sv, method)
+    return out
+
+
+def distribute_allocation(plan: Plan, allocation: pd.DataFrame, method: Method) -> pd.DataFrame:
+    """The allocation with each support-line row replaced by rows on thematic priorities.
+
+    A row keeps its entity, output, year and fund: only its priority changes, so every total
+    other than the priorities' is unchanged, and the amounts distributed add up to the support
+    costs to rounding error of floating point.
+    """
+    lines = [p.code for p in plan.priorities if p.support]
+    thematic = [p.code for p in plan.priorities if not p.support]
+    if not lines or not thematic:
+        return allocation
+    matrices = entity_matrices(plan, allocation, method)
+    is_support = allocation["priority"].astype(str).isin(lines)
+    kept, moved = allocation[~is_support], allocation[is_support]
+    parts = [kept]
+    for j, code in enumerate(thematic):
+        shares = np.array([matrices[str(e)][lines.index(str(s)), j]
+                           for e, s in zip(moved["entity"], moved["priority"], strict=True)])
+        if len(shares) and (shares > 0).any():
+            part = moved.assign(priority=code, amount=moved["amount"].to_numpy() * shares)
+            parts.append(part[shares > 0])
+    return pd.concat(parts, ignore_index=True)
+
+
+def gross_costs(plan: Plan, allocation: pd.DataFrame) -> pd.DataFrame:
+    """Reciprocal method: each support line's gross cost per year (its direct cost plus the
+    services it receives from the other lines), C = D + among^T C.
+
+    The services between lines do not depend on the entity, so one system per year serves all.
+    """
+    lines = [p.code for p in plan.priorities if p.support]
+    thematic = [p.code for p in plan.priorities if not p.support]
+    years = [str(y) for y in plan.years]
+    sv = plan_services(plan, np.ones(len(thematic)))
+    frame = allocation.assign(priority=allocation["priority"].astype(str),
+                              year=allocation["year"].astype(str))
+    direct = (frame[frame["priority"].isin(lines)].groupby(["priority", "year"])["amount"].sum()
+              .unstack(fill_value=0).reindex(index=lines, columns=years, fill_value=0.0))
+    system = np.eye(len(lines)) - sv.among.T
+    if len(lines) and np.linalg.matrix_rank(system) < len(lines):
+        raise SupportDistributionError(
+            "the reciprocal method has no solution: some support lines serve only each other")
+    gross = np.linalg.solve(system, direct.to_numpy(dtype=float)) if lines else np.zeros((0, len(years)))
+    return pd.DataFrame(gross, index=lines, columns=years)
 
 
 def methods_agree(plan: Plan) -> bool:
@@ -174,34 +275,68 @@ def distribute(amounts: np.ndarray, thematic_rows: list[int], support_rows: list
     return amounts[thematic_rows] + matrix.T @ amounts[support_rows]
 
 
-def describe(method: str, plan: Plan) -> str:
-    """The sentence a table carries to say how support costs are shown."""
+def _pct(share: float) -> str:
+    return f"{100 * share:.4g}%"
+
+
+def declared_shares(plan: Plan) -> tuple[str, str]:
+    """The declared services in words: (between support lines, to thematic priorities)."""
+    support = [p.code for p in plan.priorities if p.support]
+    among, thematic = [], []
+    for s in support:
+        row = plan.support_services.services.get(s, {})
+        lines = [f"{_pct(v)} to {t}" for t, v in row.items() if t in support and v > 0]
+        prios = [f"{_pct(v)} to {t}" for t, v in row.items() if t not in support and v > 0]
+        if lines:
+            among.append(f"{s} {', '.join(lines)}")
+        if prios:
+            thematic.append(f"{s} {', '.join(prios)}")
+    return "; ".join(among), "; ".join(thematic)
+
+
+def describe(method: str, plan: Plan, unserved: Sequence[str] = ()) -> str:
+    """The sentence a table carries to say how support costs are shown, with the shares used.
+
+    `unserved`: entities bearing support costs with no thematic priority in their mandate.
+    """
     if method == "rows":
         return ("Support lines (enablers) shown as their own rows; not distributed over the "
                 "thematic priorities.")
-    support = [p.code for p in plan.priorities if p.support]
-    declared = any(plan.support_services.services.get(s) for s in support)
-    basis = ("in proportion to the thematic priorities' direct costs over the plan (all entities, "
-             "offerings, years and funds), within each column of the table")
-    same = ("" if method == "direct" or not methods_agree(plan) else
-            " Every support line serves the priorities in the same proportions here, so the "
-            "figures equal those of the direct method; the services between support lines only "
-            "change how much passes through each line.")
+    if method not in ("direct", "step-down", "reciprocal"):
+        raise ValueError(f"unknown support distribution method {method!r}")
+    among, to_thematic = declared_shares(plan)
+    rule = ("Each entity's support costs go only to the thematic priorities it has mandate cells "
+            "for, in proportion to its own direct costs on them (all offerings, years and funds), "
+            "within each column of the table")
+    if to_thematic:
+        rule += (f"; the shares declared for thematic priorities ({to_thematic}; rules.toml "
+                 "[support_distribution]) are used for an entity that serves the priority, and "
+                 "otherwise join the rest of the line")
+    rule += "."
     if method == "direct":
-        return ("Support costs distributed over the thematic priorities by the direct method: each "
-                f"support line's whole cost {basis}; services between support lines are ignored.")
-    if method == "step-down":
-        order = ", ".join(plan.support_services.order or support)
-        return ("Support costs distributed over the thematic priorities by the step-down method: "
-                f"support lines closed in the order {order}, each spreading its cost, with what it "
-                "received, over the support lines not yet closed (by the declared service shares, "
-                "rules.toml [support_distribution]) and over the thematic priorities "
-                f"{basis}." + ("" if declared else " No services between support lines are "
-                               "declared.") + same)
-    if method == "reciprocal":
-        return ("Support costs distributed over the thematic priorities by the reciprocal method: "
-                "the services between support lines (rules.toml [support_distribution]) solved "
-                "exactly as simultaneous equations, and what each line keeps for the priorities "
-                f"spread {basis}." + ("" if declared else " No services between support lines are "
-                                      "declared.") + same)
-    raise ValueError(f"unknown support distribution method {method!r}")
+        head = ("Support costs distributed over the thematic priorities by the direct method: "
+                "services between support lines are ignored" +
+                (" (each line's shares for the priorities scaled up to its whole cost)"
+                 if to_thematic and among else "") + ". ")
+    elif method == "step-down":
+        order = ", ".join(plan.support_services.order
+                          or [p.code for p in plan.priorities if p.support])
+        head = ("Support costs distributed over the thematic priorities by the step-down method: "
+                f"support lines closed in the order {order}, each spreading its cost, with what "
+                "it received, over the support lines not yet closed and the thematic priorities"
+                + (f" (services between support lines: {among})" if among else
+                   "; no services between support lines are declared") + ". ")
+    else:
+        head = ("Support costs distributed over the thematic priorities by the reciprocal method: "
+                "the services between support lines"
+                + (f" ({among})" if among else ", none declared here,") +
+                " solved exactly as simultaneous equations; each line's gross cost is in the "
+                "table of gross costs of the support lines. ")
+    same = ("" if method == "direct" or to_thematic else
+            " Every support line of an entity serves its priorities in the same proportions "
+            "here, so the figures equal those of the direct method.")
+    fallback = ("" if not unserved else
+                f" {', '.join(unserved)} serve{'s' if len(unserved) == 1 else ''} no thematic "
+                "priority: their support costs go over all thematic priorities by the plan's "
+                "direct costs.")
+    return head + rule + same + fallback

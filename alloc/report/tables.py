@@ -31,9 +31,9 @@ from alloc.report.support import (
     SUPPORT_METHODS,
     SupportDistributionError,
     describe,
-    distribute,
-    distribution_matrix,
-    plan_services,
+    distribute_allocation,
+    gross_costs,
+    unserved_entities,
 )
 
 TOTAL = "Total"
@@ -302,32 +302,25 @@ class _Priorities:
         self.support = support
         self.thematic = [p.code for p in self.plan.priorities if not p.support]
         self.lines = [p.code for p in self.plan.priorities if p.support]
-        self.method = describe(support, self.plan) if self.lines else ""
-        self.matrix: np.ndarray | None = None
-        if support != "rows" and self.lines:
-            direct = self.alloc.groupby("priority")["amount"].sum()
-            base = np.array([float(direct.get(p, 0.0)) for p in self.thematic])
+        self.distributed = support != "rows" and bool(self.lines)
+        unserved = unserved_entities(self.plan, self.alloc) if self.distributed else []
+        self.method = describe(support, self.plan, unserved) if self.lines else ""
+        if self.distributed:
             try:
-                self.matrix = distribution_matrix(plan_services(self.plan, base), support)  # type: ignore[arg-type]
+                self.alloc = distribute_allocation(self.plan, self.alloc, support)  # type: ignore[arg-type]
             except SupportDistributionError as exc:
                 raise InputError([Problem(f"models/{self.plan.model}/rules.toml",
                                           "support_distribution.services", str(exc))]) from exc
 
     @property
     def rows(self) -> list[str]:
-        return self.thematic + (self.lines if self.matrix is None else [])
+        return self.thematic + ([] if self.distributed else self.lines)
 
     def body(self, cols: str, col_codes: Sequence[str]) -> pd.DataFrame:
-        raw = _pivot(self.alloc, "priority", cols, self.thematic + self.lines, col_codes)
-        if self.matrix is None:
-            return raw
-        n = len(self.thematic)
-        spread = distribute(raw.to_numpy(), list(range(n)), list(range(n, n + len(self.lines))),
-                            self.matrix)
-        return pd.DataFrame(spread, index=self.thematic, columns=raw.columns)
+        return _pivot(self.alloc, "priority", cols, self.rows, col_codes)
 
     def groups(self) -> list[tuple[str, list[str]]]:
-        if self.matrix is not None or not self.lines:
+        if self.distributed or not self.lines:
             return []
         return [("Thematic priorities", self.thematic), ("Support lines (enablers)", self.lines)]
 
@@ -380,7 +373,7 @@ def goal_entity(solution: Solution, support: str = "rows",
     keep = [k for k in range(len(labels)) if k < len(goals) or shares[:, k].any()]
     frame = pd.DataFrame(goal_rows[keep], index=[labels[k] for k in keep], columns=entities)
     groups: list[tuple[str, list[str]]] = []
-    if pr.matrix is None and pr.lines:
+    if not pr.distributed and pr.lines:
         frame = pd.concat([frame, body.loc[pr.lines]])
         groups = [("Strategic goals (thematic priorities)", list(frame.index[: len(keep)])),
                   ("Support lines (enablers)", pr.lines)]
@@ -503,6 +496,37 @@ def reconciliation(solution: Solution) -> Table:
         notes=(rule,))
 
 
+def support_gross(solution: Solution) -> Table:
+    """The reciprocal method's gross cost of each support line, per year.
+
+    A line's gross cost is its direct cost plus the services it receives from the other lines;
+    the services are counted at both ends, so the gross costs add up to more than the support
+    costs distributed (their direct costs), by what the lines pass to each other.
+    """
+    plan = solution.plan
+    try:
+        body = gross_costs(plan, solution.allocation)
+    except SupportDistributionError as exc:
+        raise InputError([Problem(f"models/{plan.model}/rules.toml",
+                                  "support_distribution.services", str(exc))]) from exc
+    lines = [p.code for p in plan.priorities if p.support]
+    a = solution.allocation
+    direct = float(a.loc[a["priority"].astype(str).isin(lines), "amount"].sum())
+    between = float(body.to_numpy().sum()) - direct
+    return _finish(
+        "support-gross",
+        f"Gross cost of the support lines, reciprocal method, {_period(plan)}", plan,
+        _source(plan, "All funds. A support line's gross cost is its direct cost plus the "
+                "services it receives from the other support lines (rules.toml "
+                "[support_distribution]), solved as simultaneous equations."),
+        "Support line", body, share=False, names=_names(plan),
+        column_groups=[(label, tuple(str(y) for y in ys)) for label, ys in plan.biennia.items()],
+        notes=(f"The gross costs add up to {between:,.1f} {plan.unit} more than the support "
+               f"costs distributed ({direct:,.1f} {plan.unit}, the lines' direct costs): the "
+               "services between support lines, counted at the line that gives them and at the "
+               "line that receives them.",))
+
+
 def appendix_a(solution: Solution, support: str = "rows") -> list[Table]:
     """All the tables, in order, rounded to agree on the totals they share."""
     a1 = priority_entity(solution, support)
@@ -516,6 +540,8 @@ def appendix_a(solution: Solution, support: str = "rows") -> list[Table]:
         entity_year(solution, entity_totals),
         priority_fund(solution, support, priority_totals, regular_total(solution)),
         rec,
+        *([support_gross(solution)] if support == "reciprocal"
+          and any(p.support for p in solution.plan.priorities) else []),
     ]
 
 
@@ -536,7 +562,8 @@ def summarize(solution: Solution, tables: Sequence[Table], support: str = "rows"
         scenario=plan.name, title=plan.title, chain=tuple(plan.scenario_chain), model=plan.model,
         status=solution.status, unit=plan.unit,
         inputs_date=plan.inputs_date, balance_budget=plan.balance_budget,
-        support_method=describe(support, plan),
+        support_method=describe(support, plan, unserved_entities(plan, solution.allocation)
+                                if support != "rows" else ()),
         years=tuple(years),
         biennia=tuple((label, tuple(str(y) for y in ys)) for label, ys in plan.biennia.items()),
         overrides=tuple((o.scenario, o.key, _value(o.old), _value(o.new)) for o in plan.overrides))

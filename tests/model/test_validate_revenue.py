@@ -21,12 +21,11 @@ def test_lines_by_group_then_order_then_code(document, messages) -> None:
         "other": {"name": "O", "amount": 1},
         "units": {"name": "U", "group": "assessed", "units": {"2024": 10, "2025": 20},
                   "unit_value_chf": 300, "order": 2},
-        "a10": {"name": "A10", "group": "assessed", "amount": 5, "receives_support_costs": True},
+        "a10": {"name": "A10", "group": "assessed", "amount": 5},
         "a2": {"name": "A2", "group": "assessed", "amount": 5}})
     assert [line.code for line in lines] == ["a2", "a10", "units", "other"]
     assert lines[2] == RevenueLine("units", "U", "assessed", {2024: 3.0, 2025: 6.0},
                                    {2024: 10.0, 2025: 20.0}, 300.0)
-    assert lines[1].receives_support_costs
     assert messages(doc) == []
 
 
@@ -52,12 +51,13 @@ def test_lines_refused(document, messages, line: dict, unit: str, message: str) 
     assert f"models/m/financial-plan.toml: {message}" in messages(doc)
 
 
-def test_one_line_receives_support_costs_and_the_sum_is_bounded(document, messages) -> None:
+def test_receives_support_costs_is_refused_and_the_sum_is_bounded(document, messages) -> None:
     _, doc = revenue(document, {"a": {"name": "A", "amount": 6e8, "receives_support_costs": True},
-                                "b": {"name": "B", "amount": 6e8, "receives_support_costs": True}})
+                                "b": {"name": "B", "amount": 6e8}})
     assert messages(doc) == [
-        "models/m/financial-plan.toml: revenue: only one revenue line may have "
-        "receives_support_costs = true",
+        "models/m/financial-plan.toml: revenue.a.receives_support_costs: receives_support_costs is "
+        "no longer read: the programme support costs earned on the extrabudgetary funds are their "
+        "own lines of the ceiling (funds' support_cost_rate); remove the key",
         "models/m/financial-plan.toml: revenue: the sum of the revenue lines comes to 1,200,000,000 "
         "CHF thousands in 2024, more than the limit of 1,000,000,000; check that every amount is "
         "in CHF thousands"]

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import alloc
+from alloc.model.domain import Cell, Entity, MandateCell, Plan, Priority, SupportServices
 from alloc.report.support import (
     Services,
     SupportDistributionError,
+    describe,
     distribute,
+    distribute_allocation,
     distribution_matrix,
+    gross_costs,
+    served_priorities,
+    unserved_entities,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # Horngren, Datar and Rajan, Cost Accounting: A Managerial Emphasis (14th ed., ch. 15, Robinson
 # Company): two support departments, plant maintenance (PM) and information systems (IS), serve
@@ -116,3 +129,115 @@ def test_methods_agree_when_every_line_serves_the_priorities_alike() -> None:
                   np.outer(1 - among.sum(1), w), w, ("A", "B", "C"))
     for method in ("direct", "step-down", "reciprocal"):
         assert distribution_matrix(sv, method) == pytest.approx(np.tile(w, (3, 1)))  # type: ignore[arg-type]
+
+
+# -- support costs that respect mandates ------------------------------------------------------
+# A small plan computed by hand: entity A serves P and Q and bears support lines S1 and S2;
+# entity B serves Q and R and bears S1. S1 gives 25% to S2 and declares 20% for R; S2 gives 10%
+# to S1 and declares 30% for P. A's weights are P 3/4, Q 1/4; B's are Q 1/4, R 3/4. For A, S1's
+# share for R (not served) joins its rest; for B, S2's share for P does.
+
+def _small_plan() -> SimpleNamespace:
+    priorities = (Priority("P", "P"), Priority("Q", "Q"), Priority("R", "R"),
+                  Priority("S1", "S1", True), Priority("S2", "S2", True))
+    mandate = tuple(MandateCell(Cell(e, p, "support" if p.startswith("S") else "O"))
+                    for e, p in [("A", "P"), ("A", "Q"), ("A", "S1"), ("A", "S2"),
+                                 ("B", "Q"), ("B", "R"), ("B", "S1")])
+    services = SupportServices(("S1", "S2"), {"S1": {"S2": 0.25, "R": 0.2},
+                                              "S2": {"S1": 0.1, "P": 0.3}})
+    return SimpleNamespace(priorities=priorities, entities=(Entity("A", "A"), Entity("B", "B")),
+                           mandate=mandate, support_services=services, years=(2024,))
+
+
+SMALL_ALLOCATION = pd.DataFrame(
+    [("A", "P", "O", 2024, "regular", 300.0), ("A", "Q", "O", 2024, "regular", 100.0),
+     ("A", "S1", "support", 2024, "regular", 80.0), ("A", "S2", "support", 2024, "regular", 40.0),
+     ("B", "Q", "O", 2024, "regular", 100.0), ("B", "R", "O", 2024, "regular", 300.0),
+     ("B", "S1", "support", 2024, "regular", 100.0)],
+    columns=["entity", "priority", "output", "year", "fund", "amount"])
+
+
+@pytest.mark.parametrize(("method", "expected"), [
+    # direct: A's S1 (80) by 3/4 and 1/4; A's S2 (40) by 0.75 : 0.15, so 5/6 and 1/6; B's S1 (100)
+    # by 0.1375 : 0.6125
+    ("direct", {("A", "P"): 300 + 60 + 100 / 3, ("A", "Q"): 100 + 20 + 20 / 3,
+                ("B", "Q"): 100 + 55 / 3, ("B", "R"): 300 + 245 / 3}),
+    # step-down S1 then S2: A's S1 gives 20 to S2, 45 to P, 15 to Q; S2's 60 goes 50 to P, 10 to
+    # Q. B's S1 gives 25 to S2, 13.75 to Q, 61.25 to R; S2's 25 goes 6.25 to Q, 18.75 to R
+    ("step-down", {("A", "P"): 395, ("A", "Q"): 125, ("B", "Q"): 120, ("B", "R"): 380}),
+    # reciprocal: A's S1 = 1120/13 and S2 = 800/13 in full; B's S1 = 4000/39 and S2 = 1000/39
+    ("reciprocal", {("A", "P"): 300 + 1230 / 13, ("A", "Q"): 100 + 330 / 13,
+                    ("B", "Q"): 100 + 775 / 39, ("B", "R"): 300 + 3125 / 39}),
+])
+def test_small_plan_by_hand(method: str, expected: dict[tuple[str, str], float]) -> None:
+    out = distribute_allocation(_small_plan(), SMALL_ALLOCATION, method)  # type: ignore[arg-type]
+    got = out.groupby(["entity", "priority"])["amount"].sum()
+    assert {k: v for k, v in got.items() if abs(v) > 1e-12} == pytest.approx(expected, abs=1e-9)
+    assert out["amount"].sum() == pytest.approx(SMALL_ALLOCATION["amount"].sum(), abs=1e-9)
+    # every row keeps its entity, output, year and fund: the support output's column is unchanged
+    support = out[out["output"] == "support"].groupby("entity")["amount"].sum()
+    assert support.to_dict() == pytest.approx({"A": 120.0, "B": 100.0})
+
+
+def test_small_plan_gross_costs_by_hand() -> None:
+    # S1 = 180 + 0.1 S2, S2 = 40 + 0.25 S1: S1 = 7360/39, S2 = 3400/39
+    gross = gross_costs(_small_plan(), SMALL_ALLOCATION)  # type: ignore[arg-type]
+    assert gross["2024"].to_dict() == pytest.approx({"S1": 7360 / 39, "S2": 3400 / 39})
+
+
+def test_small_plan_note_states_the_shares_used() -> None:
+    plan = _small_plan()
+    for method in ("direct", "step-down", "reciprocal"):
+        note = describe(method, plan)  # type: ignore[arg-type]
+        assert "mandate cells" in note and "S1 20% to R" in note and "S2 30% to P" in note
+        assert "in proportion to the thematic priorities' direct costs over the plan" not in note
+    assert "S1 25% to S2" in describe("step-down", plan)  # type: ignore[arg-type]
+    assert "order S1, S2" in describe("step-down", plan)  # type: ignore[arg-type]
+    assert "gross cost" in describe("reciprocal", plan)  # type: ignore[arg-type]
+
+
+def test_an_entity_serving_no_priority_is_spread_over_the_plan_and_named() -> None:
+    plan = _small_plan()
+    plan.entities = (*plan.entities, Entity("C", "C"))
+    plan.mandate = (*plan.mandate, MandateCell(Cell("C", "S2", "support")))
+    allocation = pd.concat([SMALL_ALLOCATION, pd.DataFrame(
+        [("C", "S2", "support", 2024, "regular", 50.0)], columns=SMALL_ALLOCATION.columns)])
+    assert unserved_entities(plan, allocation) == ["C"]  # type: ignore[arg-type]
+    assert "C serves no thematic priority" in describe("direct", plan, ["C"])  # type: ignore[arg-type]
+    out = distribute_allocation(plan, allocation, "reciprocal")  # type: ignore[arg-type]
+    assert out["amount"].sum() == pytest.approx(allocation["amount"].sum())
+
+
+@pytest.fixture(scope="module")
+def itu_baseline() -> Plan:
+    return alloc.load("baseline", ROOT)
+
+
+@pytest.mark.parametrize("method", ["direct", "step-down", "reciprocal"])
+def test_itu_support_costs_reach_only_priorities_the_entity_serves(itu_baseline: Plan,
+                                                                    method: str) -> None:
+    result = alloc.solve(itu_baseline, support_costs=method)
+    served = served_priorities(itu_baseline)
+    lines = [p.code for p in itu_baseline.priorities if p.support]
+    a1 = result.unrounded_tables["a1-priority-entity"]
+    for entity, priorities in served.items():
+        for p in a1.index:
+            if p.startswith("TP") and p not in priorities:
+                assert a1.at[p, entity] == 0.0, (method, entity, p)
+    assert "TP1" not in served["BDT"] and "TP2" not in served["BR"]   # the issue's two cases
+    # distributed = support costs: every entity's total is unchanged, and the grand total
+    alloc_ = result.allocation
+    assert a1.loc["Total", "Total"] == pytest.approx(alloc_["amount"].sum(), rel=1e-12)
+    by_entity = alloc_.groupby("entity")["amount"].sum()
+    for entity in served:
+        assert a1.at["Total", entity] == pytest.approx(by_entity[entity], rel=1e-12)
+    support = float(alloc_.loc[alloc_["priority"].isin(lines), "amount"].sum())
+    direct = alloc_[~alloc_["priority"].isin(lines)].groupby("priority")["amount"].sum()
+    distributed = sum(a1.at[p, "Total"] - direct.get(p, 0.0) for p in direct.index)
+    assert distributed == pytest.approx(support, rel=1e-12)
+    tables = {t.id: t for t in result._tables}
+    assert ("support-gross" in tables) == (method == "reciprocal")
+    if method == "reciprocal":
+        gross = tables["support-gross"]
+        assert set(gross.rows) == set(lines)
+        assert gross.values.at["Total", "Total"] > support   # services counted at both ends

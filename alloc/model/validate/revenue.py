@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from alloc.model.domain import CeilingAdjustment, RevenueLine
-from alloc.model.validate.fields import MAX_AMOUNT, Document, Fields, natural_key
+from alloc.model.validate.fields import MAX_AMOUNT, MISSING, Document, Fields, natural_key
 
 REVENUE_GROUPS = ("assessed", "cost_recovery", "interest", "reserve", "other")
 
@@ -34,7 +34,10 @@ def read_revenue(doc: Document, years: tuple[int, ...]) -> tuple[RevenueLine, ..
         unit_value = other_value if unit_value is None else unit_value
         amounts = f.per_year("amount", years, every_year=True)
         source = f.text("source")
-        receives = f.boolean("receives_support_costs", False)
+        if f.raw("receives_support_costs") is not MISSING:
+            doc.error(f.at("receives_support_costs"), "receives_support_costs is no longer read: "
+                      "the programme support costs earned on the extrabudgetary funds are their "
+                      "own lines of the ceiling (funds' support_cost_rate); remove the key")
         f.close()
         if units is not None or unit_value is not None:
             if amounts is not None:
@@ -55,11 +58,8 @@ def read_revenue(doc: Document, years: tuple[int, ...]) -> tuple[RevenueLine, ..
                 doc.error(f.path, f"missing amount ({doc.unit} per year) or units and "
                           "unit_value_chf")
             continue
-        out.append(RevenueLine(code, name, group, amounts, units, unit_value, source, receives))
+        out.append(RevenueLine(code, name, group, amounts, units, unit_value, source))
         rank[code] = (REVENUE_GROUPS.index(group), order, natural_key(code))
-    if sum(line.receives_support_costs for line in out) > 1:
-        doc.error(("financial_plan", "revenue"), "only one revenue line may have "
-                  "receives_support_costs = true")
     for y in years:
         total = sum(line.amounts.get(y, 0.0) for line in out)
         if total > MAX_AMOUNT:
