@@ -288,17 +288,17 @@ def test_a_long_sweep_goes_on_numbered_variants_sheets(tmp_path: Path, monkeypat
     resolved = resolve("tiny", project)
     sweep = grid([(Parameter("ceiling_factor", None), [0.9 + 0.005 * k for k in range(40)])])
     results = run_variants(resolved, sweep)
-    monkeypatch.setattr(base, "MAX_ROWS", 16)           # 15 variants a sheet: 15 + 15 + 10
+    monkeypatch.setattr(base, "MAX_ROWS", 36)           # 35 variants a sheet: 35 + 5
     write_sweep(tmp_path / "tiny", sweep, results, validate(resolved))
     folder = tmp_path / "tiny" / "sweep"
     variants = pd.read_csv(folder / "variants.csv")
     wb = openpyxl.load_workbook(folder / "sweep.xlsx")
-    assert wb.sheetnames == ["summary", "variants", "variants (2)", "variants (3)"]
+    assert wb.sheetnames == ["about", "summary", "variants", "variants (2)"]
     rows = []
-    for name in wb.sheetnames[1:]:
+    for name in wb.sheetnames[2:]:
         ws = wb[name]
         assert [c.value for c in ws[1][:len(variants.columns)]] == list(variants.columns)
-        assert ws.freeze_panes == "B2" and ws.max_row <= 16
+        assert ws.freeze_panes == "B2" and ws.max_row <= 36
         rows += values(ws, 2, len(variants.columns))
     assert len(rows) == len(variants) == 40
     assert [r[0] for r in rows] == variants.iloc[:, 0].tolist()        # every variant once, in order

@@ -21,7 +21,16 @@ import numpy as np
 
 from alloc.errors import SolveError
 from alloc.lp.backends.base import Backend
-from alloc.lp.program import GE, LE, Level, LinearProgram, face_threshold, level_bound
+from alloc.lp.program import (
+    GE,
+    LE,
+    RULE_GROUPS,
+    STAND_IN,
+    Level,
+    LinearProgram,
+    face_threshold,
+    level_bound,
+)
 from alloc.lp.solution import Status
 
 HIGHS_OPTIONS: dict[str, Any] = {}
@@ -156,6 +165,12 @@ class HighsModel(Backend):
         self._held: list[np.ndarray] = []
         self._costed: np.ndarray = np.zeros(0, dtype=np.int32)
         self._hessian = False
+        self._stand_in_free = False
+        self._stand_in_rows = np.flatnonzero(lp.rules == RULE_GROUPS.index("reference")
+                                             ).astype(np.int32)
+        self._stand_in_cols = np.concatenate(
+            [lv.cols for lv in lp.levels if lv.role == STAND_IN] or [np.zeros(0, np.int64)]
+        ).astype(np.int32)
         self.col_value = np.zeros(0)
         self.col_dual = np.zeros(0)
         self.row_value = np.zeros(0)
@@ -204,6 +219,7 @@ class HighsModel(Backend):
             _change_rows_bounds(h, rows, self.row_lower[rows], self.row_upper[rows])
             self._held = []
         self._clear_hessian()
+        self._free_stand_in(False)
         extra = len(self._lower) - self.n_rows
         if extra:
             h.deleteRows(extra, np.arange(self.n_rows, self.n_rows + extra, dtype=np.int32))
@@ -226,6 +242,7 @@ class HighsModel(Backend):
         h.changeColsCost(len(cols), cols, level.solver_coefs)
         self._costed = cols
         quadratic = level.solver_quadratic
+        self._free_stand_in(quadratic is not None)
         if quadratic is None:
             self._clear_hessian()
             return
@@ -239,6 +256,23 @@ class HighsModel(Backend):
         if status != highspy.HighsStatus.kOk:
             raise SolveError(f"HiGHS refused the quadratic level {level.name} ({status})")
         self._hessian = True
+
+    def _free_stand_in(self, free: bool) -> None:
+        """Take the linear stand-in's rows and columns out of the program while a quadratic
+        level is solved (rows free, columns at 0), and put them back for any other level.
+
+        Why: its distance columns have neither cost nor curvature in a quadratic level, and the
+        rays they open made HiGHS' active-set QP solver cycle on programs of a dozen columns."""
+        if free == self._stand_in_free or not len(self._stand_in_rows):
+            return
+        h, rows, cols = self.highs, self._stand_in_rows, self._stand_in_cols
+        if free:
+            _change_rows_bounds(h, rows, np.full(len(rows), -INF), np.full(len(rows), INF))
+            h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), np.zeros(len(cols)))
+        else:
+            _change_rows_bounds(h, rows, self._lower[rows], self._upper[rows])
+            h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), np.full(len(cols), INF))
+        self._stand_in_free = free
 
     def _clear_hessian(self) -> None:
         if self._hessian:
