@@ -94,16 +94,19 @@ def dense(lp_highs) -> np.ndarray:
 
 
 def assert_same_highs_model(plan) -> None:
-    """The LP of level 1 as HiGHS holds it, via PuLP's HiGHS class and via the fast path."""
+    """The LP of the first linear level as HiGHS holds it, via PuLP's HiGHS class and via the
+    fast path (a quadratic level has no PuLP counterpart: the fast path also frees the stand-in's
+    rows for it)."""
     lp = build(plan)
+    first = next(k for k, level in enumerate(lp.levels) if level.quadratic is None)
     plain = PulpModel(lp, "highs-pulp")
-    plain.set_level(0)
+    plain.set_level(first)
     plain.solve(make_solver("HiGHS", msg=False, time_limit=None))
     theirs = plain.solver_model.getLp()  # type: ignore[attr-defined]
     # PuLP hands HiGHS its variables in its own order; ours are c0, c1, ... in column order
     order = [int(v.name[1:]) for v in plain.problem.variables()]
     fast = HighsModel(lp)
-    fast.set_level(0)
+    fast.set_level(first)
     ours = fast.highs.getLp()
     assert (theirs.num_row_, theirs.num_col_) == (ours.num_row_, ours.num_col_)
     perm = np.empty(len(order), dtype=int)
