@@ -591,14 +591,7 @@ def reference_distribution(plan: Plan, lp: LinearProgram, ix: Index) -> np.ndarr
         sub = np.where(reg, (group * n_ent + ix.ent) * n_pri + ix.pri + offset, sub)
     _, inverse, counts = np.unique(sub, return_inverse=True, return_counts=True)
     w = w / counts[inverse]
-    n_groups = len(plan.fund_codes) * n_years
-    total = np.bincount(group, weights=w, minlength=n_groups)
-    empty = total[group] <= 0
-    if empty.any():
-        w = np.where(empty, 1.0, w)
-        total = np.bincount(group, weights=w, minlength=n_groups)
-    available = np.array([plan.available(f, y) for f in plan.fund_codes for y in plan.years])
-    return available[group] * w / total[group]
+    return _over_funds(plan, lp, ix, w)
 
 
 def _by_requirements(plan: Plan, lp: LinearProgram, ix: Index) -> np.ndarray:
@@ -610,7 +603,13 @@ def _by_requirements(plan: Plan, lp: LinearProgram, ix: Index) -> np.ndarray:
     year_pos = {y: i for i, y in enumerate(plan.years)}
     for r in plan.requirements:
         need[cell_pos[r.cell] * n_years + year_pos[r.year]] += r.amount
-    w = need[ix.cell * n_years + ix.yi]
+    return _over_funds(plan, lp, ix, need[ix.cell * n_years + ix.yi])
+
+
+def _over_funds(plan: Plan, lp: LinearProgram, ix: Index, w: np.ndarray) -> np.ndarray:
+    """Each fund's money in a year over its columns in proportion to the weights `w` (evenly
+    where a fund's weights in a year are all zero)."""
+    n_years = ix.n_years
     group = lp.fund * n_years + ix.yi
     n_groups = len(plan.fund_codes) * n_years
     total = np.bincount(group, weights=w, minlength=n_groups)
