@@ -78,6 +78,8 @@ def _workbook(comparison: Comparison, path: Path) -> None:
                  "to the total difference)", "attribution.csv")
     _frame_sheet(book, "Inputs", comparison.inputs,
                  f"Every input that differs from {names[0]}, key by key (old -> new)", "inputs.csv")
+    title = " vs ".join(names).replace("&", "&&")
+    book.print_setup(f"&Lalloc comparison: {title}&CPage &P of &N")
     book.close()
 
 
@@ -115,7 +117,10 @@ def _frame_sheet(book: Book, name: str, frame: pd.DataFrame, caption: str, whole
                                    formats=[f["num"] if n else None for n in numeric],
                                    keep_empty=True, before=above, whole=whole):
         ws = sheet.ws
-        ws.set_column(0, max(len(frame.columns) - 1, 0), 22)
+        for c, column in enumerate(frame.columns):
+            # wide enough for the longest text of the column (names, policies), within reason
+            longest = max([len(str(column)), *(len(str(v)) for v in frame[column].head(2000))])
+            ws.set_column(c, c, min(max(longest + 2, 10), 60) if not numeric[c] else 14)
         if len(sheet.records):
             ws.autofilter(2, 0, sheet.last, len(frame.columns) - 1)
         ws.freeze_panes(3, 0)

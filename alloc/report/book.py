@@ -483,6 +483,15 @@ class Book:
                                keep_empty, blanks)
         return parts
 
+    def print_setup(self, footer: str) -> None:
+        """Every sheet printed landscape on A4, one page wide, with `footer` (an Excel header or
+        footer text: &P page, &N pages; a literal & doubled)."""
+        for ws in self.wb.worksheets():
+            ws.set_landscape()
+            ws.set_paper(9)
+            ws.fit_to_pages(1, 0)
+            ws.set_footer(footer)
+
     def close(self) -> None:
         with _collector_paused():
             self.wb.close()

@@ -514,11 +514,7 @@ def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, ti
         at += 23
     for part in book.frame_sheets("variants", variants, header=bold, whole="variants.csv"):
         part.ws.freeze_panes(1, 1)
-    for sheet in book.wb.worksheets():
-        sheet.set_landscape()
-        sheet.set_paper(9)
-        sheet.fit_to_pages(1, 0)
-        sheet.set_footer(footer)
+    book.print_setup(footer)
     book.close()
 
 
