@@ -306,6 +306,14 @@ class Plan:
     """Costed requirements by cell (mandate order), year and tranche (falling value)."""
     valuation: Valuation = field(default_factory=Valuation)
     overrides: tuple[Override, ...] = ()
+    description: str = ""
+    """What the scenario is for (its [scenario] description), for the documents' cover."""
+    reference: str = ""
+    """The document reference the scenario gives its papers ([scenario] reference), if any."""
+    illustrative: bool = False
+    """The model says its figures are illustrative: every document says so on every page."""
+    previous: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    """The previous period's yearly regular-budget allocation per (entity, priority), if given."""
     input_files: Mapping[str, str] = field(default_factory=dict)
     """Path (as shown to the user) -> sha256 of every input file read."""
     sources: Mapping[str, str] = field(default_factory=dict)

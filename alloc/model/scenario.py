@@ -37,7 +37,7 @@ REQUIREMENT_KEYS = ("entity", "priority", "output", "tranche", "year")
 SECTIONS = ("model", "framework", "financial_plan", "rules", "mandate", "previous_allocation",
             "requirements")
 MODEL_CSV = ("mandate.csv", "previous-allocation.csv", "requirements.csv")
-SCENARIO_KEYS = ("model", "parent", "title", "description", "remove")
+SCENARIO_KEYS = ("model", "parent", "title", "description", "reference", "remove")
 WINDOWS_DEVICES = ("con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
                    *(f"lpt{i}" for i in range(1, 10)))
 RESERVED_REPORT_NAMES = ("compare", "readme", "readme.md", *WINDOWS_DEVICES)
@@ -136,6 +136,8 @@ class Resolved:
     """Every input file read: label -> sha256."""
     removed: dict[Path_, Removal] = field(default_factory=dict)
     """Keys a scenario's `remove` deleted (and no later scenario set again): who removed them."""
+    reference: str = ""
+    """The scenario's own document reference (not inherited: a paper's reference is its own)."""
 
     def removal(self, path: Path_) -> tuple[Path_, Removal] | None:
         """The removal that took away `path` (or a table holding it), if one did."""
@@ -272,6 +274,7 @@ def resolve(ref: str, root: Path) -> Resolved:
     resolved.title = next((link.meta["title"] for link in chain if "title" in link.meta), resolved.name)
     resolved.description = next(
         (link.meta["description"] for link in chain if "description" in link.meta), "")
+    resolved.reference = str(chain[0].meta.get("reference", "")) if chain else ""
     problems: list[Problem] = []
     for link in reversed(chain):
         resolved.files[link.label] = link.sha256
@@ -315,7 +318,7 @@ def _read_chain(path: Path, root: Path) -> list[_Link]:
                 problems.append(Problem(file.label, f"scenario.{k}", "unknown key"
                                         + (f"; did you mean '{hint}'?" if hint else ".")
                                         + f" Expected one of {', '.join(SCENARIO_KEYS)}."))
-        for k in ("model", "parent", "title", "description"):
+        for k in ("model", "parent", "title", "description", "reference"):
             if k in meta and not isinstance(meta[k], str):
                 problems.append(Problem(file.label, f"scenario.{k}", "expected text in quotes"))
         remove = meta.get("remove", [])

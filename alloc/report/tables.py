@@ -26,7 +26,7 @@ import pandas as pd
 from alloc.errors import InputError, Problem
 from alloc.lp.solution import Solution
 from alloc.model.domain import REGULAR, SUPPORT_OUTPUT, Plan
-from alloc.report.rounding import RoundingError, controlled_round, largest_remainder, round_half_up
+from alloc.report.rounding import RoundingError, controlled_round, round_half_up
 from alloc.report.support import (
     SUPPORT_METHODS,
     SupportDistributionError,
@@ -79,6 +79,10 @@ class Table:
     """Named groups of value columns (biennia), subtotalled in the workbook and the Markdown."""
     total_label: str = TOTAL
     """What the Total row means, for display (the reconciliation's is the unallocated balance)."""
+    funds: str = "all"
+    """Which money the table shows: "all" funds or the "regular" budget only."""
+    period: str = ""
+    """The years the table covers: the plan period, a biennium or a year, as a label."""
 
     @property
     def rows(self) -> list[str]:
@@ -185,16 +189,6 @@ def _pivot(alloc: pd.DataFrame, rows: str, cols: str, row_codes: Sequence[str],
     return table
 
 
-def _shares(row_totals: np.ndarray, grand: float) -> tuple[np.ndarray, np.ndarray]:
-    """Unrounded and rounded (tenths of a percent, adding to 100.0) shares of the grand total."""
-    if grand <= 0 or len(row_totals) == 0:
-        zero = np.zeros(len(row_totals))
-        return zero, zero
-    exact = 100.0 * row_totals / grand
-    tenths = largest_remainder(list(np.clip(exact, 0.0, None) * 10.0), 1000)
-    return exact, np.array(tenths, dtype=float) / 10.0
-
-
 def _rounded_body(body: pd.DataFrame, total: int | None, row_totals: Totals, col_totals: Totals,
                   row_groups: Sequence[Sequence[int]] | None,
                   col_groups: Sequence[Sequence[int]] | None, col_group_totals: Totals,
@@ -234,12 +228,32 @@ def _finish(table_id: str, title: str, plan: Plan, source: str, row_header: str,
             names: Mapping[str, str] | None = None, column_groups: Sequence[tuple[str, Sequence[str]]] = (),
             total_label: str = TOTAL, notes: Sequence[str] = ()) -> Table:
     """Add totals (and shares) to a body, round it, and wrap it as a Table."""
+    rows, cols = _labels(plan, body)
+    body = body.set_axis(rows, axis=0).set_axis(cols, axis=1)
+    cells, fallback = _round(body, total, row_totals, col_totals, row_groups, column_groups,
+                             col_group_totals, row_group_totals)
+    return assemble(table_id, title, plan, source, row_header, body, cells, share=share,
+                    row_groups=row_groups, method=method, names=names,
+                    column_groups=column_groups, total_label=total_label,
+                    notes=[*notes, *([fallback] if fallback else [])])
+
+
+def _labels(plan: Plan, body: pd.DataFrame) -> tuple[list[str], list[str]]:
     rows, cols = [str(r) for r in body.index], [str(c) for c in body.columns]
     clash = sorted({TOTAL, SHARE} & {*rows, *cols})
     if clash:
         raise InputError([Problem(f"models/{plan.model}", "", f"the code '{clash[0]}' is the name of "
                                   "a total in the Appendix A tables; rename it")])
-    body = body.set_axis(rows, axis=0).set_axis(cols, axis=1)
+    return rows, cols
+
+
+def _round(body: pd.DataFrame, total: int | None, row_totals: Totals, col_totals: Totals,
+           row_groups: Sequence[tuple[str, Sequence[str]]] = (),
+           column_groups: Sequence[tuple[str, Sequence[str]]] = (),
+           col_group_totals: Totals = None, row_group_totals: Totals = None
+           ) -> tuple[np.ndarray, str]:
+    """A body's controlled rounding (labelled groups as index groups), with its fallback note."""
+    rows, cols = list(body.index), list(body.columns)
     groups = [[rows.index(r) for r in labels] for _, labels in row_groups] if row_groups else None
     col_groups = None
     if column_groups:
@@ -249,33 +263,55 @@ def _finish(table_id: str, title: str, plan: Plan, source: str, row_header: str,
         if col_group_totals is not None:   # given per named group; columns alone stay free
             col_group_totals = [*(t for t, g in zip(col_group_totals, grouped, strict=True) if g),
                                 *[None] * len(alone)]
-    cells, fallback = _rounded_body(body, total, row_totals, col_totals, groups, col_groups,
-                                    col_group_totals, row_group_totals)
+    return _rounded_body(body, total, row_totals, col_totals, groups, col_groups,
+                         col_group_totals, row_group_totals)
 
+
+SHARE_NOTE = ("Shares are each amount over the table's total, rounded to 0.1% on their own, so that "
+              "the same amount has the same share in every table; they may not add up to 100.0% "
+              "owing to rounding.")
+
+
+def share_of(amount: float, total: float) -> float:
+    """The published share of a rounded amount: percent to one decimal, rounded half up on its own
+    (the rule every table, subtotal and writer uses)."""
+    return round_half_up(1000.0 * amount / total) / 10.0 if total > 0 else 0.0
+
+
+def assemble(table_id: str, title: str, plan: Plan, source: str, row_header: str,
+             body: pd.DataFrame, cells: np.ndarray, *, share: bool,
+             row_groups: Sequence[tuple[str, Sequence[str]]] = (), method: str = "",
+             names: Mapping[str, str] | None = None,
+             column_groups: Sequence[tuple[str, Sequence[str]]] = (),
+             total_label: str = TOTAL, notes: Sequence[str] = (), funds: str = "all",
+             period: str = "", rounding: str = "") -> Table:
+    """A Table from an unrounded body and its rounded cells (which add up by construction)."""
+    rows, cols = _labels(plan, body)
     exact = body.to_numpy(dtype=float)
     index = [*rows, TOTAL]
     values = pd.DataFrame(np.vstack([exact, exact.sum(0, keepdims=True)]) if rows
                           else np.zeros((1, len(cols))), index=index, columns=cols)
     values[TOTAL] = values[cols].sum(axis=1)
+    cells = np.asarray(cells).reshape(len(rows), len(cols))
     rounded = pd.DataFrame(np.vstack([cells, cells.sum(0, keepdims=True)]).astype(np.int64) if rows
                            else np.zeros((1, len(cols)), dtype=np.int64), index=index, columns=cols)
     rounded[TOTAL] = rounded[cols].sum(axis=1).astype(np.int64)
     if share:
-        exact_share, rounded_share = _shares(values[TOTAL].to_numpy()[:-1], figure(values, TOTAL, TOTAL))
-        values[SHARE] = [*exact_share, float(exact_share.sum())]
-        rounded[SHARE] = [*rounded_share, round(float(rounded_share.sum()), 1)]
+        grand = figure(values, TOTAL, TOTAL)
+        values[SHARE] = 100.0 * values[TOTAL] / grand if grand > 0 else 0.0
+        rounded_grand = float(figure(rounded, TOTAL, TOTAL))
+        rounded[SHARE] = [share_of(float(v), rounded_grand) for v in rounded[TOTAL]]
     for frame in (values, rounded):
         frame.index.name = row_header
-    unit_notes = [f"Rounded to whole {plan.unit} so that every row and column adds up"
-                  + ("; shares rounded to 0.1% adding up to 100.0%." if share else "."),
-                  *notes, *([fallback] if fallback else [])]
+    unit_notes = [rounding or f"Rounded to whole {plan.unit} so that every row and column adds up.",
+                  *([SHARE_NOTE] if share else []), *notes]
     return Table(
         id=table_id, title=title, unit=plan.unit, source=source, row_header=row_header,
         values=values, rounded=rounded, method=method, notes=tuple(unit_notes),
         names=dict(names or {}),
         row_groups=tuple((name, tuple(labels)) for name, labels in row_groups),
         column_groups=tuple((name, tuple(labels)) for name, labels in column_groups),
-        total_label=total_label,
+        total_label=total_label, funds=funds, period=period or _period(plan),
     )
 
 
@@ -337,100 +373,222 @@ def grand_total(solution: Solution) -> int:
 
 
 # -- the tables --------------------------------------------------------------------------------
+#
+# Every allocation table is rounded once, per year and per kind of money (regular budget,
+# extrabudgetary), in an order that makes the tables share their totals: the entities' figures per
+# year (the regular budget's from the reconciliation), then A1 with those as column totals, then
+# A2, A3 and A5 with A1's priority totals. The all-funds figures are the sum of the two kinds, and a
+# biennium's or the period's figures the sum of its years: every view of every table adds up with
+# every other, to the unit.
+
+FUNDS = ("all", "regular")
+FUND_NAMES = {"all": "all funds", "regular": "regular budget"}
+KINDS = ("regular", "extrabudgetary")
+YEAR_ROUNDING = ("Each year's figures are rounded to whole {unit}, the regular budget and the "
+                 "extrabudgetary funds separately, so that every row and column adds up and every "
+                 "table agrees with the others; all funds, biennia and the period are the sums of "
+                 "those figures.")
+_TITLES = {
+    "a1-priority-entity": "Table A1. Resources by thematic priority and entity",
+    "a2-goal-entity": "Table A2. Resources by strategic goal and entity",
+    "a3-priority-output": "Table A3. Resources by thematic priority and product and service offering",
+    "a4-entity-year": "Table A4. Resources by entity and year",
+    "a5-priority-fund": "Table A5. Resources by thematic priority and fund",
+}
+_SOURCES = {
+    "a1-priority-entity": "",
+    "a2-goal-entity": ("A thematic priority's resources count for each goal in proportion to its "
+                       "contribution shares (goal_shares in framework.toml)."),
+    "a3-priority-output": ("Support lines are not delivered through an offering: their resources "
+                           "show as support services."),
+    "a4-entity-year": "",
+    "a5-priority-fund": "Extrabudgetary funds are outside the regular budget's ceiling.",
+}
+
+
+@dataclass
+class _Piece:
+    """One table's body for one year and one kind of money: unrounded and rounded."""
+
+    body: pd.DataFrame
+    cells: np.ndarray
+    note: str = ""
+
+
+class _Views:
+    """The year pieces of every allocation table, rounded to agree, and their sums."""
+
+    def __init__(self, solution: Solution, support: str):
+        self.solution = solution
+        self.plan = plan = solution.plan
+        self.pr = _Priorities(solution, support)
+        self.names = _names(plan)
+        self.entities = [e.code for e in plan.entities]
+        self.years = [str(y) for y in plan.years]
+        self.eb_funds = [f.code for f in plan.funds]
+        self.rec = reconciliation(solution)
+        raw = solution.allocation
+        is_rb = raw["fund"] == REGULAR
+        rec = self.rec.rounded
+        rb_years = -rec.loc[[f"allocated:{e}" for e in self.entities], self.years].to_numpy()
+        eb_body = _pivot(raw[~is_rb], "entity", "year", self.entities, self.years)
+        eb_years, self.a4_note = _round(eb_body, None, None, None)
+        self.entity_years = {"regular": (_pivot(raw[is_rb], "entity", "year", self.entities,
+                                                 self.years), rb_years.astype(np.int64)),
+                             "extrabudgetary": (eb_body, eb_years.astype(np.int64))}
+        fund_body = _pivot(raw[~is_rb], "fund", "year", self.eb_funds, self.years)
+        fund_cells, _ = _round(fund_body, int(eb_years.sum()), None,
+                               [int(v) for v in eb_years.sum(0)])
+        self.fund_years = (fund_body, fund_cells.astype(np.int64))
+        self.pieces: dict[tuple[str, str, str], _Piece] = {}
+        dist = self.pr.alloc
+        dist_rb = dist["fund"] == REGULAR
+        for j, year in enumerate(self.years):
+            for kind in KINDS:
+                part = dist[(dist_rb if kind == "regular" else ~dist_rb)
+                            & (dist["year"].astype(str) == year)]
+                self._year(kind, year, j, part)
+
+    def _year(self, kind: str, year: str, j: int, part: pd.DataFrame) -> None:
+        pr, groups = self.pr, self.pr.groups()
+        entity_cells = [int(v) for v in self.entity_years[kind][1][:, j]]
+        total = sum(entity_cells)
+        a1 = pr_body = _pivot(part, "priority", "entity", pr.rows, self.entities)
+        cells, note = _round(a1, total, None, entity_cells, groups)
+        self.pieces["a1-priority-entity", kind, year] = _Piece(pr_body, cells, note)
+        priority_totals = [int(v) for v in cells.sum(1)]
+
+        goals, goal_groups = self._goal_body(a1)
+        lines = self.pr.lines if goal_groups else []
+        row_totals = [None] * (len(goals) - len(lines)) + priority_totals[len(pr.thematic):]
+        group_totals = ([sum(priority_totals[: len(pr.thematic)]),
+                         sum(priority_totals[len(pr.thematic):])] if goal_groups else None)
+        cells, note = _round(goals, total, row_totals if lines else None, entity_cells,
+                             goal_groups, row_group_totals=group_totals)
+        self.pieces["a2-goal-entity", kind, year] = _Piece(goals, cells, note)
+
+        outputs = [o.code for o in self.plan.outputs] + ([SUPPORT_OUTPUT] if pr.lines else [])
+        body = _pivot(part, "priority", "output", pr.rows, outputs)
+        cells, note = _round(body, total, priority_totals, None, groups)
+        self.pieces["a3-priority-output", kind, year] = _Piece(body, cells, note)
+
+        if kind == "regular":
+            body = _pivot(part, "priority", "fund", pr.rows, [REGULAR])
+            cells = np.array(priority_totals, dtype=np.int64).reshape(-1, 1)
+        else:
+            body = _pivot(part, "priority", "fund", pr.rows, self.eb_funds)
+            fund_cells = [int(v) for v in self.fund_years[1][:, j]]
+            cells, note = _round(body, total, priority_totals, fund_cells, groups)
+        self.pieces["a5-priority-fund", kind, year] = _Piece(body, cells, note)
+
+    def _goal_body(self, body: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, list[str]]]]:
+        """A1's body through each priority's contribution shares to the goals (support lines kept
+        as rows when they are rows)."""
+        plan, pr = self.plan, self.pr
+        goals = [g.code for g in plan.goals]
+        shares = np.zeros((len(pr.thematic), len(goals) + 1))
+        for i, code in enumerate(pr.thematic):
+            p = next(p for p in plan.priorities if p.code == code)
+            total = sum(p.goal_shares.values())
+            if total > 0:   # validated to add up to 1; normalised so that the table keeps its total
+                for g, s in p.goal_shares.items():
+                    shares[i, goals.index(g)] = s / total
+            else:
+                shares[i, -1] = 1.0
+        goal_rows = shares.T @ body.loc[pr.thematic].to_numpy()
+        labels = [*goals, UNASSIGNED_GOAL]
+        keep = [k for k in range(len(labels)) if k < len(goals) or shares[:, k].any()]
+        frame = pd.DataFrame(goal_rows[keep], index=[labels[k] for k in keep],
+                             columns=body.columns)
+        groups: list[tuple[str, list[str]]] = []
+        if not pr.distributed and pr.lines:
+            frame = pd.concat([frame, body.loc[pr.lines]])
+            groups = [("Strategic goals (thematic priorities)", list(frame.index[: len(keep)])),
+                      ("Support lines (enablers)", pr.lines)]
+        return frame, groups
+
+    def periods(self) -> list[tuple[str, list[str]]]:
+        """The plan period, then each biennium, then each year: label and years."""
+        plan = self.plan
+        out = [(_period(plan), self.years)]
+        out += [(label, [str(y) for y in ys]) for label, ys in plan.biennia.items()]
+        return out + [(y, [y]) for y in self.years]
+
+    def table(self, table_id: str, funds: str, period: str, years: Sequence[str]) -> Table:
+        """One view: the sum of its years' pieces, of both kinds of money or the regular budget."""
+        plan, pr = self.plan, self.pr
+        kinds = KINDS if funds == "all" else ("regular",)
+        if table_id == "a4-entity-year":
+            return self._entity_year(funds, kinds)
+        body = _add([self.pieces[table_id, k, y].body for k in kinds for y in years])
+        if table_id == "a5-priority-fund":
+            bodies = {k: _add([self.pieces[table_id, k, y].body for y in years]) for k in kinds}
+            cells_of = {k: sum(self.pieces[table_id, k, y].cells for y in years) for k in kinds}
+            body = pd.concat([bodies[k] for k in kinds], axis=1)
+            cells = np.hstack([cells_of[k] for k in kinds])
+        else:
+            cells = sum(self.pieces[table_id, k, y].cells for k in kinds for y in years)
+        notes = sorted({self.pieces[table_id, k, y].note for k in kinds for y in years} - {""})
+        groups: Sequence[tuple[str, Sequence[str]]] = pr.groups()
+        if table_id == "a2-goal-entity":
+            groups = self._goal_body(self.pieces["a1-priority-entity", "regular", years[0]].body)[1]
+        extra = _SOURCES[table_id]
+        money = ("All funds: regular budget and extrabudgetary." if funds == "all"
+                 else "Regular budget only: extrabudgetary funds are in the all-funds tables.")
+        return assemble(
+            table_id, f"{_TITLES[table_id]}, {period}, {FUND_NAMES[funds]}", plan,
+            _source(plan, f"{money} {extra}".strip()), _ROW_HEADERS[table_id], body,
+            np.asarray(cells), share=True, row_groups=groups, method=pr.method, names=self.names,
+            notes=notes[:1], funds=funds, period=period,
+            rounding=YEAR_ROUNDING.format(unit=plan.unit))
+
+    def _entity_year(self, funds: str, kinds: Sequence[str]) -> Table:
+        plan = self.plan
+        body = _add([self.entity_years[k][0] for k in kinds])
+        cells = sum(self.entity_years[k][1] for k in kinds)
+        money = ("All funds: regular budget and extrabudgetary." if funds == "all"
+                 else "Regular budget only, as allocated in the reconciliation with the financial plan.")
+        return assemble(
+            "a4-entity-year", f"{_TITLES['a4-entity-year']}, {_period(plan)}, {FUND_NAMES[funds]}",
+            plan, _source(plan, money), "entity", body, np.asarray(cells), share=True,
+            names=self.names, funds=funds, period=_period(plan),
+            column_groups=[(label, tuple(str(y) for y in ys)) for label, ys in plan.biennia.items()],
+            notes=[self.a4_note] if self.a4_note and funds == "all" else (),
+            rounding=YEAR_ROUNDING.format(unit=plan.unit))
+
+    def all_views(self) -> list[Table]:
+        """Every view of every allocation table: A1-A3 and A5 for the period, each biennium and
+        each year, all funds and regular budget (A5's regular budget is its first column, so A5 is
+        all funds only); A4 (years as columns) for all funds and the regular budget."""
+        out: list[Table] = []
+        for table_id in _TITLES:
+            if table_id == "a4-entity-year":
+                out += [self.table(table_id, funds, "", ()) for funds in FUNDS]
+                continue
+            for funds in FUNDS:
+                if table_id == "a5-priority-fund" and funds == "regular":
+                    continue
+                out += [self.table(table_id, funds, label, ys) for label, ys in self.periods()]
+        return out
+
+
+def _add(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The sum of frames of the same shape and labels."""
+    out = frames[0].copy()
+    for frame in frames[1:]:
+        out = out + frame
+    return out
+
+
+_ROW_HEADERS = {"a1-priority-entity": "priority", "a2-goal-entity": "goal",
+                "a3-priority-output": "priority", "a4-entity-year": "entity",
+                "a5-priority-fund": "priority"}
+
 
 def priority_entity(solution: Solution, support: str = "rows") -> Table:
     """A1: thematic priorities (and support lines) x entities, over the whole plan period."""
-    plan = solution.plan
-    pr = _Priorities(solution, support)
-    entities = [e.code for e in plan.entities]
-    return _finish(
-        "a1-priority-entity",
-        f"Table A1. Resources by thematic priority and entity, {_period(plan)}", plan,
-        _source(plan, "All funds: regular budget and extrabudgetary."), "priority",
-        pr.body("entity", entities), share=True, total=grand_total(solution),
-        row_groups=pr.groups(), method=pr.method, names=_names(plan))
-
-
-def goal_entity(solution: Solution, support: str = "rows",
-                entity_totals: Sequence[int] | None = None) -> Table:
-    """A2: strategic goals x entities, through each priority's contribution shares to the goals."""
-    plan = solution.plan
-    pr = _Priorities(solution, support)
-    entities = [e.code for e in plan.entities]
-    body = pr.body("entity", entities)
-    goals = [g.code for g in plan.goals]
-    shares = np.zeros((len(pr.thematic), len(goals) + 1))
-    for i, code in enumerate(pr.thematic):
-        p = next(p for p in plan.priorities if p.code == code)
-        total = sum(p.goal_shares.values())
-        if total > 0:   # validated to add up to 1; normalised so that the table keeps its total
-            for g, s in p.goal_shares.items():
-                shares[i, goals.index(g)] = s / total
-        else:
-            shares[i, -1] = 1.0
-    goal_rows = shares.T @ body.loc[pr.thematic].to_numpy()
-    labels = [*goals, UNASSIGNED_GOAL]
-    keep = [k for k in range(len(labels)) if k < len(goals) or shares[:, k].any()]
-    frame = pd.DataFrame(goal_rows[keep], index=[labels[k] for k in keep], columns=entities)
-    groups: list[tuple[str, list[str]]] = []
-    if not pr.distributed and pr.lines:
-        frame = pd.concat([frame, body.loc[pr.lines]])
-        groups = [("Strategic goals (thematic priorities)", list(frame.index[: len(keep)])),
-                  ("Support lines (enablers)", pr.lines)]
-    return _finish(
-        "a2-goal-entity",
-        f"Table A2. Resources by strategic goal and entity, {_period(plan)}", plan,
-        _source(plan, "All funds. A thematic priority's resources count for each goal in "
-                "proportion to its contribution shares (goal_shares in framework.toml)."),
-        "goal", frame, share=True, total=grand_total(solution), col_totals=entity_totals,
-        row_groups=groups, method=pr.method, names=_names(plan))
-
-
-def priority_output(solution: Solution, support: str = "rows",
-                    priority_totals: Sequence[int] | None = None) -> Table:
-    """A3: thematic priorities x product and service offerings (and support services)."""
-    plan = solution.plan
-    pr = _Priorities(solution, support)
-    outputs = [o.code for o in plan.outputs] + ([SUPPORT_OUTPUT] if pr.lines else [])
-    return _finish(
-        "a3-priority-output",
-        f"Table A3. Resources by thematic priority and product and service offering, {_period(plan)}",
-        plan, _source(plan, "All funds. Support lines are not delivered through an offering: "
-                      "their resources show as support services."),
-        "priority", pr.body("output", outputs), share=True, total=grand_total(solution),
-        row_totals=priority_totals, row_groups=pr.groups(), method=pr.method, names=_names(plan))
-
-
-def entity_year(solution: Solution, entity_totals: Sequence[int] | None = None) -> Table:
-    """A4: entities x years; the workbook and Markdown add the biennia."""
-    plan = solution.plan
-    entities = [e.code for e in plan.entities]
-    years = [str(y) for y in plan.years]
-    body = _pivot(solution.allocation, "entity", "year", entities, years)
-    return _finish(
-        "a4-entity-year", f"Table A4. Resources by entity and year, {_period(plan)}", plan,
-        _source(plan, "All funds: regular budget and extrabudgetary."), "entity", body,
-        share=True, total=grand_total(solution), row_totals=entity_totals, names=_names(plan),
-        column_groups=[(label, tuple(str(y) for y in ys)) for label, ys in plan.biennia.items()])
-
-
-def priority_fund(solution: Solution, support: str = "rows",
-                  priority_totals: Sequence[int] | None = None,
-                  regular_total: int | None = None) -> Table:
-    """A5: thematic priorities x funds: the regular budget, then each extrabudgetary fund.
-
-    `regular_total` makes the regular budget's total agree with the reconciliation's.
-    """
-    plan = solution.plan
-    pr = _Priorities(solution, support)
-    fund_totals = None if regular_total is None else [regular_total] + [None] * len(plan.funds)
-    return _finish(
-        "a5-priority-fund", f"Table A5. Resources by thematic priority and fund, {_period(plan)}",
-        plan, _source(plan, "Extrabudgetary funds are outside the regular budget's ceiling."),
-        "priority", pr.body("fund", list(plan.fund_codes)), share=True,
-        total=grand_total(solution), row_totals=priority_totals, col_totals=fund_totals,
-        row_groups=pr.groups(),
-        method=pr.method, names=_names(plan))
+    views = _Views(solution, support)
+    return views.table("a1-priority-entity", "all", _period(solution.plan), views.years)
 
 
 def reconciliation(solution: Solution) -> Table:
@@ -528,21 +686,25 @@ def support_gross(solution: Solution) -> Table:
 
 
 def appendix_a(solution: Solution, support: str = "rows") -> list[Table]:
-    """All the tables, in order, rounded to agree on the totals they share."""
-    a1 = priority_entity(solution, support)
-    entity_totals = [int(figure(a1.rounded, TOTAL, c)) for c in a1.value_columns]
-    priority_totals = [int(v) for v in a1.rounded.loc[a1.rows, TOTAL]]
-    rec = reconciliation(solution)
+    """The tables for the plan period and all funds, in order, with the reconciliation."""
+    views = _Views(solution, support)
+    period = _period(solution.plan)
     return [
-        a1,
-        goal_entity(solution, support, entity_totals),
-        priority_output(solution, support, priority_totals),
-        entity_year(solution, entity_totals),
-        priority_fund(solution, support, priority_totals, regular_total(solution)),
-        rec,
+        *(views.table(t, "all", period, views.years) for t in _TITLES),
+        views.rec,
         *([support_gross(solution)] if support == "reciprocal"
           and any(p.support for p in solution.plan.priorities) else []),
     ]
+
+
+def appendix_views(solution: Solution, support: str = "rows") -> tuple[list[Table], list[Table]]:
+    """(the tables of `appendix_a`, every view of the allocation tables) from one rounding."""
+    views = _Views(solution, support)
+    period = _period(solution.plan)
+    main = [*(views.table(t, "all", period, views.years) for t in _TITLES), views.rec,
+            *([support_gross(solution)] if support == "reciprocal"
+              and any(p.support for p in solution.plan.priorities) else [])]
+    return main, views.all_views()
 
 
 def summarize(solution: Solution, tables: Sequence[Table], support: str = "rows") -> Summary:

@@ -96,7 +96,7 @@ def validate(resolved: Resolved) -> Plan:
                                ceilings(years, revenue, growth.adjustments), growth.envelope_cut)
     commitments = read_commitments(doc, codes, years, fund_codes)
     bounds = read_bounds(doc, codes, fund_codes)
-    stability = read_stability(doc, codes, mandate)
+    stability, previous = read_stability(doc, codes, mandate)
     targets = read_targets(doc, codes, fund_codes)
     objective = read_objective(doc, priorities)
     requirements = read_requirements(doc, codes, years, mandate, objective.valuation)
@@ -112,6 +112,8 @@ def validate(resolved: Resolved) -> Plan:
     return Plan(
         name=resolved.name, model=resolved.model, title=resolved.title or meta.title,
         unit=meta.unit, inputs_date=meta.inputs_date, scenario_chain=resolved.chain,
+        description=resolved.description, reference=resolved.reference,
+        illustrative=meta.illustrative, previous=previous,
         entities=entities, goals=goals, priorities=priorities, outputs=outputs, years=years,
         biennia=biennia, revenue=revenue, adjustments=growth.adjustments, funds=funds,
         mandate=mandate, envelopes=envelopes, commitments=commitments, bounds=bounds,

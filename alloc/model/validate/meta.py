@@ -22,6 +22,9 @@ class Meta:
     message_unit: str
     """The unit messages name: `unit` if it is valid, else `DEFAULT_UNIT` (its problem reported)."""
     inputs_date: str
+    illustrative: bool = False
+    """Whether the model's figures are illustrative (model.toml `illustrative`): every document
+    alloc writes from it then says so."""
 
 
 def read_meta(doc: Document) -> Meta:
@@ -37,8 +40,9 @@ def read_meta(doc: Document) -> Meta:
         message_unit = unit
     inputs_date = read_date(meta, "inputs_date")
     meta.text("description")
+    illustrative = meta.boolean("illustrative", False)
     meta.close()
-    return Meta(title, unit, message_unit, inputs_date)
+    return Meta(title, unit, message_unit, inputs_date, illustrative)
 
 
 def read_date(f: Fields, key: str) -> str:

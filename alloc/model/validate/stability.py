@@ -9,9 +9,9 @@ from alloc.model.domain import MandateCell, Stability
 from alloc.model.validate.fields import Codes, Document, Fields
 
 
-def read_stability(doc: Document, codes: Codes,
-                   mandate: Iterable[MandateCell]) -> Stability | None:
-    """The rule with the previous allocation, or None without [stability].
+def read_stability(doc: Document, codes: Codes, mandate: Iterable[MandateCell]
+                   ) -> tuple[Stability | None, dict[tuple[str, str], float]]:
+    """The rule (None without [stability]) and the previous allocation (empty without the file).
 
     The previous allocation is checked even without the rule: each row must name an (entity,
     priority) pair that the mandate has a cell for.
@@ -39,12 +39,13 @@ def read_stability(doc: Document, codes: Codes,
                       "the row or add the cell")
         elif amount is not None:
             previous[(parts[0], parts[1])] = amount
+    previous = dict(sorted(previous.items()))
     if not table:
-        return None
+        return None, previous
     f = Fields(doc, ("rules", "stability"), table, "stability")
     max_change = f.number("max_change", required=True, hi=10.0, what="a fraction, e.g. 0.25")
     f.close()
     if not previous_table:
         doc.error(("rules", "stability"), "stability needs the previous allocation: add "
                   "previous-allocation.csv to the model or remove [stability]")
-    return Stability(max_change or 0.0, dict(sorted(previous.items())))
+    return Stability(max_change or 0.0, previous), previous
