@@ -13,8 +13,8 @@ from alloc.lp.solution import AMOUNT_DECIMALS, Solution
 from alloc.report.book import write_csv
 from alloc.report.markdown import write_markdown
 from alloc.report.requirements import REQUIREMENTS_CSV, requirement_rows, requirements, sheet_columns
-from alloc.report.tables import Table, appendix_a, summarize
-from alloc.report.workbook import Sheet, write_workbook
+from alloc.report.tables import Table, appendix_views, summarize
+from alloc.report.workbook import ANNEX, Sheet, write_annex, write_workbook
 
 TABLES_FOLDER = "tables"
 UNROUNDED_FOLDER = "unrounded"
@@ -36,7 +36,8 @@ def write_appendix(solution: Solution, folder: Path, support: str = "rows",
 
     `sheets` are added to the workbook after the allocation (an explanation's rules and ranges).
     """
-    tables = appendix_a(solution, support)
+    appendix = appendix_views(solution, support)
+    tables = appendix.tables
     summary = summarize(solution, tables, support)
     (folder / TABLES_FOLDER / UNROUNDED_FOLDER).mkdir(parents=True, exist_ok=True)
     for table in tables:
@@ -46,7 +47,8 @@ def write_appendix(solution: Solution, folder: Path, support: str = "rows",
         write_csv(requirement_rows(solution), folder / TABLES_FOLDER / REQUIREMENTS_CSV)
         sheets = [Sheet("Requirements", f"Costed requirements: funded and unfunded ({needs.unit})",
                         needs.notes, sheet_columns(), needs.rows, bold="total",
-                        csv=f"{TABLES_FOLDER}/{REQUIREMENTS_CSV}"), *sheets]
-    write_workbook(folder / WORKBOOK, summary, tables, solution.allocation, run or {}, sheets)
+                        csv=f"{TABLES_FOLDER}/{REQUIREMENTS_CSV}", council=True), *sheets]
+    write_workbook(folder / WORKBOOK, summary, appendix, sheets)
+    write_annex(folder / ANNEX, summary, solution.allocation, run or {}, sheets)
     write_markdown(folder / MARKDOWN, summary, tables, needs)
-    return [f"{TABLES_FOLDER}/", WORKBOOK, MARKDOWN]
+    return [f"{TABLES_FOLDER}/", WORKBOOK, ANNEX, MARKDOWN]

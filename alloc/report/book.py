@@ -95,6 +95,7 @@ STYLES: Mapping[str, Mapping[str, object]] = {
     "tot_text": _TOTAL,
     "tot_num": {**_TOTAL, "num_format": AMOUNT},
     "tot_pct": {**_TOTAL, "num_format": PERCENT},
+    "banner": {"bold": True, "font_size": 12, "font_color": "#C00000"},
     "fall": {"font_color": "#9C0006", "bg_color": "#FFC7CE"},   # a decrease (conditional)
     "rise": {"font_color": "#006100", "bg_color": "#C6EFCE"},   # an increase (conditional)
 }
@@ -105,6 +106,8 @@ pct: a fraction as a percentage; points: percentage points; sub_* and tot_*: sub
 total rows; fall and rise: a conditional format for a difference below or above zero; aside:
 the note beside the header of a table split over several sheets."""
 
+BANNER = "ILLUSTRATIVE FIGURES"
+"""What every sheet, page header and chart title says when the model's figures are illustrative."""
 AUTHOR = "alloc"
 DEFAULT_DATE = dt.date(2000, 1, 1)
 """The creation date of a workbook whose inputs have no date."""
@@ -377,19 +380,31 @@ class Book:
     (`f`), unique valid sheet names (`sheet`), writers that keep text as text, and sheets that
     refuse what they cannot hold (`SheetTooLarge`) rather than cut it."""
 
-    def __init__(self, path: Path, properties: Properties):
+    def __init__(self, path: Path, properties: Properties, illustrative: bool = False):
         self.wb = xlsxwriter.Workbook(str(path), dict(OPTIONS))
         self.wb.set_properties(properties.as_dict())
         self.f = Formats(self.wb)
         self.names: list[str] = []
+        self.illustrative = illustrative
+        self.top = 1 if illustrative else 0
+        """The first row a sheet's content may use: row 0 holds the banner when there is one."""
 
     def sheet(self, title: str, number: int = 1) -> Worksheet:
         """A new worksheet named after `title` (the `number`-th of a table split over several:
-        "title (2)"): made valid, and unique in the workbook. It refuses, with `SheetTooLarge`,
-        anything beyond `MAX_ROWS` x `MAX_COLS`."""
+        "title (2)"): made valid, and unique in the workbook, with the banner in its first row
+        when the figures are illustrative. It refuses, with `SheetTooLarge`, anything beyond
+        `MAX_ROWS` x `MAX_COLS`."""
         name = sheet_name(title, self.names, number)
         self.names.append(name)
-        return self.wb.add_worksheet(name, worksheet_class=_Worksheet)
+        ws = self.wb.add_worksheet(name, worksheet_class=_Worksheet)
+        if self.illustrative:
+            ws.write_string(0, 0, f"{BANNER}: not the organization's figures", self.f["banner"])
+            ws.set_row(0, 18)
+        return ws
+
+    def chart_title(self, text: str) -> str:
+        """A chart's title, with the banner when the figures are illustrative."""
+        return f"{text} ({BANNER})" if self.illustrative else text
 
     def add_format(self, properties: Mapping[str, object]) -> Format:
         """A format of the workbook's own, for what `STYLES` has no name for."""
@@ -483,18 +498,32 @@ class Book:
                                keep_empty, blanks)
         return parts
 
-    def print_setup(self, footer: str) -> None:
+    def print_setup(self, footer: str, reference: str = "", draft: bool = True) -> None:
         """Every sheet printed landscape on A4, one page wide, with `footer` (an Excel header or
-        footer text: &P page, &N pages; a literal & doubled)."""
+        footer text: &P page, &N pages; a literal & doubled) and a header: the document
+        `reference` on the left, the banner in the centre when the figures are illustrative,
+        DRAFT on the right."""
+        banner = f'&C&"-,Bold"&KC00000{BANNER}' if self.illustrative else ""
+        header = (f"&L{header_text(reference)}" if reference else "") + banner \
+            + ("&RDRAFT" if draft else "")
         for ws in self.wb.worksheets():
             ws.set_landscape()
             ws.set_paper(9)
             ws.fit_to_pages(1, 0)
+            ws.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
+            ws.set_header(header)
             ws.set_footer(footer)
 
     def close(self) -> None:
         with _collector_paused():
             self.wb.close()
+
+
+def header_text(text: str) -> str:
+    """Text for a page header or footer: & doubled (Excel reads &P, &N... as codes), at most 60
+    characters (Excel refuses a header section of more than 255 with its codes)."""
+    text = " ".join(text.split())
+    return (text if len(text) <= 60 else text[:59] + "…").replace("&", "&&")
 
 
 def _layout(frame: pd.DataFrame, headers: Sequence[str] | None,

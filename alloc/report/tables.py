@@ -155,6 +155,10 @@ class Summary:
     biennia: tuple[tuple[str, tuple[str, ...]], ...]
     overrides: tuple[tuple[str, str, str, str], ...] = ()
     """Provenance: (scenario, key, old value, new value) for every key the chain changed."""
+    illustrative: bool = False
+    reference: str = ""
+    """The document reference: the scenario's own, else model/scenario."""
+    description: str = ""
 
 
 # -- building blocks ----------------------------------------------------------------------------
@@ -523,11 +527,12 @@ class _Views:
         body = _add([self.pieces[table_id, k, y].body for k in kinds for y in years])
         if table_id == "a5-priority-fund":
             bodies = {k: _add([self.pieces[table_id, k, y].body for y in years]) for k in kinds}
-            cells_of = {k: sum(self.pieces[table_id, k, y].cells for y in years) for k in kinds}
+            cells_of = {k: np.sum([self.pieces[table_id, k, y].cells for y in years], axis=0)
+                        for k in kinds}
             body = pd.concat([bodies[k] for k in kinds], axis=1)
             cells = np.hstack([cells_of[k] for k in kinds])
         else:
-            cells = sum(self.pieces[table_id, k, y].cells for k in kinds for y in years)
+            cells = np.sum([self.pieces[table_id, k, y].cells for k in kinds for y in years], axis=0)
         notes = sorted({self.pieces[table_id, k, y].note for k in kinds for y in years} - {""})
         groups: Sequence[tuple[str, Sequence[str]]] = pr.groups()
         if table_id == "a2-goal-entity":
@@ -578,6 +583,193 @@ def _add(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     for frame in frames[1:]:
         out = out + frame
     return out
+
+
+GROUP_NAMES = {"assessed": "Assessed contributions", "cost_recovery": "Cost recovery",
+               "interest": "Interest", "reserve": "Reserve account", "other": "Other revenue"}
+"""Names of the revenue groups of financial-plan.toml, as Decision 5 heads its blocks."""
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    """A row of the financial plan: kind is heading, line, subtotal, total or balance."""
+
+    kind: str
+    code: str
+    name: str
+    values: tuple[int, ...] = ()
+    """Per year, in whole units (empty for a heading)."""
+    members: tuple[int, ...] = ()
+    """The rows a subtotal or total adds up (indices into the statement's rows)."""
+    minus: tuple[int, ...] = ()
+    """Rows a balance subtracts."""
+
+
+@dataclass(frozen=True)
+class Statement:
+    """The financial plan in Decision 5's layout: revenue by group with subtotals, the ceiling,
+    expenses by entity as positive figures, the balance; then the extrabudgetary funds, outside the
+    ceiling, and all funds. Every figure is the reconciliation's or the allocation tables'."""
+
+    title: str
+    unit: str
+    source: str
+    years: tuple[str, ...]
+    biennia: tuple[tuple[str, tuple[str, ...]], ...]
+    rows: tuple[StatementRow, ...]
+    notes: tuple[str, ...] = ()
+
+
+def _strip_group(name: str, group: str) -> str:
+    """"Assessed contributions: Member States" under its group's heading reads "Member States"."""
+    for prefix in (GROUP_NAMES.get(group, ""), group.replace("_", " ")):
+        if prefix and name.lower().startswith(prefix.lower() + ":"):
+            rest = name[len(prefix) + 1:].strip()
+            return rest[:1].upper() + rest[1:] if rest else name
+    return name
+
+
+def statement(views: _Views) -> Statement:
+    """The financial plan (Decision 5's layout) from the same rounded figures as the tables."""
+    plan, rec = views.plan, views.rec.rounded
+    years = views.years
+    rows: list[StatementRow] = []
+
+    def add(kind: str, code: str, name: str, values: Sequence[int] = (),
+            members: Sequence[int] = (), minus: Sequence[int] = ()) -> int:
+        rows.append(StatementRow(kind, code, name, tuple(int(v) for v in values), tuple(members),
+                                 tuple(minus)))
+        return len(rows) - 1
+
+    def line(label: str) -> list[int]:
+        return [int(figure(rec, label, y)) for y in years]
+
+    add("heading", "", "Revenue: regular budget")
+    blocks: list[int] = []
+    for group in dict.fromkeys(r.group for r in plan.revenue):
+        lines = [r for r in plan.revenue if r.group == group]
+        name = GROUP_NAMES.get(group, group)
+        if len(lines) == 1:
+            blocks.append(add("line", lines[0].code, name if lines[0].name == name else
+                              lines[0].name, line(f"revenue:{lines[0].code}")))
+            continue
+        add("heading", "", name)
+        members = [add("line", r.code, _strip_group(r.name, group), line(f"revenue:{r.code}"))
+                   for r in lines]
+        blocks.append(add("subtotal", "", f"Total {name[0].lower() + name[1:]}",
+                          _sums(rows, members), members))
+    if plan.adjustments:
+        members = [add("line", a.code, a.name, line(f"adjustment:{a.code}")) for a in plan.adjustments]
+        blocks += members
+    support = [label for label in views.rec.rows if label.startswith("support_costs:")]
+    if support:
+        add("heading", "", "Programme support costs earned on extrabudgetary funds")
+        members = [add("line", label.split(":", 1)[1],
+                       views.rec.name(label).replace("Programme support costs earned: ", ""),
+                       line(label)) for label in support]
+        blocks.append(add("subtotal", "", "Total programme support costs earned",
+                          _sums(rows, members), members))
+    revenue = add("total", "", "Total revenue: the ceiling of the regular budget",
+                  _sums(rows, blocks), blocks)
+    add("heading", "", "Expenses: regular budget, by entity")
+    members = [add("line", e.code, e.name, [-v for v in line(f"allocated:{e.code}")])
+               for e in plan.entities]
+    expenses = add("total", "", "Total expenses: regular budget", _sums(rows, members), members)
+    add("balance", "", "Balance: revenue less expenses",
+        [a - b for a, b in zip(rows[revenue].values, rows[expenses].values, strict=True)],
+        (revenue,), (expenses,))
+    if plan.funds:
+        add("heading", "", "Extrabudgetary funds, outside the ceiling: expenses by fund")
+        fund_cells = views.fund_years[1]
+        members = [add("line", f.code, f.name, [int(v) for v in fund_cells[i]])
+                   for i, f in enumerate(plan.funds)]
+        extra = add("total", "", "Total expenses: extrabudgetary funds", _sums(rows, members), members)
+        add("total", "", "Total expenses: all funds",
+            _sums(rows, [expenses, extra]), (expenses, extra))
+    rule = ("The scenario balances the budget: the balance is zero." if plan.balance_budget
+            else "The scenario allows spending below the ceiling: the balance is what is left.")
+    return Statement(
+        title=f"Financial plan, {_period(plan)}", unit=plan.unit,
+        source=_source(plan, "Revenue lines, growth rules and cuts from financial-plan.toml; "
+                       "programme support costs earned on the extrabudgetary funds' spending; "
+                       "expenses as allocated (Tables A1-A5)."),
+        years=tuple(years),
+        biennia=tuple((label, tuple(str(y) for y in ys)) for label, ys in plan.biennia.items()),
+        rows=tuple(rows),
+        notes=(f"In {plan.unit}, rounded to whole units as in the tables: every subtotal and total "
+               "is the sum of the figures shown.", rule))
+
+
+def _sums(rows: Sequence[StatementRow], members: Sequence[int]) -> list[int]:
+    return [sum(col) for col in zip(*(rows[m].values for m in members), strict=True)]
+
+
+@dataclass(frozen=True)
+class PreviousPeriod:
+    """The regular budget of this period against the previous one's, by thematic priority and
+    by entity: amount, variance and percentage, in whole units."""
+
+    title: str
+    unit: str
+    previous_label: str
+    period_label: str
+    by_priority: pd.DataFrame | None
+    """Columns previous, current, variance, percent (None when support costs are distributed:
+    the previous period's support lines are not)."""
+    by_entity: pd.DataFrame
+    priority_groups: tuple[tuple[str, tuple[str, ...]], ...]
+    names: Mapping[str, str]
+    notes: tuple[str, ...]
+
+
+def previous_period(views: _Views) -> PreviousPeriod | None:
+    """The comparison with the previous period, or None when the model gives no previous
+    allocation (previous-allocation.csv)."""
+    plan = views.plan
+    if not plan.previous:
+        return None
+    n = len(plan.years)
+    priorities = [p.code for p in plan.priorities]
+    amounts = np.zeros((len(views.entities), len(priorities)))
+    for (entity, priority), amount in plan.previous.items():
+        amounts[views.entities.index(entity), priorities.index(priority)] += amount * n
+    body = pd.DataFrame(amounts, index=views.entities, columns=priorities)
+    cells, _ = _round(body, None, None, None)
+    previous = pd.DataFrame(cells, index=views.entities, columns=priorities).astype(np.int64)
+    period = _period(plan)
+    current_entity = views.table("a4-entity-year", "regular", period, views.years).rounded
+    by_entity = _variance(previous.sum(axis=1), current_entity.loc[views.entities, TOTAL])
+    by_priority = None
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    if not views.pr.distributed:
+        a1 = views.table("a1-priority-entity", "regular", period, views.years)
+        by_priority = _variance(previous.sum(axis=0).reindex(a1.rows),
+                                a1.rounded.loc[a1.rows, TOTAL])
+        groups = a1.row_groups
+    label = f"{plan.years[0] - n}-{plan.years[0] - 1}"
+    return PreviousPeriod(
+        title=f"Comparison with the previous period: regular budget, {label} and {period}",
+        unit=plan.unit, previous_label=label, period_label=period, by_priority=by_priority,
+        by_entity=by_entity, priority_groups=groups, names=views.names,
+        notes=(f"Previous period: previous-allocation.csv's yearly regular-budget allocation per "
+               f"entity and priority, times {n} years, rounded to whole {plan.unit} so that it adds "
+               "up. This period: Tables A1 and A4, regular budget. Variance: this period less the "
+               "previous; percentage: the variance over the previous period's amount (n/a where "
+               "that is zero).",
+               *(("Support costs are distributed over the thematic priorities in this report, "
+                  "not in the previous allocation: the comparison is by entity only.",)
+                 if views.pr.distributed else ())))
+
+
+def _variance(previous: pd.Series, current: pd.Series) -> pd.DataFrame:
+    frame = pd.DataFrame({"previous": previous.astype(np.int64).to_numpy(),
+                          "current": current.astype(np.int64).to_numpy()},
+                         index=list(current.index))
+    frame.loc[TOTAL] = frame.sum()
+    frame["variance"] = frame["current"] - frame["previous"]
+    frame["percent"] = [round_half_up(1000.0 * v / p) / 10.0 if p else float("nan")
+                        for v, p in zip(frame["variance"], frame["previous"], strict=True)]
+    return frame
 
 
 _ROW_HEADERS = {"a1-priority-entity": "priority", "a2-goal-entity": "goal",
@@ -697,14 +889,26 @@ def appendix_a(solution: Solution, support: str = "rows") -> list[Table]:
     ]
 
 
-def appendix_views(solution: Solution, support: str = "rows") -> tuple[list[Table], list[Table]]:
-    """(the tables of `appendix_a`, every view of the allocation tables) from one rounding."""
+@dataclass(frozen=True)
+class Appendix:
+    """Everything the Council workbook shows, from one rounding."""
+
+    tables: list[Table]
+    """As `appendix_a`: the period's all-funds tables, the reconciliation (and gross costs)."""
+    views: list[Table]
+    """Every view of the allocation tables (`_Views.all_views`)."""
+    statement: Statement
+    previous: PreviousPeriod | None
+
+
+def appendix_views(solution: Solution, support: str = "rows") -> Appendix:
+    """The tables, every view of them, the financial plan and the previous period's comparison."""
     views = _Views(solution, support)
     period = _period(solution.plan)
     main = [*(views.table(t, "all", period, views.years) for t in _TITLES), views.rec,
             *([support_gross(solution)] if support == "reciprocal"
               and any(p.support for p in solution.plan.priorities) else [])]
-    return main, views.all_views()
+    return Appendix(main, views.all_views(), statement(views), previous_period(views))
 
 
 def summarize(solution: Solution, tables: Sequence[Table], support: str = "rows") -> Summary:
@@ -728,7 +932,9 @@ def summarize(solution: Solution, tables: Sequence[Table], support: str = "rows"
                                 if support != "rows" else ()),
         years=tuple(years),
         biennia=tuple((label, tuple(str(y) for y in ys)) for label, ys in plan.biennia.items()),
-        overrides=tuple((o.scenario, o.key, _value(o.old), _value(o.new)) for o in plan.overrides))
+        overrides=tuple((o.scenario, o.key, _value(o.old), _value(o.new)) for o in plan.overrides),
+        illustrative=plan.illustrative, reference=plan.reference or f"{plan.model}/{plan.name}",
+        description=plan.description)
 
 
 def _value(value: object) -> str:

@@ -33,7 +33,7 @@ from alloc.model.validate import validate
 from alloc.report import book as base
 from alloc.report.book import MAX_COLS, MAX_ROWS, Book, Properties, created_on, sheet_name, split_rows
 from alloc.report.tables import appendix_a, summarize
-from alloc.report.workbook import Sheet, write_workbook
+from alloc.report.workbook import Sheet, write_annex
 from alloc.sweep.core import Parameter, grid, run_variants, write_sweep
 
 TESTS = Path(__file__).parents[1]
@@ -188,17 +188,16 @@ def test_a_long_allocation_goes_on_numbered_sheets_each_a_table(tiny: Solution, 
                    ("slack", "Slack", "detail", 12)), constraints, bold="binding",
                   csv="constraints.csv")
     tables = appendix_a(tiny, "rows")
-    path = tmp_path / "appendix-a.xlsx"
-    write_workbook(path, summarize(tiny, tables, "rows"), tables, allocation, {"scenario": "tiny"},
-                   [sheet])
+    path = tmp_path / "technical-annex.xlsx"
+    write_annex(path, summarize(tiny, tables, "rows"), allocation, {"scenario": "tiny"}, [sheet])
 
     wb = openpyxl.load_workbook(path)
     names = wb.sheetnames
-    assert names[names.index("Charts") + 1:] == ["Allocation", "Allocation (2)", "Allocation (3)",
-                                                 "Constraints", "Constraints (2)", "Run"]
+    assert names == ["Allocation", "Allocation (2)", "Allocation (3)",
+                     "Constraints", "Constraints (2)", "Run"]
     headers = ["entity", "priority", "output", "year", "fund", "amount (CHF thousands)"]
     rows = []
-    for k, (name, count) in enumerate(zip(names[-6:-3], (99, 99, 52), strict=True), start=1):
+    for k, (name, count) in enumerate(zip(names[:3], (99, 99, 52), strict=True), start=1):
         ws = wb[name]
         (table,) = ws.tables.values()
         assert table.name == ("Allocation" if k == 1 else f"Allocation_{k}")
@@ -235,7 +234,7 @@ def test_the_allocation_refuses_an_amount_that_is_not_a_number(tiny: Solution, t
     allocation.loc[1, "amount"] = float("inf")
     tables = appendix_a(tiny, "rows")
     with pytest.raises(ValueError, match="not a finite number"):
-        write_workbook(tmp_path / "a.xlsx", summarize(tiny, tables, "rows"), tables, allocation, {})
+        write_annex(tmp_path / "a.xlsx", summarize(tiny, tables, "rows"), allocation, {})
 
 
 # -- the true limit ---------------------------------------------------------------------------------

@@ -365,7 +365,8 @@ def test_every_view_agrees_with_every_other(baseline: Solution, support: str) ->
     """A biennium's and the period's figures are the sums of their years', all funds the sum of
     the regular budget and the extrabudgetary funds; shared totals are equal across tables; the
     same amount has the same share everywhere."""
-    main, views = appendix_views(baseline, support)
+    book = appendix_views(baseline, support)
+    main, views = book.tables, book.views
     plan = baseline.plan
     years = [str(y) for y in plan.years]
     period = f"{years[0]}-{years[-1]}"

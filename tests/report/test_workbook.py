@@ -22,10 +22,19 @@ from alloc.lp.solve import solve
 from alloc.model.load import load_plan
 from alloc.report.book import SHEET_NAME_MAX, sheet_name
 from alloc.report.tables import TABLE_IDS
+from alloc.report.workbook import TABS
 from alloc.report.write import write_report
 
 MODELS = Path(__file__).parents[1] / "appendix_models"
-SHEETS = ["Summary", *TABLE_IDS, "Charts", "Allocation", "Run"]
+TAB = {tid: tab if tid in ("a4-entity-year", "a5-priority-fund") else f"{tab}, all funds"
+       for tid, tab in TABS.items()}
+"""The sheet holding each table's period, all funds, as its first block."""
+SHEETS = ["Cover", "Summary", "Financial plan",
+          *(name for tid, tab in TABS.items() for name in
+            ([tab] if tid in ("a4-entity-year", "a5-priority-fund")
+             else [f"{tab}, all funds", f"{tab}, regular budget"])),
+          "Charts"]
+ANNEX_SHEETS = ["Allocation", "Run"]
 FORBIDDEN = set("[]:*?/\\")
 
 
@@ -55,6 +64,11 @@ def cached(reports: Path) -> openpyxl.Workbook:
     return openpyxl.load_workbook(reports / "fractions" / "appendix-a.xlsx", data_only=True)
 
 
+@pytest.fixture(scope="module")
+def annex(reports: Path) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(reports / "fractions" / "technical-annex.xlsx")
+
+
 def read_csv(path: Path) -> list[list[str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.reader(handle))
@@ -63,26 +77,34 @@ def read_csv(path: Path) -> list[list[str]]:
 # -- a fractions evaluator for the formulas alloc writes: =SUM(ranges) and ='sheet'!cell ------------
 
 REF = re.compile(r"^=(?:'((?:[^']|'')+)'|([A-Za-z0-9_.-]+))!\$?([A-Z]+)\$?(\d+)$")
+CELL = re.compile(r"\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?")
 
 
 def evaluate(book: openpyxl.Workbook, sheet: str, coordinate: str) -> float:
+    """A cell's value, its formula recomputed: SUM, IF, ROUND, + and -, and links to a cell."""
     value = book[sheet][coordinate].value
     if not isinstance(value, str) or not value.startswith("="):
         assert isinstance(value, int | float), f"{sheet}!{coordinate} holds {value!r}, not a number"
         return float(value)
-    if value.startswith("=SUM(") and value.endswith(")"):
-        total = 0.0
-        for part in value[5:-1].split(","):
-            lo_col, lo_row, hi_col, hi_row = range_boundaries(part)
-            for row in book[sheet].iter_rows(min_row=lo_row, max_row=hi_row,
-                                              min_col=lo_col, max_col=hi_col):
-                for cell in row:
-                    total += evaluate(book, sheet, cell.coordinate)
-        return total
     match = REF.match(value)
-    assert match, f"unexpected formula {value!r} in {sheet}!{coordinate}"
-    other = (match[1] or "").replace("''", "'") or match[2]
-    return evaluate(book, other, f"{match[3]}{match[4]}")
+    if match:
+        other = (match[1] or "").replace("''", "'") or match[2]
+        return evaluate(book, other, f"{match[3]}{match[4]}")
+    assert re.fullmatch(r"=[A-Z$\d:(),+\-/>.]+", value), f"unexpected formula {value!r}"
+
+    def cells(m: re.Match[str]) -> str:
+        if m[3] is None:
+            return f"v({evaluate(book, sheet, f'{m[1]}{m[2]}')!r})"
+        lo_col, lo_row, hi_col, hi_row = range_boundaries(m[0].replace("$", ""))
+        parts = [evaluate(book, sheet, c.coordinate) for row in book[sheet].iter_rows(
+            min_row=lo_row, max_row=hi_row, min_col=lo_col, max_col=hi_col) for c in row]
+        return f"v({sum(parts)!r})"
+
+    expression = CELL.sub(cells, value[1:].replace("SUM(", "S(").replace("ROUND(", "R(")
+                          .replace("IF(", "I("))
+    return float(eval(expression, {"__builtins__": {}}, {   # the expression is digits and v/S/R/I
+        "v": float, "S": lambda *a: sum(a), "R": lambda x, n: round(x, int(n)),
+        "I": lambda c, a, b: a if c else b}))
 
 
 def formulas(book: openpyxl.Workbook, sheet: str) -> list[str]:
@@ -101,9 +123,10 @@ def test_report_folder_holds_appendix_a(reports: Path) -> None:
         assert (folder / "tables" / "unrounded" / f"{tid}.csv").is_file()
 
 
-def test_sheets_and_their_names(book: openpyxl.Workbook) -> None:
+def test_sheets_and_their_names(book: openpyxl.Workbook, annex: openpyxl.Workbook) -> None:
     assert book.sheetnames == SHEETS
-    for name in book.sheetnames:
+    assert annex.sheetnames == ANNEX_SHEETS
+    for name in [*book.sheetnames, *annex.sheetnames]:
         assert len(name) <= SHEET_NAME_MAX and not set(name) & FORBIDDEN
 
 
@@ -122,10 +145,10 @@ def test_every_formula_recomputes_to_its_cached_value(book: openpyxl.Workbook,
 
 def test_table_sheets_match_the_csv(reports: Path, book: openpyxl.Workbook,
                                     cached: openpyxl.Workbook) -> None:
-    for tid in TABLE_IDS:
+    for tid in TABLE_IDS[:-1]:
         rows = read_csv(reports / "fractions" / "tables" / f"{tid}.csv")
         header, body, total = rows[0], rows[1:-1], rows[-1]
-        ws, wv = book[tid], cached[tid]
+        ws, wv = book[TAB[tid]], cached[TAB[tid]]
         head_row = next(r for r in range(1, 12) if ws.cell(r, 1).value == "Code")
         # where each CSV column went: the header shows names, so go by position of the values
         codes = {ws.cell(r, 1).value: r for r in range(head_row + 1, ws.max_row + 1)
@@ -133,6 +156,10 @@ def test_table_sheets_match_the_csv(reports: Path, book: openpyxl.Workbook,
         total_row = next(r for r in range(head_row + 1, ws.max_row + 1)
                          if ws.cell(r, 2).font.b and str(ws.cell(r, 3).value).startswith("=SUM(")
                          and not str(ws.cell(r, 2).value).startswith("Subtotal"))
+        codes = {}
+        for r in range(total_row - 1, head_row, -1):
+            if ws.cell(r, 1).value:
+                codes[ws.cell(r, 1).value] = r
         columns = [c for c in range(3, ws.max_column + 1) if ws.cell(head_row, c).value is not None]
         value_cols = [c for c in columns if not str(ws.cell(head_row + 1, c).value).startswith("=")]
         assert header[0] in ("priority", "goal", "entity", "line")
@@ -147,7 +174,7 @@ def test_table_sheets_match_the_csv(reports: Path, book: openpyxl.Workbook,
         assert str(ws.cell(total_row, total_col).value).startswith("=SUM(")
         assert wv.cell(total_row, total_col).value == int(total[header.index("Total")])
         grand = int(total[header.index("Total")])
-        assert evaluate(book, tid, ws.cell(total_row, total_col).coordinate) == grand
+        assert evaluate(book, TAB[tid], ws.cell(total_row, total_col).coordinate) == grand
         for r in (codes[row[0]] for row in body):
             assert str(ws.cell(r, total_col).value).startswith("=SUM(")
         for k, code in enumerate(header[1: 1 + n_values]):
@@ -155,40 +182,52 @@ def test_table_sheets_match_the_csv(reports: Path, book: openpyxl.Workbook,
             assert wv.cell(total_row, c).value == int(total[1 + k]), (tid, code)
 
 
-def test_number_formats(book: openpyxl.Workbook) -> None:
-    ws = book["a1-priority-entity"]
+def test_number_formats(book: openpyxl.Workbook, annex: openpyxl.Workbook) -> None:
+    ws = book[TAB["a1-priority-entity"]]
     formats = {c.number_format for row in ws.iter_rows(min_row=5) for c in row
                if isinstance(c.value, int | float) or str(c.value).startswith("=")}
     assert formats == {"#,##0", "0.0%"}
-    titles = [ws.cell(1, 1).value for ws in (book[t] for t in TABLE_IDS)]
-    assert all("(CHF thousands)" in t for t in titles)
-    assert book["Allocation"]["F2"].number_format == "#,##0.000"
+    for name in (TAB[t] for t in TABLE_IDS[:-1]):
+        titles = [c.value for c in book[name]["A"] if str(c.value).startswith("Table A")]
+        assert titles and all("(CHF thousands)" in t for t in titles)
+    assert annex["Allocation"]["F2"].number_format == "#,##0.000"
 
 
-def test_shares_add_up_to_one_hundred_percent(cached: openpyxl.Workbook) -> None:
-    ws = cached["a1-priority-entity"]
+def test_each_share_is_its_amount_over_the_total(cached: openpyxl.Workbook) -> None:
+    """Shares are rounded on their own (they need not add up to 100.0%), so that the same amount
+    has the same share in every table; the subtotals' too."""
+    ws = cached[TAB["a1-priority-entity"]]
     head = next(r for r in range(1, 12) if ws.cell(r, 1).value == "Code")
     share_col = next(c for c in range(1, ws.max_column + 1) if ws.cell(head, c).value == "% of total")
+    total_col = share_col - 1
     total = next(r for r in range(head + 1, ws.max_row + 1) if ws.cell(r, 2).value == "Total")
-    shares = [ws.cell(r, share_col).value for r in range(head + 1, total) if ws.cell(r, 1).value]
-    assert len(shares) == 4
-    assert sum(shares) == pytest.approx(1.0) == ws.cell(total, share_col).value
+    grand = ws.cell(total, total_col).value
+    rows = list(range(head + 1, total + 1))
+    assert len(rows) == 4 + 2 + 1
+    for r in rows:
+        amount = ws.cell(r, total_col).value
+        assert ws.cell(r, share_col).value == pytest.approx(
+            int(amount / grand * 1000 + 0.5) / 1000, abs=1e-9)
 
 
-def test_print_setup_and_panes(book: openpyxl.Workbook) -> None:
-    for name in [*TABLE_IDS, "Summary", "Allocation", "Run"]:
-        ws = book[name]
+def test_print_setup_and_panes(book: openpyxl.Workbook, annex: openpyxl.Workbook) -> None:
+    for ws in [*book.worksheets, *annex.worksheets]:
         assert ws.page_setup.orientation == "landscape"
         assert ws.sheet_properties.pageSetUpPr.fitToPage
-        assert ws.page_setup.fitToHeight == 0            # one page wide, as long as needed
-        assert ws.freeze_panes is not None
+        assert ws.page_setup.fitToHeight in ((None, 1) if ws.title == "Cover" else (0,))
+        assert ws.freeze_panes is not None or ws.title in ("Cover", "Charts", "Previous period")
+        assert "fractions" in (ws.oddHeader.left.text or "")      # the document reference
+        assert ws.oddHeader.right.text == "DRAFT"
+        assert "&P of &N" in (ws.oddFooter.center.text or "")
+        assert ws.oddFooter.left.text                              # the scenario's title
+    for name in ("Summary", "Financial plan", *ANNEX_SHEETS):
+        ws = book[name] if name in book.sheetnames else annex[name]
         assert ws.print_title_rows
-        assert "fractions" in (ws.oddFooter.left.text or "")
-        assert "&P" in (ws.oddFooter.center.text or "")
-    ws = book["a1-priority-entity"]
-    head = next(r for r in range(1, 12) if ws.cell(r, 1).value == "Code")
-    assert ws.freeze_panes == f"C{head + 1}"
+    ws = book[TAB["a1-priority-entity"]]
+    assert ws.freeze_panes == "C1"
     assert ws.column_dimensions["B"].width >= 30
+    breaks = [b.id for b in ws.row_breaks.brk]
+    assert len(breaks) == 2 + 4 - 1 + 1    # a page per block: the period, 2 biennia, 4 years
 
 
 def test_summary_sheet(book: openpyxl.Workbook, cached: openpyxl.Workbook) -> None:
@@ -205,8 +244,8 @@ def test_summary_sheet(book: openpyxl.Workbook, cached: openpyxl.Workbook) -> No
     assert total[5] == sum(v[5] for v in years)
 
 
-def test_allocation_sheet_is_a_filterable_table(reports: Path, book: openpyxl.Workbook) -> None:
-    ws = book["Allocation"]
+def test_allocation_sheet_is_a_filterable_table(reports: Path, annex: openpyxl.Workbook) -> None:
+    ws = annex["Allocation"]
     table = ws.tables["Allocation"]
     rows = read_csv(reports / "fractions" / "allocation.csv")
     assert table.ref == f"A1:F{len(rows)}"
@@ -216,8 +255,8 @@ def test_allocation_sheet_is_a_filterable_table(reports: Path, book: openpyxl.Wo
         assert ws.cell(i, 6).value == pytest.approx(float(row[5]))
 
 
-def test_run_sheet_has_run_json_but_no_timings(reports: Path, book: openpyxl.Workbook) -> None:
-    keys = [c.value for c in book["Run"]["A"] if c.value]
+def test_run_sheet_has_run_json_but_no_timings(reports: Path, annex: openpyxl.Workbook) -> None:
+    keys = [c.value for c in annex["Run"]["A"] if c.value]
     assert "scenario" in keys and "status" in keys
     assert not any(str(k).startswith("seconds") for k in keys)
     assert "seconds" in (reports / "fractions" / "run.json").read_text()
@@ -267,7 +306,8 @@ def test_formula_like_text_stays_text(reports: Path) -> None:
         for row in ws.iter_rows():
             for cell in row:
                 if cell.data_type == "f":
-                    assert cell.value.startswith("=SUM(") or REF.match(cell.value), cell.value
+                    assert re.fullmatch(r"=[A-Z$\d:(),+\-/>]+", cell.value) or REF.match(cell.value), \
+                        cell.value
     # the CSV files carry codes, never names; the Markdown escapes what could be markup
     for tid in TABLE_IDS:
         text = (reports / "inject" / "tables" / f"{tid}.csv").read_text()
@@ -307,7 +347,7 @@ def test_distributed_report_states_its_method(reports: Path) -> None:
     rows = read_csv(reports / "tiny-reciprocal" / "tables" / "a1-priority-entity.csv")
     assert [r[0] for r in rows[1:]] == ["P1", "P2", "Total"]
     book = openpyxl.load_workbook(reports / "tiny-reciprocal" / "appendix-a.xlsx")
-    text = " ".join(str(c.value) for row in book["a1-priority-entity"].iter_rows(max_row=4)
+    text = " ".join(str(c.value) for row in book[TAB["a1-priority-entity"]].iter_rows(max_row=5)
                     for c in row if c.value)
     assert "reciprocal method" in text
     assert "reciprocal method" in (reports / "tiny-reciprocal" / "appendix-a.md").read_text()
