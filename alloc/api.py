@@ -51,12 +51,15 @@ SOLVERS = ("highs", "cbc")
 
 # --- files -> plan -----------------------------------------------------------------------------
 
-def load(scenario: str | Path, project: str | Path = ".") -> Plan:
+def load(scenario: str | Path, project: str | Path = ".", sets: Mapping[str, Any] | None = None
+         ) -> Plan:
     """A scenario (a name in `PROJECT/scenarios/` or a scenario file's path), resolved with its
-    parents and model and validated as a whole."""
+    parents and model and validated as a whole. `sets` (dotted key -> value, as `--set` gives
+    them, e.g. {"financial_plan.growth.rule": "zero_nominal"}) is one more override layer on top;
+    its overrides are recorded as the scenario "--set"."""
     from alloc.model.load import load_plan
 
-    return load_plan(str(scenario), Path(project))
+    return load_plan(str(scenario), Path(project), sets)
 
 
 # --- plan -> result ------------------------------------------------------------------------------
@@ -199,22 +202,24 @@ def _explain(result: Result, program: LinearProgram, options: Any, deep: bool, t
     result.lines = ["no allocation keeps every rule:", *words.diagnosis_lines(diagnosis), *why]
 
 
-def run(scenario: str | Path, project: str | Path = ".", **options: Any) -> Result:
-    """`load` then `solve` (keyword options as for `solve`)."""
+def run(scenario: str | Path, project: str | Path = ".", sets: Mapping[str, Any] | None = None,
+        **options: Any) -> Result:
+    """`load` (with `sets`) then `solve` (keyword options as for `solve`)."""
     started = time.perf_counter()
-    plan = load(scenario, project)
+    plan = load(scenario, project, sets)
     loaded = time.perf_counter() - started
     result = solve(plan, **options)
     result.seconds = {"load": loaded, **result.seconds}
     return result
 
 
-def explain(scenario: str | Path | Plan, project: str | Path = ".", **options: Any) -> Result:
+def explain(scenario: str | Path | Plan, project: str | Path = ".",
+            sets: Mapping[str, Any] | None = None, **options: Any) -> Result:
     """`run` (or `solve` of a Plan) with the full explanation: ranges, room for manoeuvre and,
     with `cell=`, a cell's story."""
     if isinstance(scenario, Plan):
         return solve(scenario, explain=True, **options)
-    return run(scenario, project, explain=True, **options)
+    return run(scenario, project, sets, explain=True, **options)
 
 
 # --- result -> files -----------------------------------------------------------------------------
@@ -291,9 +296,10 @@ def _with_reductions(extra: dict[str, Any], options: ReductionOptions) -> dict[s
 # --- scenarios side by side ----------------------------------------------------------------------
 
 def compare(scenarios: Sequence[str | Path], project: str | Path = ".", *,
-            solver: str = "highs") -> Comparison:
+            solver: str = "highs", sets: Mapping[str, Any] | None = None) -> Comparison:
     """Two or more scenarios side by side: every Appendix A table with the differences against
-    the first, every input that differs key by key, and the attribution of the differences."""
+    the first, every input that differs key by key, and the attribution of the differences.
+    `sets` (as for `load`) applies to every scenario alike."""
     _check_choice(solver, SOLVERS, "solver")
     names = [str(s) for s in scenarios]
     if len(names) < 2:
@@ -304,8 +310,10 @@ def compare(scenarios: Sequence[str | Path], project: str | Path = ".", *,
                                   f"needs different scenarios; {twice}")])
     from alloc.compare.core import compare as compare_scenarios
     from alloc.lp.solve import SolveOptions
+    from alloc.model.scenario import command_line_sets
 
-    return compare_scenarios(names, Path(project), SolveOptions(solver))
+    with command_line_sets(sets):
+        return compare_scenarios(names, Path(project), SolveOptions(solver))
 
 
 def write_comparison(comparison: Comparison, reports: str | Path | None = None,
@@ -388,7 +396,8 @@ def sweep(scenario: str | Path, project: str | Path = ".", *, draws: int = 0, se
           weight: Mapping[str, Sequence[float]] | None = None,
           settings: Mapping[str, Sequence[float]] | None = None,
           workers: int = 1, max_variants: int | None = None,
-          progress: Callable[[int, int], None] | None = None) -> SweepResult:
+          progress: Callable[[int, int], None] | None = None,
+          sets: Mapping[str, Any] | None = None) -> SweepResult:
     """Solve many variants of one scenario warm on one built model.
 
     Either `draws` Monte Carlo draws of every fund's receipt rate (Beta around the expected rate,
@@ -396,7 +405,8 @@ def sweep(scenario: str | Path, project: str | Path = ".", *, draws: int = 0, se
     fund's stated spread, else 0.1), or a grid: every combination of `ceiling` (factors on every
     revenue line), `receipt_rate`/`pledge` per fund, `target` (share or amount) per target, `weight`
     (a priority's or goal's weight in [objective], else a target's shortfall weight), and
-    `settings` (any number of the scenario by its dotted key).
+    `settings` (any number of the scenario by its dotted key). `sets` (as for `load`) is one
+    fixed override layer on the scenario, under every variant.
     A sweep of more than `max_variants` variants (default 100,000) is refused before any work.
     """
     from alloc.sweep.core import prepare, run_variants
@@ -404,7 +414,7 @@ def sweep(scenario: str | Path, project: str | Path = ".", *, draws: int = 0, se
     plan, resolved, made = prepare(
         str(scenario), Path(project), draws=draws, seed=seed, spread=spread,
         ceiling=ceiling, receipt_rate=receipt_rate, pledge=pledge, target=target, weight=weight,
-        settings=settings, workers=workers, max_variants=max_variants)
+        settings=settings, workers=workers, max_variants=max_variants, sets=sets)
     return SweepResult(plan, made, run_variants(resolved, made, workers, progress))
 
 

@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from alloc import api, interrupt, options
+from alloc import api, interrupt, options, project
 from alloc._version import __version__
 from alloc.errors import InputError, Problem, SheetTooLarge, SolveError
 from alloc.text import printable
@@ -44,8 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("scenario", nargs="?", default="baseline",
                         help="a scenario name in scenarios/ or a scenario file (default: baseline)")
-    common.add_argument("--project", type=Path, default=Path("."),
-                        help="project folder holding models/, scenarios/ and reports/ (default: .)")
+    common.add_argument("--project", type=Path, default=None, help=PROJECT_HELP)
     common.add_argument("--debug", action="store_true", help="show tracebacks")
     run = sub.add_parser("run", parents=[common], help="solve a scenario and write its report")
     run.add_argument("--solver", choices=["highs", "cbc"], default="highs")
@@ -57,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--support-costs", choices=["rows", "direct", "step-down", "reciprocal"],
                      default="rows", help="Appendix A: support lines as their own rows (default) "
                      "or distributed over the thematic priorities by a cost-accounting method")
-    sub.add_parser("check", parents=[common], help="validate a scenario without solving")
+    _add_set(run)
+    _add_set(sub.add_parser("check", parents=[common], help="validate a scenario without solving"))
     explain = sub.add_parser(
         "explain", parents=[common], help="why the numbers: binding rules, prices, ranges, room "
         "for manoeuvre; or why a scenario cannot be met", description="Solves the scenario, "
@@ -75,16 +75,78 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--quiet", action="store_true")
     explain.add_argument("--support-costs", choices=["rows", "direct", "step-down", "reciprocal"],
                          default="rows")
+    _add_set(explain)
     _sweep_parser(sub, common)
     compare = sub.add_parser("compare", help="scenarios side by side, and why they differ")
     compare.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                          help="two or more scenarios; differences are against the first")
-    compare.add_argument("--project", type=Path, default=Path("."))
+    compare.add_argument("--project", type=Path, default=None, help=PROJECT_HELP)
     compare.add_argument("--reports", type=Path, default=None)
     compare.add_argument("--solver", choices=["highs", "cbc"], default="highs")
     compare.add_argument("--quiet", action="store_true")
     compare.add_argument("--debug", action="store_true", help="show tracebacks")
+    _add_set(compare, " (every scenario alike)")
+    _init_parser(sub)
     return parser
+
+
+PROJECT_HELP = ("project folder holding models/ and scenarios/ (default: the nearest such folder "
+                "from the working folder up)")
+SET_HELP = ("KEY=VALUE: change one key of the scenario for this command, a dotted key as in the "
+            "scenario files and a TOML value (a bare word is text), e.g. "
+            "financial_plan.growth.rule=zero_nominal; repeatable; recorded in run.json as the "
+            "override layer '--set'")
+
+
+def _add_set(parser: argparse.ArgumentParser, also: str = "") -> None:
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help=SET_HELP + also)
+
+
+def _init_parser(sub: argparse._SubParsersAction) -> None:
+    init = sub.add_parser(
+        "init", help="create a project folder with the reference model and the shipped scenarios",
+        description="Creates DIR (default: the working folder) with models/, scenarios/ and "
+        "reports/, holding the reference model and the scenarios shipped with alloc. An existing "
+        "project is refused unless --force, which adds the missing files and never overwrites or "
+        "deletes a file you wrote or changed.")
+    init.add_argument("dir", nargs="?", type=Path, default=Path("."), metavar="DIR")
+    init.add_argument("--force", action="store_true",
+                      help="add the shipped files missing from an existing project")
+    init.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    done = project.init(args.dir, force=args.force)
+    folder = args.dir.as_posix()
+    say(f"alloc init {folder}: {len(done.written)} files written"
+        + (f", {len(done.updated)} updated" if done.updated else "")
+        + (f", {len(done.unchanged)} already there" if done.unchanged else ""))
+    for name in done.kept:
+        say(f"  kept {name}: yours (written or changed since alloc wrote it), not overwritten")
+    where = "" if args.dir == Path(".") else f"cd {folder}, then "
+    say(f"  next: {where}`alloc run baseline` writes reports/baseline/")
+    return EXIT_OK
+
+
+def _sets(items: list[str]) -> dict[str, object]:
+    """The --set options as dotted key -> value (the last of a key given twice wins)."""
+    from alloc.model.scenario import parse_set
+
+    return dict(parse_set(item) for item in items)
+
+
+def _say_sets(sets: dict[str, object], note: str = "recorded in run.json; the report folder "
+              "keeps the scenario's name") -> None:
+    if sets:
+        say("  with --set " + ", ".join(f"{k}={_toml(v)}" for k, v in sets.items()) + f" ({note})")
+
+
+def _toml(value: object) -> str:
+    import json
+
+    return json.dumps(value, default=str, ensure_ascii=False) if isinstance(value, str) else (
+        str(value).lower() if isinstance(value, bool) else str(value))
 
 
 def say(*lines: str, file: TextIO | None = None) -> None:
@@ -103,7 +165,7 @@ def _fmt(x: float) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    plan = api.load(args.scenario, args.project)
+    plan = api.load(args.scenario, args.project, _sets(args.set))
     say(f"{plan.name}: valid ({plan.model}; {len(plan.entities)} entities, "
         f"{sum(not p.support for p in plan.priorities)} thematic priorities, "
         f"{sum(p.support for p in plan.priorities)} support lines, {len(plan.outputs)} outputs, "
@@ -115,7 +177,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from alloc.compare.core import totals_side_by_side
 
     api.reports_folder(args.project, args.reports)
-    comparison = api.compare(args.scenarios, args.project, solver=args.solver)
+    sets = _sets(args.set)
+    comparison = api.compare(args.scenarios, args.project, solver=args.solver, sets=sets)
     names = comparison.names
     failed = [s for s in comparison.scenarios if not s.solution.optimal]
     if failed:
@@ -128,6 +191,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         totals = totals_side_by_side(comparison, "a1-priority-entity")
         unit = comparison.scenarios[0].plan.unit
         say(f"alloc compare {' vs '.join(names)} ({unit}, total by thematic priority)")
+        _say_sets(sets, "on every scenario alike; the comparison's folder keeps their names")
         say("  " + f"{'':<10}" + "".join(f"{n[:14]:>16}" for n in names)
             + "".join(f"{'diff ' + n[:9]:>16}" for n in names[1:]))
         for code, row in totals.iterrows():
@@ -141,7 +205,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     explaining = args.command == "explain"
     reports = api.reports_folder(args.project, args.reports)
     started = time.perf_counter()
-    plan = api.load(args.scenario, args.project)
+    sets = _sets(args.set)
+    plan = api.load(args.scenario, args.project, sets)
     api.check_writable(plan, reports)
     loaded = time.perf_counter() - started
     result = api.solve(plan, solver=args.solver, time_limit=getattr(args, "time_limit", None),
@@ -153,15 +218,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         say(f"alloc: {result.message}", file=sys.stderr)
         return EXIT_NOT_OPTIMAL
     if not args.quiet:
-        _print_run(args.command, result, written)
+        _print_run(args.command, result, written, sets)
     return EXIT_OK if result.optimal else EXIT_NOT_OPTIMAL
 
 
-def _print_run(command: str, result: api.Result, written: api.Written) -> None:
+def _print_run(command: str, result: api.Result, written: api.Written,
+               sets: dict[str, object] | None = None) -> None:
     plan, solution = result.plan, result.solution
     chain = " <- ".join(plan.scenario_chain)
     say(f"alloc {command} {plan.name}: {solution.status} ({solution.solver}); model "
         f"{plan.model}" + (f"; scenario chain {chain}" if len(plan.scenario_chain) > 1 else ""))
+    _say_sets(sets or {})
     if solution.optimal and command != "explain":
         from alloc.report.tables import appendix_a, summarize
 
@@ -217,8 +284,10 @@ def _sweep_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
                        type=options.keyed_values,
                        help="a thematic priority's, support line's or strategic goal's weight in "
                        "[objective], or a target's shortfall weight")
-    sweep.add_argument("--set", action="append", metavar="KEY=VALUES", type=options.keyed_values,
-                       help="any number of the scenario by its dotted key")
+    sweep.add_argument("--set", action="append", metavar="KEY=VALUE(S)", type=_sweep_set,
+                       help="any number of the scenario by its dotted key: with VALUES (a,b,c or "
+                       "start:stop:step) a grid parameter; with one VALUE (TOML, a bare word is "
+                       "text) a fixed change under every variant, as --set of `alloc run`")
     sweep.add_argument("--max-variants", type=options.max_variants,
                        default=options.DEFAULT_MAX_VARIANTS, metavar="N",
                        help="refuse a sweep of more variants than N (default "
@@ -230,10 +299,32 @@ def _sweep_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     sweep.add_argument("--quiet", action="store_true")
 
 
+def _is_grid(value: str) -> bool:
+    """Whether a sweep's --set value is VALUES (a list or a range: a grid parameter) rather than
+    one TOML value (a fixed change)."""
+    import tomllib
+
+    text = value.strip()
+    try:
+        tomllib.loads(f"value = {text}")
+    except tomllib.TOMLDecodeError:
+        return "," in text or ":" in text
+    return False
+
+
+def _sweep_set(text: str) -> str:
+    """A sweep's --set: KEY=VALUES checked as the other grid options, KEY=VALUE left to
+    `parse_set`."""
+    return options.keyed_values(text) if _is_grid(text.partition("=")[2]) else text
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from alloc.sweep.core import Progress, spread_option
 
     started = time.perf_counter()
+    fixed = [item for item in args.set or [] if not _is_grid(item.partition("=")[2])]
+    args.set = [item for item in args.set or [] if item not in fixed]
+    sets = _sets(fixed)
     texts = ([args.ceiling] if args.ceiling else []) + [
         item.partition("=")[2] for name in GRID_OPTIONS for item in getattr(args, name) or []]
     if args.draws and texts:
@@ -260,12 +351,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         receipt_rate=keyed(args.receipt_rate), pledge=keyed(args.pledge),
         target=keyed(args.target), weight=keyed(args.weight), settings=keyed(args.set),
         workers=args.workers, max_variants=limit,
-        progress=Progress(enabled=False if args.quiet else None))
+        progress=Progress(enabled=False if args.quiet else None), sets=sets)
     written = api.write_sweep(result, args.reports, args.project)
     if not args.quiet:
         states = ", ".join(f"{n} {s}" for s, n in result.statuses.items())
         say(f"alloc sweep {args.scenario}: {len(result.results)} variants ({states}) in "
             f"{time.perf_counter() - started:.1f} s")
+        _say_sets(sets)
         say(f"  wrote {written.folder.as_posix()}/ ({', '.join(written.files)})")
     return EXIT_OK if result.all_optimal else EXIT_NOT_OPTIMAL
 
@@ -291,7 +383,10 @@ def _main(argv: list[str] | None) -> int:
         say(interrupt.message(), file=sys.stderr)
         return EXIT_INTERRUPTED
     try:
-        return {"run": cmd_run, "check": cmd_check, "compare": cmd_compare,
+        if args.command != "init":
+            args.project = (project.find_project() if args.project is None
+                            else project.check_project(args.project))
+        return {"run": cmd_run, "check": cmd_check, "compare": cmd_compare, "init": cmd_init,
                 "sweep": cmd_sweep, "explain": cmd_run}[args.command](args)
     except InputError as exc:
         say(*f"alloc: {exc}".split("\n"), file=sys.stderr)  # escaped line by line by InputError

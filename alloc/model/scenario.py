@@ -9,6 +9,9 @@ from __future__ import annotations
 import copy
 import tomllib
 import unicodedata
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,7 +188,8 @@ class Resolved:
                        if len(p) > len(path) and p[: len(path)] == path])
         inner = {p: o for p, o in under if o.file != src.file}
         # a table set by a file stands for the keys inside it that the same file set
-        others = sorted({f"{o.file}: {o.field(p)}" for p, o in inner.items()
+        others = sorted({f"{o.file}: {o.field(p)}" if o.field(p) else o.file
+                         for p, o in inner.items()
                          if not any(inner.get(p[:n]) == o for n in range(len(path) + 1, len(p)))})
         if others:
             message += f" (values set in {'; '.join(others)})"
@@ -257,8 +261,12 @@ def locate_scenario(ref: str, root: Path) -> Path:
     return path
 
 
-def resolve(ref: str, root: Path) -> Resolved:
-    """Resolve a scenario (name or path) under a project root into one document."""
+def resolve(ref: str, root: Path, sets: Mapping[str, Any] | None = None) -> Resolved:
+    """Resolve a scenario (name or path) under a project root into one document.
+
+    `sets` (dotted key -> value, as `--set` gives them) is one more override layer on top of the
+    scenario chain; without it, the layer `command_line_sets` holds applies (none by default).
+    """
     root = Path(root)
     path = locate_scenario(ref, root)
     bad = _name_problem(path.stem, display(path, root), "file name", "the scenario's name",
@@ -281,6 +289,7 @@ def resolve(ref: str, root: Path) -> Resolved:
         _apply(resolved, link, problems)
     if problems:
         raise InputError(problems)
+    _apply_sets(resolved, (_SETS.get() or {}) if sets is None else sets)
     check_document(resolved.doc, resolved.source(("mandate",)).file)  # before it is validated
     return resolved
 
@@ -503,3 +512,73 @@ def _merge(resolved: Resolved, base: dict[str, Any], new: dict[str, Any], path: 
                 del resolved.origins[stale]
         base[key] = copy.deepcopy(value)
         _mark(value, here, src, resolved.origins)
+
+
+# --- the command line's layer: --set KEY=VALUE ---------------------------------------------------
+
+SET_SOURCE = "--set"
+"""The scenario name overrides from `--set` carry in provenance (run.json, the report)."""
+_SETS: ContextVar[Mapping[str, Any] | None] = ContextVar("alloc_sets", default=None)
+
+
+@contextmanager
+def command_line_sets(sets: Mapping[str, Any] | None) -> Iterator[None]:
+    """Within the block, every scenario resolved gets `sets` as its top override layer.
+
+    Why: a comparison resolves each of its scenarios deep inside `alloc.compare`; the layer
+    reaches them this way, without every caller threading it through.
+    """
+    token = _SETS.set(dict(sets or {}))
+    try:
+        yield
+    finally:
+        _SETS.reset(token)
+
+
+def parse_set(text: str) -> tuple[str, Any]:
+    """`KEY=VALUE` from the command line: the key as typed, the value parsed as TOML (`350`,
+    `0.5`, `true`, `"text"`, `[1, 2]`, `{a = 1}`); text that is not TOML is taken as a string
+    (`zero_nominal`)."""
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key or not raw:
+        raise InputError([Problem(SET_SOURCE, shown(text), "expected KEY=VALUE with a dotted key "
+                                  "as in the scenario files, e.g. --set "
+                                  "financial_plan.growth.rule=zero_nominal")])
+    try:
+        value: Any = tomllib.loads(f"value = {raw}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def _apply_sets(resolved: Resolved, sets: Mapping[str, Any]) -> None:
+    """Merge the `--set` layer into the resolved document, each key's source named `--set KEY`
+    so that validation's messages point at the option to fix."""
+    problems: list[Problem] = []
+    for key, value in sets.items():
+        label = f"{SET_SOURCE} {shown(key)}"
+        path = parse_key(key)
+        if path is None:
+            problems.append(Problem(label, "", "is not a dotted key as the scenario files write "
+                                    "them (quote parts holding dots, e.g. "
+                                    "rules.bounds.\"1.1\".max)"))
+            continue
+        if path[0] not in SECTIONS:
+            inside = [sec for sec in SECTIONS
+                      if isinstance(resolved.doc.get(sec), dict) and path[0] in resolved.doc[sec]]
+            hint = f"{inside[0]}.{key}" if inside else closest(path[0], SECTIONS)
+            problems.append(Problem(label, "", f"'{shown(path[0])}' is not a section"
+                                    + (f"; did you mean '{hint}'?" if hint else ".")
+                                    + f" A --set may change a key of {', '.join(SECTIONS)}."))
+            continue
+        if len(path) == 1:
+            problems.append(Problem(label, "", "names a whole section; name a key inside it"))
+            continue
+        table: Any = copy.deepcopy(value)
+        for part in reversed(path[1:]):
+            table = {part: table}
+        base = resolved.doc.setdefault(path[0], {})
+        _merge(resolved, base, table, (path[0],), SET_SOURCE, Source(label, len(path)))
+    if problems:
+        raise InputError(problems)

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -723,9 +723,11 @@ def prepare(scenario: str, project: Path, *, draws: int = 0, seed: int = 1,
             target: Mapping[str, Sequence[float]] | None = None,
             weight: Mapping[str, Sequence[float]] | None = None,
             settings: Mapping[str, Sequence[float]] | None = None,
-            workers: int = 1, max_variants: int | None = None) -> tuple[Plan, Resolved, Sweep]:
-    """The scenario and the variants asked for, every guard passed: Monte Carlo `draws` or a
-    grid (every combination of the values given), not both."""
+            workers: int = 1, max_variants: int | None = None,
+            sets: Mapping[str, Any] | None = None) -> tuple[Plan, Resolved, Sweep]:
+    """The scenario (with the `--set` layer `sets` on top) and the variants asked for, every
+    guard passed: Monte Carlo `draws` or a grid (every combination of the values given), not
+    both."""
     limit = max_variants or DEFAULT_MAX_VARIANTS
     asked = {"ceiling": ceiling, "receipt_rate": receipt_rate, "pledge": pledge,
              "target": target, "weight": weight, "settings": settings}
@@ -742,7 +744,7 @@ def prepare(scenario: str, project: Path, *, draws: int = 0, seed: int = 1,
     check_variant_count(count, limit, workers, "draws" if draws else "values")
     if solver_name("highs") != "highs":
         raise InputError([Problem("command line", "sweep", "a sweep needs HiGHS (highspy)")])
-    resolved = resolve(scenario, project)
+    resolved = resolve(scenario, project, sets)
     base = validate(resolved)
     if draws:
         unknown = sorted(set(spread) - {f.code for f in base.funds} - {"*"}

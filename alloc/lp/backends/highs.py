@@ -92,7 +92,7 @@ def silence_banner() -> None:
     sys.stdout.flush()
     saved = os.dup(1)
     try:
-        with open(os.devnull, "w") as devnull:
+        with open(os.devnull, "w", encoding="utf-8") as devnull:
             os.dup2(devnull.fileno(), 1)
             highspy.Highs()
     finally:
