@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from alloc.report.book import BANNER
 from alloc.report.requirements import BY_PRIORITY, BY_YEAR, Requirements
-from alloc.report.tables import SHARE, TOTAL, Column, Summary, Table, figure
+from alloc.report.tables import TOTAL, Column, Summary, Table, figure, share_of
 from alloc.text import markdown_text as escape
 
 
@@ -30,8 +31,9 @@ def _cells(frame: pd.DataFrame, labels: Sequence[str], cols: Sequence[Column]) -
     for kind, label, members in cols:
         if kind == "group":
             out.append(_amount(sum(figure(frame, lab, m) for lab in labels for m in members)))
-        elif kind == "share":
-            out.append(_share(sum(figure(frame, lab, SHARE) for lab in labels)))
+        elif kind == "share":   # a subtotal's share is its own amount's, as every table rounds it
+            amount = sum(float(figure(frame, lab, TOTAL)) for lab in labels)
+            out.append(_share(share_of(amount, float(figure(frame, TOTAL, TOTAL)))))
         else:
             out.append(_amount(sum(figure(frame, lab, label) for lab in labels)))
     return out
@@ -66,6 +68,9 @@ def render_table(table: Table) -> str:
 def render_summary(s: Summary) -> str:
     lines = [
         "# Appendix A: allocation of resources, linkage with the financial plan", "",
+        *([f"**{BANNER}**: the model says its figures are illustrative; they are not the "
+           "organization's.", ""] if s.illustrative else []),
+        f"Document reference: {escape(s.reference)} (DRAFT)", "",
         f"Scenario **{escape(s.scenario)}**: {escape(s.title)}  ",
         f"Scenario and its parents: {escape(' <- '.join(s.chain))}; model {escape(s.model)}; "
         f"status {escape(s.status)}; date of the inputs {escape(s.inputs_date)}.  ",

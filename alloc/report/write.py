@@ -40,6 +40,7 @@ def run_record(solution: Solution, seconds: dict[str, float]) -> dict:
         "unique": {"proven": solution.optimal and not solution.not_unique,
                    "why_not": solution.not_unique},
         "unit": plan.unit,
+        "illustrative": plan.illustrative,
         "ceiling": {str(y): solution.ceiling(y) for y in plan.years},
         "allocated": {str(y): round(solution.allocated(y), 6) for y in plan.years},
         "check": {"tolerance_chf_thousands": CHECK_TOLERANCE,
