@@ -104,7 +104,7 @@ def test_names_not_codes_where_a_reader_reads(baseline: Path) -> None:
             code, name = row[0].value, row[1].value
             if code in names and name is not None:
                 assert name == names[code], (ws.title, row[0].coordinate)
-        if ws.title[:1] == "A" and ws.title[1].isdigit() or ws.title in ("Financial plan",
+        if (ws.title[:1] == "A" and ws.title[1].isdigit()) or ws.title in ("Financial plan",
                                                                            "Previous period"):
             assert widths(ws)[1] <= 24, ws.title
 
