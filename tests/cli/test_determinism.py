@@ -78,19 +78,20 @@ def test_the_order_of_keys_in_the_files_changes_nothing(project: Path, tmp_path:
         elif name.endswith((".csv", ".md")):
             assert a[name] == b[name], name
     assert run_record(before, "inputs_sha256") == run_record(after, "inputs_sha256")
-    book_a = openpyxl.load_workbook(before / "appendix-a.xlsx")
-    book_b = openpyxl.load_workbook(after / "appendix-a.xlsx")
-    assert book_a.sheetnames == book_b.sheetnames
-    for sheet in book_a.sheetnames:
-        if sheet == "Run":  # holds the files' checksums, which differ: the bytes of the files do
-            continue
-        values_a = [[_unlined(c.value) for c in row] for row in book_a[sheet].iter_rows()]
-        values_b = [[_unlined(c.value) for c in row] for row in book_b[sheet].iter_rows()]
-        assert values_a == values_b, sheet
+    for workbook in ("appendix-a.xlsx", "technical-annex.xlsx"):
+        book_a = openpyxl.load_workbook(before / workbook)
+        book_b = openpyxl.load_workbook(after / workbook)
+        assert book_a.sheetnames == book_b.sheetnames
+        for sheet in book_a.sheetnames:
+            if sheet == "Run":  # holds the files' checksums, which differ: the files' bytes do
+                continue
+            values_a = [[_unlined(c.value) for c in row] for row in book_a[sheet].iter_rows()]
+            values_b = [[_unlined(c.value) for c in row] for row in book_b[sheet].iter_rows()]
+            assert values_a == values_b, (workbook, sheet)
 
 
 @pytest.mark.parametrize("scenario", ["tiny"])
 def test_identical_workbooks_for_the_tiny_model(project: Path, tmp_path: Path, scenario: str) -> None:
-    a = run(project, tmp_path / "a", scenario) / "appendix-a.xlsx"
-    b = run(project, tmp_path / "b", scenario) / "appendix-a.xlsx"
-    assert a.read_bytes() == b.read_bytes()
+    a, b = run(project, tmp_path / "a", scenario), run(project, tmp_path / "b", scenario)
+    for workbook in ("appendix-a.xlsx", "technical-annex.xlsx"):
+        assert (a / workbook).read_bytes() == (b / workbook).read_bytes()

@@ -39,7 +39,7 @@ def test_run_writes_every_rule_with_its_price(project: Path) -> None:
     expected = dict(zip(lp.row_names, prices.prices, strict=True))
     for name, price in zip(frame["name"], frame["shadow_price"], strict=True):
         assert price == pytest.approx(expected[name], abs=1e-9)
-    rows = sheet_rows(folder / "appendix-a.xlsx", "Constraints")
+    rows = sheet_rows(folder / "technical-annex.xlsx", "Constraints")
     notes = " ".join(str(r[0]) for r in rows[:4])
     assert "final goal-programming level" in notes and "degenerate" in notes
     header = next(k for k, r in enumerate(rows) if r[0] == "Binding")
@@ -69,9 +69,9 @@ def test_explain_prints_and_writes_the_room_and_the_ranges(project: Path) -> Non
     ranges = pd.read_csv(folder / "ranging.csv")
     assert set(zip(ranges["kind"], ranges["code"].astype(str), strict=True)) == {
         ("ceiling", "2024"), ("ceiling", "2025"), ("target", "P1"), ("target", "P2")}
-    titles = [r[0] for r in sheet_rows(folder / "appendix-a.xlsx", "Flexibility")]
+    titles = [r[0] for r in sheet_rows(folder / "technical-annex.xlsx", "Flexibility")]
     assert any(str(t).startswith("Room for manoeuvre") for t in titles)
-    assert sheet_rows(folder / "appendix-a.xlsx", "Ranging")
+    assert sheet_rows(folder / "technical-annex.xlsx", "Ranging")
 
 
 def test_explain_refuses_a_cell_outside_the_mandate(project: Path) -> None:
@@ -125,7 +125,7 @@ def test_run_says_the_objective_in_words_and_explain_names_the_margin(project: P
     assert "value: " in result.stdout and "left unfunded" in result.stdout
     frame = pd.read_csv(project / "reports" / "tiny" / "tables" / "requirements.csv")
     assert frame["funded"].sum() == pytest.approx(210)
-    rows = sheet_rows(project / "reports" / "tiny" / "appendix-a.xlsx", "Constraints")
+    rows = sheet_rows(project / "reports" / "tiny" / "technical-annex.xlsx", "Constraints")
     sentence = next(r[3] for r in rows if r[2] == "ceiling[2024]")
     # every weight is 1: both enhanced tranches are worth 0.5 and are the margin together
     assert sentence == ("Binding: the first CHF 30 thousand more of ceiling for 2024 would fund "

@@ -227,7 +227,7 @@ def test_a_run_writes_the_options_as_csv_and_sheet(tmp_path: Path) -> None:
     assert float(rows[0]["amount (CHF thousands)"]) == pytest.approx(10 * 30 / 70, abs=1e-4)
     assert float(rows[0]["value per CHF thousand"]) == 1.0
     assert rows[-1]["cumulative ceiling change (CHF thousands)"] == "40.0"
-    book = openpyxl.load_workbook(written.folder / "appendix-a.xlsx")
+    book = openpyxl.load_workbook(written.folder / "technical-annex.xlsx")
     sheet = book["Reduction options"]
     cells = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
     reduce_rows = [r for r in cells if r[0] == "Reduce"]
@@ -242,7 +242,7 @@ def test_without_requirements_the_file_has_its_header_and_the_sheet_says_why(
     text = (written.folder / "tables" / "reduction-options.csv").read_text()
     assert text.splitlines()[0].startswith("direction,option,entity")
     assert len(text.splitlines()) == 1
-    book = openpyxl.load_workbook(written.folder / "appendix-a.xlsx")
+    book = openpyxl.load_workbook(written.folder / "technical-annex.xlsx")
     notes = " ".join(str(c.value) for row in book["Reduction options"].iter_rows() for c in row
                      if c.value)
     assert "no costed requirements" in notes
