@@ -448,9 +448,10 @@ def _cover(book: Book, record: Mapping[str, object]) -> None:
                 lines.append((str(key), value if isinstance(value, int | float) else str(value)))
     for k, (file, digest) in enumerate(_items(record["inputs_sha256"])):
         lines.append(("Input files (sha256)" if k == 0 else "", f"{file}: {digest}"))
-    book.write(ws, 0, 0, str(record.get("title", "")) or "alloc sweep", bold)
-    book.write(ws, 1, 0, "What this sweep solved and how to make it again (also sweep/run.json).")
-    for i, (label, value) in enumerate(lines, start=3):
+    t = book.top
+    book.write(ws, t, 0, str(record.get("title", "")) or "alloc sweep", bold)
+    book.write(ws, t + 1, 0, "What this sweep solved and how to make it again (also sweep/run.json).")
+    for i, (label, value) in enumerate(lines, start=t + 3):
         book.write(ws, i, 0, label, bold)
         book.write(ws, i, 1, str(value))
     ws.set_column(0, 0, 34)
@@ -459,7 +460,8 @@ def _cover(book: Book, record: Mapping[str, object]) -> None:
 
 def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, title: str,
                    unit: str, record: Mapping[str, object] | None = None,
-                   names: Mapping[tuple[str, str], str] | None = None) -> None:
+                   names: Mapping[tuple[str, str], str] | None = None,
+                   illustrative: bool = False, reference: str = "") -> None:
     """sweep.xlsx: an "about" sheet with the sweep's provenance, the summary with the names of
     the priorities and entities and a chart of the spread of each (amounts in `unit`, the
     model's), and the variants (on "variants (2)" and further sheets past a sheet's rows;
@@ -468,8 +470,9 @@ def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, ti
     gives the same bytes, nothing cut at the edge of a sheet)."""
     from alloc.report.book import AMOUNT, Book, Properties, created_on
 
-    book = Book(path, Properties(title=title, created=created_on("")))
+    book = Book(path, Properties(title=title, created=created_on("")), illustrative=illustrative)
     bold, number = book.f["bold"], book.f["num"]
+    t = book.top
     footer = f"&L{title.replace('&', '&&')}&CPage &P of &N"
     if record is not None:
         _cover(book, record)
@@ -477,17 +480,17 @@ def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, ti
     shown.insert(2, "name", [(names or {}).get((str(k), str(c)), str(c))
                              for k, c in zip(summary["kind"], summary["code"], strict=True)])
     ws = book.sheet("summary")
-    book.write(ws, 0, 0, f"{title}: totals over the variants ({unit}, all funds and years)", bold)
-    book.write_frame(ws, shown, row=1, header=bold,
+    book.write(ws, t, 0, f"{title}: totals over the variants ({unit}, all funds and years)", bold)
+    book.write_frame(ws, shown, row=t + 1, header=bold,
                      formats=[number if j >= 4 else None for j in range(len(shown.columns))])
     ws.set_column(0, 1, 10)
     ws.set_column(2, 2, 44)
     ws.set_column(3, len(shown.columns), 12)
-    ws.repeat_rows(1)
+    ws.repeat_rows(t + 1)
     col = len(shown.columns) + 1
     for c, head in enumerate(["median", "to p95", "below to p5"]):
-        book.write(ws, 1, col + c, head, bold)
-    at = len(shown) + 4
+        book.write(ws, t + 1, col + c, head, bold)
+    at = len(shown) + 4 + t
     for kind, what in (("priority", "thematic priority"), ("entity", "entity")):
         rows = shown.index[shown["kind"] == kind].tolist()
         if not rows or shown.loc[rows, "variants"].max() <= 0:
@@ -496,8 +499,8 @@ def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, ti
         for i in rows:
             r = shown.loc[i]
             for c, value in enumerate([r["p50"], r["p95"] - r["p50"], r["p50"] - r["p5"]]):
-                book.write(ws, i + 2, col + c, value, number)
-        first, last = rows[0] + 2, rows[-1] + 2
+                book.write(ws, i + 2 + t, col + c, value, number)
+        first, last = rows[0] + 2 + t, rows[-1] + 2 + t
         chart = book.add_chart({"type": "column"})
         chart.add_series({
             "name": "median (bars: 5th to 95th percentile)",
@@ -507,14 +510,14 @@ def write_workbook(path: Path, variants: pd.DataFrame, summary: pd.DataFrame, ti
                              "plus_values": ["summary", first, col + 1, last, col + 1],
                              "minus_values": ["summary", first, col + 2, last, col + 2]},
         })
-        chart.set_title({"name": f"Spread of the total per {what} over the variants"})
+        chart.set_title({"name": book.chart_title(f"Spread of the total per {what} over the variants")})
         chart.set_y_axis({"name": unit, "num_format": AMOUNT})
         chart.set_legend({"position": "bottom"})
         ws.insert_chart(at, 0, chart, {"x_scale": 1.6, "y_scale": 1.4})
         at += 23
-    for part in book.frame_sheets("variants", variants, header=bold, whole="variants.csv"):
-        part.ws.freeze_panes(1, 1)
-    book.print_setup(footer)
+    for part in book.frame_sheets("variants", variants, t, header=bold, whole="variants.csv"):
+        part.ws.freeze_panes(t + 1, 1)
+    book.print_setup(footer, reference)
     book.close()
 
 
@@ -545,7 +548,8 @@ def write_sweep(report: Path, sweep: Sweep, results: Sequence[Result], plan: Pla
         write_csv(summary, tmp / "summary.csv", float_format="%.6f")
         names = {**{("priority", p.code): p.name for p in plan.priorities},
                  **{("entity", e.code): e.name for e in plan.entities}}
-        write_workbook(tmp / "sweep.xlsx", variants, summary, title, plan.unit, record, names)
+        write_workbook(tmp / "sweep.xlsx", variants, summary, title, plan.unit, record, names,
+                       plan.illustrative, plan.reference or f"{plan.model}/{plan.name}")
         write_json(record, tmp / "run.json")
     return ["variants.csv", "summary.csv", "sweep.xlsx", "run.json"]
 
