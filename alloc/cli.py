@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--solver", choices=["highs", "cbc"], default="highs")
     compare.add_argument("--quiet", action="store_true")
     compare.add_argument("--debug", action="store_true", help="show tracebacks")
+    from alloc.web.command import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -291,8 +294,11 @@ def _main(argv: list[str] | None) -> int:
         say(interrupt.message(), file=sys.stderr)
         return EXIT_INTERRUPTED
     try:
+        from alloc.web.command import cmd_publish, cmd_serve
+
         return {"run": cmd_run, "check": cmd_check, "compare": cmd_compare,
-                "sweep": cmd_sweep, "explain": cmd_run}[args.command](args)
+                "sweep": cmd_sweep, "explain": cmd_run, "serve": cmd_serve,
+                "publish": cmd_publish}[args.command](args)
     except InputError as exc:
         say(*f"alloc: {exc}".split("\n"), file=sys.stderr)  # escaped line by line by InputError
         return EXIT_INPUT
