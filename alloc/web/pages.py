@@ -552,8 +552,10 @@ def solve_whatif(project: Path, name: str, overrides: Mapping[str, Any], base: a
         path.write_text(text, encoding="utf-8")
         try:
             plan = api.load(path, project)
-        except InputError as exc:
-            return WhatIfOutcome("invalid", str(exc).split("\n"), [], [], text)
+        except InputError as exc:  # named as the form, not as the scratch file it was put in
+            lines = [line.replace(path.as_posix(), "what-if").replace(str(path), "what-if")
+                     for line in str(exc).split("\n")]
+            return WhatIfOutcome("invalid", lines, [], [], text)
         result = api.solve(plan, time_limit=time_limit, reductions=False)
     seconds = time.perf_counter() - started
     if not result.optimal:
