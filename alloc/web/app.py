@@ -64,7 +64,8 @@ class Site:
         self.secret = secrets.token_bytes(32)
         self.env = environment()
         self.links = pages.Links()
-        self.scratch = Path(tempfile.mkdtemp(prefix="alloc-serve-"))
+        self._scratch = tempfile.TemporaryDirectory(prefix="alloc-serve-")  # removed at exit
+        self.scratch = Path(self._scratch.name)
 
     async def off_loop(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
         """Run `fn` in the pool, the event loop free to serve other users meanwhile."""
@@ -183,7 +184,7 @@ def create_app(project: Path, reports: Path | None = None, allow_save: bool = Fa
         return FileResponse(path, filename=Path(file).name)
 
     async def compare(request: Request) -> Response:
-        names = request.query_params.getlist("s")
+        names = [n for n in request.query_params.getlist("s") if n]   # "(none)" is empty
         if not names:
             return site.render(request, "compare_pick.html",
                                names=pages.scenario_names(site.project))

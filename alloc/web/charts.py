@@ -26,12 +26,14 @@ def bars(title: str, items: Sequence[tuple[str, float]], unit: str) -> Markup:
     span = (high - low) or 1.0
     plot = WIDTH - LABEL - 90
     zero = LABEL + plot * (-low / span)
-    height = len(items) * (BAR + GAP) + 30
+    height = len(items) * (BAR + GAP) + 36
     parts = [f'<svg class="chart" role="img" width="{WIDTH}" height="{height}" '
              f'viewBox="0 0 {WIDTH} {height}" xmlns="http://www.w3.org/2000/svg">',
-             f"<title>{escape(printable(title))} ({escape(unit)})</title>"]
+             f"<title>{escape(printable(title))} ({escape(unit)})</title>",
+             f'<text class="heading" x="4" y="13">{escape(printable(title))} '
+             f"({escape(printable(unit))})</text>"]
     for i, (label, value) in enumerate(items):
-        y = 20 + i * (BAR + GAP)
+        y = 26 + i * (BAR + GAP)
         x0 = zero + plot * (min(value, 0.0) / span)
         w = plot * abs(value) / span
         cls = "neg" if value < 0 else "pos"
@@ -40,6 +42,6 @@ def bars(title: str, items: Sequence[tuple[str, float]], unit: str) -> Markup:
         parts.append(f'<rect class="{cls}" x="{x0:.1f}" y="{y}" width="{w:.1f}" height="{BAR}">'
                      f"<title>{escape(printable(label))}: {_fmt(value)}</title></rect>")
         parts.append(f'<text x="{x0 + w + 4:.1f}" y="{y + BAR - 5}">{_fmt(value)}</text>')
-    parts.append(f'<line x1="{zero:.1f}" y1="14" x2="{zero:.1f}" y2="{height - 8}" class="axis"/>')
+    parts.append(f'<line x1="{zero:.1f}" y1="20" x2="{zero:.1f}" y2="{height - 8}" class="axis"/>')
     parts.append("</svg>")
     return Markup("".join(parts))
