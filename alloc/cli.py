@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--debug", action="store_true", help="show tracebacks")
     _add_set(compare, " (every scenario alike)")
     _init_parser(sub)
+    from alloc.web.command import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -383,11 +386,14 @@ def _main(argv: list[str] | None) -> int:
         say(interrupt.message(), file=sys.stderr)
         return EXIT_INTERRUPTED
     try:
+        from alloc.web.command import cmd_publish, cmd_serve
+
         if args.command != "init":
             args.project = (project.find_project() if args.project is None
                             else project.check_project(args.project))
         return {"run": cmd_run, "check": cmd_check, "compare": cmd_compare, "init": cmd_init,
-                "sweep": cmd_sweep, "explain": cmd_run}[args.command](args)
+                "sweep": cmd_sweep, "explain": cmd_run, "serve": cmd_serve,
+                "publish": cmd_publish}[args.command](args)
     except InputError as exc:
         say(*f"alloc: {exc}".split("\n"), file=sys.stderr)  # escaped line by line by InputError
         return EXIT_INPUT

@@ -127,8 +127,14 @@ def test_only_the_entry_points_use_the_api_and_the_command_line() -> None:
         names = alloc_imports(path)
         if module not in ("cli.py", "_entry.py", "__init__.py", "__main__.py"):
             assert "alloc.cli" not in names, module
-        if module not in ("cli.py", "__init__.py"):
+        if module not in ("cli.py", "__init__.py") and not module.startswith("web/"):
             assert "alloc.api" not in names, module
+
+
+def test_the_web_view_holds_no_allocation_logic() -> None:
+    """alloc serve/publish lay out what the API computes: they never build or solve a program."""
+    for module, names in package_imports("web").items():
+        assert not {n for n in names if n.startswith("alloc.lp")}, (module, names)
 
 
 def test_the_default_path_does_not_load_pulp(project: Path) -> None:
