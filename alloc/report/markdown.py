@@ -98,6 +98,22 @@ def render_summary(s: Summary) -> str:
             lines.append(row(f"Biennium {label}", members, bold=True))
     lines.append(row("Total", order, bold=True))
     lines.append("")
+    names = [n for n, _ in s.years[0].parts] if s.years and s.years[0].parts else []
+    if names:
+        lines += [f"## The ceiling of the regular budget and its parts ({escape(s.unit)})", "",
+                  "Ceiling = revenue lines + growth rules and cuts + programme support costs "
+                  "earned on the extrabudgetary funds' spending; the parts are rounded to add up "
+                  "to the ceiling above.", "",
+                  "| Year | " + " | ".join(escape(n[:1].upper() + n[1:]) for n in names)
+                  + " | Ceiling |", "| --- |" + " --: |" * (len(names) + 1)]
+        for y in s.years:
+            lines.append("| " + " | ".join([escape(y.label), *(_amount(v) for _, v in y.parts),
+                                            _amount(y.ceiling)]) + " |")
+        totals = [sum(y.parts[k][1] for y in s.years) for k in range(len(names))]
+        lines.append("| " + " | ".join(["**Total**", *(f"**{_amount(v)}**" for v in totals),
+                                        f"**{_amount(sum(y.ceiling for y in s.years))}**"])
+                     + " |")
+        lines.append("")
     lines += ["## Provenance: what the scenario changed", ""]
     if s.overrides:
         lines += ["| Scenario | Key | Old value | New value |", "| --- | --- | --- | --- |"]

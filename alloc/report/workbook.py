@@ -276,6 +276,33 @@ def _write_summary(book: _Book, s: Summary) -> None:
     ws.write_string(r + 2, 0, "Figures rounded to whole units as in the tables (see the "
                     "reconciliation sheet); extrabudgetary = all funds - regular budget.", f["note"])
     r += 4
+    # the ceiling's named parts: the one definition every output shows (alloc.report.ceiling)
+    names = [n for n, _ in s.years[0].parts] if s.years and s.years[0].parts else []
+    if names:
+        ws.write_string(r, 0, with_unit("The ceiling of the regular budget and its parts", s.unit),
+                        f["title"])
+        r += 1
+        for c, text in enumerate(["Year", *(n[:1].upper() + n[1:] for n in names), "Ceiling"]):
+            ws.write_string(r, c, text, f["head"] if c == 0 else f["head_num"])
+        ws.set_row(r, 3 * _LINE_POINTS)
+        first = r + 1
+        for y in s.years:
+            r += 1
+            ws.write_string(r, 0, y.label, f["text"])
+            for c, (_, v) in enumerate(y.parts, start=1):
+                ws.write_number(r, c, v, f["num"])
+            ws.write_formula(r, len(names) + 1, _sum([(r, c) for c in range(1, len(names) + 1)]),
+                             f["num"], y.ceiling)
+        r += 1
+        ws.write_string(r, 0, "Total", f["tot_text"])
+        for c in range(1, len(names) + 2):
+            value = (sum(y.ceiling for y in s.years) if c == len(names) + 1
+                     else sum(y.parts[c - 1][1] for y in s.years))
+            ws.write_formula(r, c, _sum([(k, c) for k in range(first, r)]), f["tot_num"], value)
+        ws.write_string(r + 2, 0, "Ceiling = revenue lines + growth rules and cuts + programme "
+                        "support costs earned on the extrabudgetary funds' spending; the parts "
+                        "are rounded to add up to the ceiling above.", f["note"])
+        r += 4
     ws.write_string(r, 0, "Provenance: what the scenario changed", f["title"])
     r += 1
     if not s.overrides:
