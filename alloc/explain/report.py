@@ -17,9 +17,9 @@ from alloc.explain.diagnosis import Diagnosis
 from alloc.explain.explanation import Explanation
 from alloc.explain.flexibility import Room
 from alloc.explain.prices import CONSTRAINT_CSV
-from alloc.lp.solution import Solution
 from alloc.explain.ranging import Range
 from alloc.explain.words import amount_text, short_source
+from alloc.lp.solution import Solution
 from alloc.model.domain import Plan
 from alloc.report.ceiling import equation, tenths
 from alloc.report.workbook import Sheet
@@ -122,8 +122,8 @@ def sheets(explanation: Explanation, plan: Plan) -> list[Sheet]:
              "(or share) over which re-solving the plan keeps the same set of binding rules, "
              "everything else as it is. For a ceiling, the amount is its fixed part (revenue "
              "lines, growth rules and cuts); the programme support costs earned on the "
-             "extrabudgetary funds come on top (the Constraints sheet). An empty end: no change found up to the end searched "
-             "(a share of 0 or 1, or four times the amount).",),
+             "extrabudgetary funds come on top (the Constraints sheet). An empty end: no change "
+             "found up to the end searched (a share of 0 or 1, or four times the amount).",),
             (("kind", "Kind", "text", 9), ("code", "Code", "text", 12), ("name", "Name", "wrap", 40),
              ("parameter", "What", "text", 9), ("value", "Now", "number", 13),
              ("low", "From", "number", 13), ("high", "To", "number", 13),

@@ -15,7 +15,7 @@ from alloc.lp.solution import CeilingParts, Solution
 from alloc.report.rounding import largest_remainder, round_half_up
 from alloc.report.tables import CEILING, Table, figure, reconciliation
 
-__all__ = ["equation", "published", "record", "period_equations", "tenths", "whole_parts"]
+__all__ = ["equation", "period_equations", "published", "record", "tenths", "whole_parts"]
 
 
 def whole_parts(parts: CeilingParts, total: int | None = None) -> list[tuple[str, int]]:

@@ -106,12 +106,13 @@ def render_summary(s: Summary) -> str:
                   "to the ceiling above.", "",
                   "| Year | " + " | ".join(escape(n[:1].upper() + n[1:]) for n in names)
                   + " | Ceiling |", "| --- |" + " --: |" * (len(names) + 1)]
-        for y in s.years:
-            lines.append("| " + " | ".join([escape(y.label), *(_amount(v) for _, v in y.parts),
-                                            _amount(y.ceiling)]) + " |")
-        totals = [sum(y.parts[k][1] for y in s.years) for k in range(len(names))]
+        for year in s.years:
+            lines.append("| " + " | ".join([escape(year.label),
+                                            *(_amount(v) for _, v in year.parts),
+                                            _amount(year.ceiling)]) + " |")
+        totals = [sum(year.parts[k][1] for year in s.years) for k in range(len(names))]
         lines.append("| " + " | ".join(["**Total**", *(f"**{_amount(v)}**" for v in totals),
-                                        f"**{_amount(sum(y.ceiling for y in s.years))}**"])
+                                        f"**{_amount(sum(year.ceiling for year in s.years))}**"])
                      + " |")
         lines.append("")
     lines += ["## Provenance: what the scenario changed", ""]

@@ -289,16 +289,16 @@ def _write_summary(book: _Book, s: Summary) -> None:
         for y in s.years:
             r += 1
             ws.write_string(r, 0, y.label, f["text"])
-            for c, (_, v) in enumerate(y.parts, start=1):
-                ws.write_number(r, c, v, f["num"])
+            for c, part in enumerate(y.parts, start=1):
+                ws.write_number(r, c, part[1], f["num"])
             ws.write_formula(r, len(names) + 1, _sum([(r, c) for c in range(1, len(names) + 1)]),
                              f["num"], y.ceiling)
         r += 1
         ws.write_string(r, 0, "Total", f["tot_text"])
         for c in range(1, len(names) + 2):
-            value = (sum(y.ceiling for y in s.years) if c == len(names) + 1
+            amount = (sum(y.ceiling for y in s.years) if c == len(names) + 1
                      else sum(y.parts[c - 1][1] for y in s.years))
-            ws.write_formula(r, c, _sum([(k, c) for k in range(first, r)]), f["tot_num"], value)
+            ws.write_formula(r, c, _sum([(k, c) for k in range(first, r)]), f["tot_num"], amount)
         ws.write_string(r + 2, 0, "Ceiling = revenue lines + growth rules and cuts + programme "
                         "support costs earned on the extrabudgetary funds' spending; the parts "
                         "are rounded to add up to the ceiling above.", f["note"])
