@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from alloc.lp.solution import CeilingParts, Solution
-from alloc.report.rounding import largest_remainder, round_half_up
+from alloc.report.rounding import RoundingError, largest_remainder, round_half_up
 from alloc.report.tables import CEILING, Table, figure, reconciliation
 
 __all__ = ["equation", "period_equations", "published", "record", "tenths", "whole_parts"]
@@ -22,15 +22,25 @@ def whole_parts(parts: CeilingParts, total: int | None = None) -> list[tuple[str
     """The named parts in whole units adding up to `total` (default: the total rounded half up)."""
     named = parts.named()
     total = round_half_up(parts.total) if total is None else total
-    return list(zip([n for n, _ in named], largest_remainder([a for _, a in named], total),
-                    strict=True))
+    try:
+        whole = largest_remainder([a for _, a in named], total)
+    except RoundingError:  # a total a hair off a whole number: the largest part takes the unit
+        whole = [round_half_up(a) for _, a in named]
+        big = max(range(len(whole)), key=lambda i: abs(named[i][1]))
+        whole[big] += total - sum(whole)
+    return list(zip([n for n, _ in named], whole, strict=True))
 
 
 def tenths(parts: CeilingParts) -> tuple[float, list[tuple[str, float]]]:
     """The total and the named parts to a tenth of a unit, adding up (as the rules state them)."""
     named = parts.named()
     total = round_half_up(parts.total * 10)
-    rounded = largest_remainder([a * 10 for _, a in named], total)
+    try:
+        rounded = largest_remainder([a * 10 for _, a in named], total)
+    except RoundingError:  # as in whole_parts
+        rounded = [round_half_up(a * 10) for _, a in named]
+        big = max(range(len(rounded)), key=lambda i: abs(named[i][1]))
+        rounded[big] += total - sum(rounded)
     return total / 10, [(n, v / 10) for (n, _), v in zip(named, rounded, strict=True)]
 
 
