@@ -174,6 +174,14 @@ def test_every_output_gives_the_same_ceiling(project: Path, scenario: str) -> No
         assert f"| {y} | " + " | ".join(f"{t:,}" for t in
                                         [*(v for v in parts_block[y][1:len(terms) + 1]), whole]) \
             + " |" in markdown
+    # the reduction options' ceiling changes are of the same ceiling (all years)
+    options = pd.read_csv(project / "explain" / scenario / "tables" / "reduction-options.csv")
+    unit = json.loads((folder / "run.json").read_text())["unit"]
+    whole_period = sum(record[y]["total"] for y in years)
+    assert len(options) > 0
+    for cumulative, percent in zip(options[f"cumulative ceiling change ({unit})"],
+                                   options["ceiling change (%)"], strict=True):
+        assert abs(percent) == pytest.approx(cumulative / whole_period * 100, abs=1e-3)
     width = len(_terms(printed[years[0]][1]))
     assert head[1] == "Revenue lines" and head[width + 1] == "Ceiling"
     if scenario == "zng":
