@@ -182,9 +182,14 @@ def _explain(result: Result, program: LinearProgram, options: Any, deep: bool, t
 
     solution, plan = result.solution, result.plan
     if solution.optimal:
-        result.explanation = explain(program, solution.constraints, solution.objectives, options,
-                                     tolerance, deep, cell)
-        result.lines = words.explanation_lines(result.explanation, plan) if deep else []
+        from alloc.report.ceiling import period_equations
+
+        result.explanation = words.restate_ceilings(
+            explain(program, solution.constraints, solution.objectives, options, tolerance, deep,
+                    cell), solution)
+        result.lines = (words.explanation_lines(result.explanation, plan,
+                                                ceilings=period_equations(solution))
+                        if deep else [])
         if result.explanation.cell is not None:
             result.lines += words.cell_lines(result.explanation.cell, plan)
         return

@@ -233,6 +233,7 @@ def _print_run(command: str, result: api.Result, written: api.Written,
         f"{plan.model}" + (f"; scenario chain {chain}" if len(plan.scenario_chain) > 1 else ""))
     _say_sets(sets or {})
     if solution.optimal and command != "explain":
+        from alloc.report.ceiling import equation
         from alloc.report.tables import appendix_a, summarize
 
         # the figures the tables publish, rounded as they are (so the terminal and the workbook
@@ -244,6 +245,9 @@ def _print_run(command: str, result: api.Result, written: api.Written,
         for y in summary.years:
             say(f"  {y.label:<6}{_fmt(y.ceiling):>14}{_fmt(y.regular):>14}"
                 f"{_fmt(y.extrabudgetary):>16}{_fmt(y.balance):>14}")
+        # the ceiling's named parts, as the Summary sheet states them
+        for y in summary.years:
+            say(f"  ceiling {y.label}: {equation(y.ceiling, list(y.parts))}")
         levels = ", ".join(f"{k} {v:.6g}" for k, v in solution.objectives.items())
         say(f"  objective: {levels}")
     elif not result.lines:

@@ -375,7 +375,7 @@ def _requirement_sentence(plan: Plan, lp: LinearProgram, i: int, price: float, a
             "margin goes here.")
 
 
-CONSTRAINT_CSV = ["rule", "name", "source", "activity", "bound", "slack", "shadow_price"]
+CONSTRAINT_CSV = ["rule", "name", "source", "activity", "bound", "slack", "shadow_price", "text"]
 
 
 def constraint_table(lp: LinearProgram, constraints: pd.DataFrame, prices: Prices

@@ -1,8 +1,9 @@
 """Options for reducing expenses, and what more money buys (the list Annex 2 to Decision 5 asks for).
 
-The ceiling of every year is moved by the same fraction s of itself, down to -MAX_CUT (a cut of
-10%) and up until every requirement the rules let the ceiling pay for is funded (at most the
-total requirement, at most +MAX_RISE). Everything else stays as the plan states it, amounts of
+The ceiling's fixed part of every year (revenue lines, growth rules and cuts: the bound of its
+ceiling row) is moved by the same fraction s of itself, down to -MAX_CUT (a cut of 10%) and up
+until every requirement the rules let the ceiling pay for is funded (at most the total
+requirement, at most +MAX_RISE). Everything else stays as the plan states it, amounts of
 envelopes included. Along that path the value of the unfunded requirements V(s) (the value level)
 is piecewise linear and convex: it falls by a constant value per unit of ceiling between kinks,
 where the next class of requirements (another priority weight times tranche factor, or a rule
@@ -17,7 +18,9 @@ solved at each block's end: the same program a cold run of the plan with that ce
 (`plan_with_ceiling`), warm on one solver instance. So a block is what a re-run with the ceiling
 moved to the block's end takes away (or adds) on each cell, to the solver's precision: the
 options are consistent with re-runs by construction, and tests/explain/test_reductions.py checks
-it by re-running cold.
+it by re-running cold. The changes of the ceiling reported (in the unit and in %) are of the
+ceiling as defined everywhere (`CeilingParts`: the fixed part plus the programme support costs
+earned, which follow the funds' spending at each end).
 """
 
 from __future__ import annotations
@@ -93,9 +96,18 @@ class ReductionOptions:
     plan: Plan
     blocks: list[Block] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    ceiling: float = 0.0
+    """The ceiling as defined everywhere (revenue lines, growth rules and cuts, programme support
+    costs earned: `CeilingParts`), all years, at the plan's optimum: what the % change is of."""
     solves: int = 0
     """Solves of the whole program (the kink search solves the value level only)."""
     seconds: float = 0.0
+
+    def change_percent(self, b: Block) -> float:
+        """The ceiling's change at the block's end, % of the ceiling (negative: a cut)."""
+        if self.ceiling <= 0:
+            return b.end * 100
+        return (-1.0 if b.direction == REDUCE else 1.0) * b.ceiling_change / self.ceiling * 100
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -119,7 +131,7 @@ class ReductionOptions:
                     "year": int(year), "amount": round(float(amount), 6) + 0.0,
                     "value_per_unit": round(b.value_per_unit, 6) + 0.0,
                     "cumulative": round(b.ceiling_change, 6) + 0.0,
-                    "ceiling_change": round(b.end * 100, 4) + 0.0,
+                    "ceiling_change": round(self.change_percent(b), 4) + 0.0,
                 })
         return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -134,6 +146,11 @@ class _Path:
         self.base = lp.rhs[self.rows].astype(float)
         self.equal = lp.senses[self.rows] == 2
         self.total = float(sum(plan.ceiling(y) for y in plan.years))
+        """The ceiling rows' fixed part (revenue lines, growth rules and cuts), all years: what s
+        moves."""
+        self.earned: dict[float, float] = {}
+        """Programme support costs earned (all years) at each s solved whole: the ceiling as
+        defined is (1 + s) x total + earned[s]."""
         self.k = next(i for i, level in enumerate(lp.levels) if level.name == "value")
         self.first = solved_levels(lp, False).index(self.k) == 0
         self.evaluations = 0
@@ -183,7 +200,23 @@ class _Path:
         if uniqueness(model, self.options.quadratic):
             raise _Stop("the optimum is not proven unique along the path ("
                         + uniqueness(model, self.options.quadratic) + ")")
-        return cell_years(self.lp, model.values()), objectives["value"]
+        values = model.values()
+        self.earned[s] = self.support_earned(values)
+        return cell_years(self.lp, values), objectives["value"]
+
+    def support_earned(self, x: np.ndarray) -> float:
+        """The programme support costs earned at x: the funds' terms of the ceiling rows."""
+        start, index, coefs = self.lp.matrix()
+        total = 0.0
+        for i in self.rows:
+            c, j = coefs[start[i]:start[i + 1]], index[start[i]:start[i + 1]]
+            total += float(-(c[c < 0] * np.asarray(x)[j[c < 0]]).sum())
+        return total
+
+    def ceiling(self, s: float) -> float:
+        """The ceiling as defined (`CeilingParts.total`), all years, with the fixed part moved
+        by s (s solved whole before, or 0)."""
+        return (1.0 + s) * self.total + self.earned[s]
 
     def limit(self, end: float, tries: int = 14) -> float:
         """The furthest s toward `end` (from 0) at which the rules can all hold."""
@@ -304,8 +337,8 @@ def _direction(path: _Path, direction: str, end: float, base: np.ndarray, base_v
                               "amount": change[cells, years]})
         frame = frame.sort_values(["amount", "cell", "year"], ascending=[False, True, True],
                                   kind="stable").reset_index(drop=True)
-        moved = abs(s1 - s0) * path.total
-        blocks.append(Block(direction, number, s0, s1, abs(s1) * path.total,
+        moved = abs(path.ceiling(s1) - path.ceiling(s0)) or abs(s1 - s0) * path.total
+        blocks.append(Block(direction, number, s0, s1, abs(path.ceiling(s1) - path.ceiling(0.0)),
                             sign * (v_before - v_after) / moved, frame))
         before, v_before = after, v_after
     return blocks
@@ -335,6 +368,9 @@ def reduction_options(lp: LinearProgram, solution: Solution,
                              alloc["amount"], strict=True):
         base[where[Cell(e, p, o)], plan.years.index(int(y))] += a
     base_value = solution.objectives["value"]
+    parts = [solution.ceiling_parts(y) for y in plan.years]
+    path.earned[0.0] = sum(p.support_costs_earned for p in parts)
+    out.ceiling = sum(p.total for p in parts)
     total_requirement = sum(plan.requirement_total(y) for y in plan.years)
     rise = min(MAX_RISE, max(0.0, total_requirement / path.total - 1.0)) if path.total > 0 else 0
     try:

@@ -5,8 +5,9 @@ the other modules of `alloc.explain`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,9 @@ from alloc.explain.flexibility import Room
 from alloc.explain.prices import CONSTRAINT_CSV
 from alloc.explain.ranging import Range
 from alloc.explain.words import amount_text, short_source
+from alloc.lp.solution import Solution
 from alloc.model.domain import Plan
+from alloc.report.ceiling import equation, tenths
 from alloc.report.workbook import Sheet
 
 CONSTRAINTS = "constraints.csv"
@@ -27,6 +30,30 @@ RANGING = "ranging.csv"
 FLEXIBILITY_COLUMNS = ["kind", "code", "name", "amount", "low", "high", "room", "forced",
                        "tolerance"]
 RANGING_COLUMNS = ["kind", "code", "name", "source", "parameter", "value", "low", "high"]
+
+
+def restate_ceilings(explanation: Explanation, solution: Solution) -> Explanation:
+    """The ceiling rows as the ceiling is defined everywhere (`CeilingParts`): bound = the
+    ceiling with the programme support costs earned, activity = regular-budget spending, and the
+    parts in the rule's text. The LP row holds the support costs earned on its left-hand side, so
+    its slack and price are the same either way (a price is per unit of ceiling)."""
+    plan = solution.plan
+    table = explanation.table.copy()
+    verb = "equals" if plan.balance_budget else "stays within"
+    for label, ys, _ in plan.ceiling_periods():
+        at = table.index[table["name"] == f"ceiling[{label}]"]
+        if not len(at):
+            continue
+        parts = solution.ceiling_parts(ys, label)
+        total, named = tenths(parts)
+        psc = parts.support_costs_earned
+        table.loc[at, "bound"] = round(float(table.loc[at[0], "bound"]) + psc, 6) + 0.0
+        table.loc[at, "activity"] = round(float(table.loc[at[0], "activity"]) + psc, 6) + 0.0
+        table.loc[at, "text"] = (f"regular-budget spending in {label} {verb} the ceiling of "
+                                 f"{equation(total, named, decimals=1)} (the support costs earned "
+                                 f"follow the funds' spending: the rule's fixed part is "
+                                 f"{parts.fixed:,.1f})")
+    return dataclasses.replace(explanation, table=table)
 
 
 def binding_first(table: pd.DataFrame) -> pd.DataFrame:
@@ -93,8 +120,10 @@ def sheets(explanation: Explanation, plan: Plan) -> list[Sheet]:
             "Ranging", "Ranging: where the binding rules stay the same",
             ("For each ceiling and each thematic priority's target: the interval of its amount "
              "(or share) over which re-solving the plan keeps the same set of binding rules, "
-             "everything else as it is. An empty end: no change found up to the end searched "
-             "(a share of 0 or 1, or four times the amount).",),
+             "everything else as it is. For a ceiling, the amount is its fixed part (revenue "
+             "lines, growth rules and cuts); the programme support costs earned on the "
+             "extrabudgetary funds come on top (the Constraints sheet). An empty end: no change "
+             "found up to the end searched (a share of 0 or 1, or four times the amount).",),
             (("kind", "Kind", "text", 9), ("code", "Code", "text", 12), ("name", "Name", "wrap", 40),
              ("parameter", "What", "text", 9), ("value", "Now", "number", 13),
              ("low", "From", "number", 13), ("high", "To", "number", 13),
@@ -139,7 +168,10 @@ def diagnosis_lines(diagnosis: Diagnosis) -> list[str]:
     return lines
 
 
-def explanation_lines(explanation: Explanation, plan: Plan, limit: int = 15) -> list[str]:
+def explanation_lines(explanation: Explanation, plan: Plan, limit: int = 15,
+                      ceilings: Mapping[str, str] | None = None) -> list[str]:
+    """What `alloc explain` prints; `ceilings`: the equation of each ceiling period's ceiling in
+    the tables' whole units (alloc.report.ceiling.period_equations)."""
     table = binding_first(explanation.table)
     # a requirement's own rows say how far it is funded (the report's Requirements table)
     table = table[table["rule"] != "requirement"]
@@ -162,6 +194,11 @@ def explanation_lines(explanation: Explanation, plan: Plan, limit: int = 15) -> 
         lines.append("ranging (where the binding rules stay the same):")
         for g in explanation.ranges:
             share = g.parameter == "share"
+            if g.kind == "ceiling" and ceilings and g.code in ceilings:
+                lines.append(f"  ceiling {g.code}: {ceilings[g.code]}; its fixed part (revenue "
+                             f"lines, growth rules and cuts) {_end(g.value, share)}, from "
+                             f"{_end(g.low, share)} to {_end(g.high, share)}")
+                continue
             lines.append(f"  {g.kind} {g.code}: {_end(g.value, share)}, from "
                          f"{_end(g.low, share)} to {_end(g.high, share)}")
     return lines

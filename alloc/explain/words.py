@@ -243,6 +243,9 @@ def _conflict_message(plan: Plan, lp: LinearProgram, b: _Rows, words: Mapping[in
         verb = "need" if need_plural else "needs"
         cap = (f"add up to {amount_text(allowed)}" if limit_plural
                else f"is {amount_text(allowed)}")
+        if any(words[i].noun == "ceiling" and (b.coefs(i) < 0).any() for i in shown_limits):
+            # the row's bound is the ceiling's fixed part: the support costs earned are variables
+            cap += " before the programme support costs earned"
         head = (f"{_capital(need_words)} {verb} {amount_text(needed)} ({unit}) in {period}{others}"
                 f" but {limit_words} {cap}")
     elif needs and not limits and all(len(b.cols(i)) == 0 for i in needs):

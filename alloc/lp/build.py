@@ -225,13 +225,16 @@ def ceiling(lp: LinearProgram, plan: Plan, ix: Index) -> None:
     psc = np.array([0.0, *(f.support_cost_rate for f in plan.funds)])[ix.fund]
     source = plan.sources.get("financial_plan.revenue", "financial-plan.toml: revenue")
     verb = "equals" if plan.balance_budget else "stays within"
-    extra = " plus programme support costs earned" if (psc > 0).any() else ""
+    # the ceiling as defined everywhere (CeilingParts): the fixed part is the row's bound
+    lead, extra = (("the ceiling: revenue lines, growth rules and cuts of ",
+                    " plus programme support costs earned") if (psc > 0).any()
+                   else ("the ceiling of ", ""))
     for label, ys, amount in plan.ceiling_periods():
         cols = np.flatnonzero((ix.regular | (psc > 0)) & ix.years(ys))
         coefs = np.where(ix.regular, 1.0, -psc)[cols]
         lp.add_row(f"ceiling[{label}]", "ceiling", "==" if plan.balance_budget else "<=", amount,
                    cols, coefs, source,
-                   f"regular-budget spending in {label} {verb} the ceiling of {_fmt(amount)}{extra}")
+                   f"regular-budget spending in {label} {verb} {lead}{_fmt(amount)}{extra}")
 
 
 def envelopes(lp: LinearProgram, plan: Plan, ix: Index) -> None:

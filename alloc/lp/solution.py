@@ -5,13 +5,14 @@ Tables, writers and diagnoses read a `Solution`; none of them needs the LP or th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import pandas as pd
 
 from alloc.lp.verify import ABS_TOLERANCE
-from alloc.model.domain import Plan
+from alloc.model.domain import CeilingAdjustment, Plan
 
 CHECK_TOLERANCE = ABS_TOLERANCE
 """How far (in the plan's unit) an amount may break a rule before the independent check refuses
@@ -25,6 +26,53 @@ CONSTRAINT_COLUMNS = ["rule", "name", "source", "text", "sense", "bound", "activ
                       "shadow_price"]
 AMOUNT_DECIMALS = 6
 """Amounts are kept to a thousandth of a franc (CHF thousands with 6 decimals)."""
+
+
+REVENUE_WORDS = "revenue lines"
+SUPPORT_WORDS = "programme support costs earned on extrabudgetary funds"
+
+
+def adjustment_words(adjustment: CeilingAdjustment) -> str:
+    """A growth rule or cut as a finance officer names it, from the plan's own name: "zero
+    nominal growth", "cut of 5.0%" (the name's head, before its colon or "of revenue")."""
+    head = adjustment.name.split(":")[0].removesuffix(" of revenue").strip()
+    return (head[:1].lower() + head[1:]) if head else adjustment.code
+
+
+@dataclass(frozen=True)
+class CeilingParts:
+    """The regular budget's ceiling of a year (or period) and its named parts: the one definition
+    every output shows.
+
+    ceiling = revenue lines + growth rules and cuts + programme support costs earned on the
+    extrabudgetary funds' spending. The LP's ceiling row holds the first two as its bound and the
+    support costs earned as variables (they depend on the allocation), so its bound is `fixed`;
+    a shadow price of the row is per unit of ceiling either way.
+    """
+
+    label: str
+    revenue: float
+    adjustments: tuple[tuple[str, str, float], ...]
+    """(code, name in words, amount) of each growth rule or cut, in the plan's order."""
+    support_costs_earned: float
+    earns_support_costs: bool
+    """Whether any fund earns programme support costs (else that part is not shown)."""
+
+    @property
+    def fixed(self) -> float:
+        """Revenue lines plus growth rules and cuts: the bound of the LP's ceiling row."""
+        return self.revenue + sum(a for _, _, a in self.adjustments)
+
+    @property
+    def total(self) -> float:
+        return self.fixed + self.support_costs_earned
+
+    def named(self) -> list[tuple[str, float]]:
+        """The parts in words with their amounts, in the order they add up."""
+        out = [(REVENUE_WORDS, self.revenue), *((w, a) for _, w, a in self.adjustments)]
+        if self.earns_support_costs:
+            out.append((SUPPORT_WORDS, self.support_costs_earned))
+        return out
 
 
 @dataclass
@@ -76,9 +124,22 @@ class Solution:
         """Programme support costs earned in a year on the extrabudgetary funds' spending."""
         return self.plan.support_cost_income(self.fund_spending(), year)
 
+    def ceiling_parts(self, years: int | Sequence[int], label: str | None = None) -> CeilingParts:
+        """The ceiling of a year (or the sum over a period's years) and its named parts."""
+        ys = (years,) if isinstance(years, int) else tuple(years)
+        plan = self.plan
+        return CeilingParts(
+            label=label or (str(ys[0]) if len(ys) == 1 else f"{ys[0]}-{ys[-1]}"),
+            revenue=sum(plan.revenue_total(y) for y in ys),
+            adjustments=tuple((a.code, adjustment_words(a), sum(a.amounts.get(y, 0.0) for y in ys))
+                              for a in plan.adjustments),
+            support_costs_earned=sum(self.support_cost_income(y) for y in ys),
+            earns_support_costs=any(f.support_cost_rate > 0 for f in plan.funds))
+
     def ceiling(self, year: int) -> float:
-        """The ceiling in a year including programme support costs earned."""
-        return self.plan.ceiling(year) + self.support_cost_income(year)
+        """The ceiling in a year (`ceiling_parts`): revenue lines, growth rules and cuts, and
+        programme support costs earned."""
+        return self.ceiling_parts(year).total
 
     def allocated(self, year: int, fund: str | None = None) -> float:
         a = self.allocation

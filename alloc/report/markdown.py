@@ -103,6 +103,23 @@ def render_summary(s: Summary) -> str:
             lines.append(row(f"Biennium {label}", members, bold=True))
     lines.append(row("Total", order, bold=True))
     lines.append("")
+    names = [n for n, _ in s.years[0].parts] if s.years and s.years[0].parts else []
+    if names:
+        lines += [f"## The ceiling of the regular budget and its parts ({escape(s.unit)})", "",
+                  "Ceiling = revenue lines + growth rules and cuts + programme support costs "
+                  "earned on the extrabudgetary funds' spending; the parts are rounded to add up "
+                  "to the ceiling above.", "",
+                  "| Year | " + " | ".join(escape(n[:1].upper() + n[1:]) for n in names)
+                  + " | Ceiling |", "| --- |" + " --: |" * (len(names) + 1)]
+        for year in s.years:
+            lines.append("| " + " | ".join([escape(year.label),
+                                            *(_amount(v) for _, v in year.parts),
+                                            _amount(year.ceiling)]) + " |")
+        totals = [sum(year.parts[k][1] for year in s.years) for k in range(len(names))]
+        lines.append("| " + " | ".join(["**Total**", *(f"**{_amount(v)}**" for v in totals),
+                                        f"**{_amount(sum(year.ceiling for year in s.years))}**"])
+                     + " |")
+        lines.append("")
     lines += ["## Provenance: what the scenario changed", ""]
     if s.overrides:
         lines += ["| Scenario | Key | Old value | New value |", "| --- | --- | --- | --- |"]

@@ -52,7 +52,8 @@ def sheet(frame: pd.DataFrame, unit: str, notes: Sequence[str]) -> Sheet:
     shown = rounded(frame).assign(
         direction=frame["direction"].map({"reduce": "Reduce", "fund": "Fund"}))
     explain = (
-        "Every year's ceiling is moved by the same share of itself: down by up to 10% (Reduce: "
+        "Every year's revenue lines, growth rules and cuts (the ceiling less the programme "
+        "support costs earned) are moved by the same share of themselves: down by up to 10% (Reduce: "
         "what the model gives up, lowest value first) and up until every requirement the rules "
         "let the regular budget pay for is funded (Fund: what more money buys, highest value "
         "first). Each option is what re-running the scenario with the ceiling at the option's end "
@@ -60,7 +61,9 @@ def sheet(frame: pd.DataFrame, unit: str, notes: Sequence[str]) -> Sheet:
         "at their amounts, not re-scaled as shares of the new ceiling); amounts "
         f"are all funds together. Value per {one}: the value of the costed requirements lost or "
         f"funded per {one} of ceiling (priority weight x tranche factor). Cumulative: the ceiling "
-        f"change at the option's end, all years, in {unit}.")
+        f"change at the option's end, all years, in {unit}; the ceiling is the revenue lines, "
+        "growth rules and cuts and the programme support costs earned on the extrabudgetary "
+        "funds' spending (as on the Summary sheet), and its change (%) is of that ceiling.")
     rounding = (f"Amounts rounded to whole {unit} so that each option's cells add up to its "
                 f"rounded total; {CSV} has them to 6 decimals.")
     return Sheet(

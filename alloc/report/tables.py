@@ -138,6 +138,9 @@ class SummaryYear:
     balance: int
     extrabudgetary: int
     total: int
+    parts: tuple[tuple[str, int], ...] = ()
+    """The ceiling's named parts (revenue lines, growth rules and cuts, programme support costs
+    earned), rounded to add up to `ceiling` (alloc.report.ceiling)."""
 
 
 @dataclass(frozen=True)
@@ -913,17 +916,22 @@ def appendix_views(solution: Solution, support: str = "rows") -> Appendix:
 
 def summarize(solution: Solution, tables: Sequence[Table], support: str = "rows") -> Summary:
     """The workbook's summary, in whole units taken from the tables so that they agree."""
+    from alloc.report.ceiling import published, whole_parts
+
     plan = solution.plan
     by_id = {t.id: t for t in tables}
     rec, a4 = by_id["reconciliation"].rounded, by_id["a4-entity-year"].rounded
     groups = dict(by_id["reconciliation"].row_groups)
-    revenue, spent = list(groups[CEILING]), list(groups[ALLOCATED])
+    spent = list(groups[ALLOCATED])
+    ceilings = published(solution, by_id["reconciliation"])
     years = []
     for y in (str(y) for y in plan.years):
-        ceiling = int(rec.loc[revenue, y].to_numpy().sum())
+        ceiling = ceilings[y]
         regular = -int(rec.loc[spent, y].to_numpy().sum())
         total = int(figure(a4, TOTAL, y))
-        years.append(SummaryYear(y, ceiling, regular, int(figure(rec, TOTAL, y)), total - regular, total))
+        parts = tuple(whole_parts(solution.ceiling_parts(int(y)), ceiling))
+        years.append(SummaryYear(y, ceiling, regular, int(figure(rec, TOTAL, y)), total - regular,
+                                 total, parts))
     return Summary(
         scenario=plan.name, title=plan.title, chain=tuple(plan.scenario_chain), model=plan.model,
         status=solution.status, unit=plan.unit,

@@ -546,6 +546,33 @@ def _write_summary(book: _Book, s: Summary) -> None:
     book.note(ws, r + 2, "Figures rounded to whole units as in the tables (see the financial "
               "plan); extrabudgetary = all funds - regular budget.", len(widths), widths)
     r += 4
+    # the ceiling's named parts: the one definition every output shows (alloc.report.ceiling)
+    names = [n for n, _ in s.years[0].parts] if s.years and s.years[0].parts else []
+    if names:
+        ws.write_string(r, 0, with_unit("The ceiling of the regular budget and its parts", s.unit),
+                        f["title"])
+        r += 1
+        for c, text in enumerate(["Year", *(n[:1].upper() + n[1:] for n in names), "Ceiling"]):
+            ws.write_string(r, c, text, f["head"] if c == 0 else f["head_num"])
+        ws.set_row(r, 3 * _LINE_POINTS)
+        first = r + 1
+        for y in s.years:
+            r += 1
+            ws.write_string(r, 0, y.label, f["text"])
+            for c, part in enumerate(y.parts, start=1):
+                ws.write_number(r, c, part[1], f["num"])
+            ws.write_formula(r, len(names) + 1, _sum([(r, c) for c in range(1, len(names) + 1)]),
+                             f["num"], y.ceiling)
+        r += 1
+        ws.write_string(r, 0, "Total", f["tot_text"])
+        for c in range(1, len(names) + 2):
+            amount = (sum(y.ceiling for y in s.years) if c == len(names) + 1
+                     else sum(y.parts[c - 1][1] for y in s.years))
+            ws.write_formula(r, c, _sum([(k, c) for k in range(first, r)]), f["tot_num"], amount)
+        book.note(ws, r + 2, "Ceiling = revenue lines + growth rules and cuts + programme "
+                  "support costs earned on the extrabudgetary funds' spending; the parts are "
+                  "rounded to add up to the ceiling above.", len(widths), widths)
+        r += 4
     ws.write_string(r, 0, "Provenance: what the scenario changed", f["title"])
     r += 1
     if not s.overrides:

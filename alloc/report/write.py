@@ -18,6 +18,7 @@ from alloc._version import __version__
 from alloc.lp.solution import CHECK_TOLERANCE, Solution
 from alloc.report.appendix import write_appendix
 from alloc.report.book import neutralise, write_csv
+from alloc.report.ceiling import record as ceiling_record
 from alloc.report.folders import NOT_OPTIMAL, RUN, current_status, report_folder, report_subfolder
 from alloc.report.workbook import Sheet
 from alloc.text import hidden
@@ -41,7 +42,7 @@ def run_record(solution: Solution, seconds: dict[str, float]) -> dict:
                    "why_not": solution.not_unique},
         "unit": plan.unit,
         "illustrative": plan.illustrative,
-        "ceiling": {str(y): solution.ceiling(y) for y in plan.years},
+        "ceiling": ceiling_record(solution),
         "allocated": {str(y): round(solution.allocated(y), 6) for y in plan.years},
         "check": {"tolerance_chf_thousands": CHECK_TOLERANCE,
                   "passed": solution.optimal},

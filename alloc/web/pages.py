@@ -425,7 +425,7 @@ def controls(result: api.Result, doc: Mapping[str, Any]) -> list[Control]:
     plan = result.plan
     growth = doc.get("financial_plan", {}).get("growth", {})
     out = [Control("ceiling", "Factor on the ceiling (every revenue line)", 1.0, 0.5, 1.5, 0.01),
-           Control("cut", "Cut of the ceiling (share, e.g. 0.05)",
+           Control("cut", "Cut of revenue (share, e.g. 0.05)",
                    float(growth.get("cut", 0.0) or 0.0), 0.0, 0.5, 0.005)]
     out += [Control(f"receipt_rate.{f.code}", f"Receipt rate: {f.name}", f.receipt_rate, 0.0, 1.0,
                     0.01) for f in plan.funds]

@@ -30,7 +30,7 @@ def test_run_writes_every_rule_with_its_price(project: Path) -> None:
     folder = project / "reports" / "tiny"
     frame = pd.read_csv(folder / "constraints.csv")
     assert list(frame.columns) == ["rule", "name", "source", "activity", "bound", "slack",
-                                   "shadow_price"]
+                                   "shadow_price", "text"]
     lp = build(load_plan("tiny", project))
     rules = [n for n, r in zip(lp.row_names, lp.rules, strict=True)
              if RULE_GROUPS[r] != "reference"]

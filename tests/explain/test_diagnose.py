@@ -141,8 +141,9 @@ def test_example_floors_above_the_ceiling() -> None:
     (conflict,) = record["conflicts"]
     message = conflict["message"]
     assert message.startswith("The floors on the five thematic priorities need ")
-    assert " in 2026-2027, with the other rules, but the ceiling for 2026-2027 is 341,360.4: " \
-        "raise the ceiling for 2026-2027 [" in message
+    assert (" in 2026-2027, with the other rules, but the ceiling for 2026-2027 is 341,360.4 "
+            "before the programme support costs earned: raise the ceiling for 2026-2027 [") \
+        in message
     raise_ceiling, lower_floors = conflict["remedies"]
     assert single_moves(raise_ceiling) == [("ceiling[2026-2027]", "raise")]
     assert sorted(single_moves(lower_floors)) == [

@@ -77,7 +77,7 @@ def test_no_growth_table_changes_nothing(document) -> None:
 
 def test_zero_nominal_growth(document, messages) -> None:
     got, doc = growth(document, {"rule": "zero_nominal", "reference": 90})
-    assert got == Growth((CeilingAdjustment("zero_nominal", "Zero nominal growth: ceiling held at 90",
+    assert got == Growth((CeilingAdjustment("zero_nominal", "Zero nominal growth: revenue held at 90 a year",
                                             {2024: -10.0, 2025: -10.0}),))
     assert messages(doc) == []
 
@@ -87,7 +87,7 @@ def test_zero_real_growth_then_a_cut(document) -> None:
                                "inflation": {"2024": 0.0, "2025": 0.5}})
     real, cut = got.adjustments
     assert real.amounts == {2024: 0.0, 2025: 50.0}
-    assert cut == CeilingAdjustment("cut", "Cut of 10.0% of the ceiling", {2024: -10.0, 2025: -15.0})
+    assert cut == CeilingAdjustment("cut", "Cut of 10.0% of revenue", {2024: -10.0, 2025: -15.0})
 
 
 def test_a_cut_of_named_envelopes(document, messages) -> None:

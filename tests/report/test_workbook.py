@@ -238,10 +238,19 @@ def test_summary_sheet(book: openpyxl.Workbook, cached: openpyxl.Workbook) -> No
     assert facts["Model"] == "fractions" and facts["Status"] == "optimal"
     values = [[cached["Summary"].cell(r, c).value for c in range(1, 7)]
               for r in range(1, cached["Summary"].max_row + 1)]
-    years = [v for v in values if v[0] in ("2024", "2025", "2026", "2027")]
+    parts_title = next(k for k, v in enumerate(values)
+                       if str(v[0]).startswith("The ceiling of the regular budget and its parts"))
+    years = [v for v in values[:parts_title] if v[0] in ("2024", "2025", "2026", "2027")]
     assert len(years) == 4 and all(v[3] == 0 for v in years)          # balanced
     total = next(v for v in values if v[0] == "Total")
     assert total[5] == sum(v[5] for v in years)
+    # the ceiling's parts (revenue lines, support costs earned) add up to the same ceiling
+    head = values[parts_title + 1]
+    assert head[:4] == ["Year", "Revenue lines",
+                        "Programme support costs earned on extrabudgetary funds", "Ceiling"]
+    parts = values[parts_title + 2:parts_title + 6]
+    for year, row in zip(years, parts, strict=True):
+        assert row[0] == year[0] and row[1] + row[2] == row[3] == year[1]
 
 
 def test_allocation_sheet_is_a_filterable_table(reports: Path, annex: openpyxl.Workbook) -> None:

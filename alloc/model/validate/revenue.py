@@ -105,7 +105,7 @@ def read_growth(doc: Document, years: tuple[int, ...], revenue: tuple[RevenueLin
     level = dict(income)
     if rule == "zero_nominal":
         level = dict.fromkeys(years, reference)
-        name = f"Zero nominal growth: ceiling held at {reference:,.0f}"
+        name = f"Zero nominal growth: revenue held at {reference:,.0f} a year"
     elif rule == "zero_real":
         factor, level = 1.0, {}
         for y in years:
@@ -115,13 +115,13 @@ def read_growth(doc: Document, years: tuple[int, ...], revenue: tuple[RevenueLin
         if big:
             doc.too_large(f.at("reference"), level[big[0]], big[0], "the reference escalated "
                           "by inflation", "reference and inflation (a rate, 0.02 for 2%)")
-        name = f"Zero real growth: {reference:,.0f} escalated by inflation"
+        name = f"Zero real growth: revenue of {reference:,.0f} escalated by inflation"
     if rule != "none":
         adjustments.append(CeilingAdjustment(rule, name, {y: level[y] - income[y] for y in years}))
     envelope_cut: dict[str, float] = {}
     if cut is not None and cut_envelopes is None:
         adjustments.append(CeilingAdjustment(
-            "cut", f"Cut of {cut:.1%} of the ceiling", {y: -cut * level[y] for y in years}))
+            "cut", f"Cut of {cut:.1%} of revenue", {y: -cut * level[y] for y in years}))
     elif cut is not None and cut_envelopes is not None:
         envelope_cut = dict.fromkeys(sorted(cut_envelopes), cut)
     return Growth(tuple(adjustments), envelope_cut)
