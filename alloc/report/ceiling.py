@@ -9,13 +9,14 @@ the same whole numbers, and run.json and constraints.csv the same amounts unroun
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from alloc.lp.solution import CeilingParts, Solution
+from alloc.lp.solution import REVENUE_WORDS, SUPPORT_WORDS, CeilingParts, Solution
 from alloc.report.rounding import RoundingError, largest_remainder, round_half_up
 from alloc.report.tables import CEILING, Table, figure, reconciliation
 
-__all__ = ["equation", "period_equations", "published", "record", "tenths", "whole_parts"]
+__all__ = ["equation", "period_equations", "published", "published_parts", "record", "tenths",
+           "whole_parts"]
 
 
 def whole_parts(parts: CeilingParts, total: int | None = None) -> list[tuple[str, int]]:
@@ -52,6 +53,25 @@ def published(solution: Solution, rec: Table | None = None) -> dict[str, int]:
             for y in solution.plan.years}
 
 
+def published_parts(solution: Solution, years: Sequence[int], rec: Table | None = None
+                    ) -> list[tuple[str, int]]:
+    """The named parts of the ceiling of `years` in whole units as the reconciliation and the
+    financial plan publish them (its rounded rows: revenue lines, each growth rule or cut, the
+    support costs earned): they add up to `published`'s ceiling, line for line."""
+    rec = rec if rec is not None else reconciliation(solution)
+    frame, cols = rec.rounded, [str(y) for y in years]
+
+    def rows(prefix: str) -> int:
+        return int(sum(figure(frame, r, c) for r in rec.rows if r.startswith(prefix) for c in cols))
+
+    parts = solution.ceiling_parts(tuple(years))
+    out = [(REVENUE_WORDS, rows("revenue:"))]
+    out += [(words, rows(f"adjustment:{code}")) for code, words, _ in parts.adjustments]
+    if parts.earns_support_costs:
+        out.append((SUPPORT_WORDS, rows("support_costs:")))
+    return out
+
+
 def _number(x: float, decimals: int) -> str:
     return f"{x:,.{decimals}f}"
 
@@ -78,7 +98,10 @@ def period_equations(solution: Solution, whole: Mapping[str, int] | None = None
     out = {}
     for label, ys, _ in plan.ceiling_periods():
         total = sum(whole[str(y)] for y in ys)
-        out[label] = equation(total, whole_parts(solution.ceiling_parts(ys, label), total))
+        parts = published_parts(solution, ys)
+        if sum(a for _, a in parts) != total:   # a reconciliation that says it could not agree
+            parts = whole_parts(solution.ceiling_parts(ys, label), total)
+        out[label] = equation(total, parts)
     return out
 
 

@@ -916,7 +916,7 @@ def appendix_views(solution: Solution, support: str = "rows") -> Appendix:
 
 def summarize(solution: Solution, tables: Sequence[Table], support: str = "rows") -> Summary:
     """The workbook's summary, in whole units taken from the tables so that they agree."""
-    from alloc.report.ceiling import published, whole_parts
+    from alloc.report.ceiling import published, published_parts, whole_parts
 
     plan = solution.plan
     by_id = {t.id: t for t in tables}
@@ -929,7 +929,9 @@ def summarize(solution: Solution, tables: Sequence[Table], support: str = "rows"
         ceiling = ceilings[y]
         regular = -int(rec.loc[spent, y].to_numpy().sum())
         total = int(figure(a4, TOTAL, y))
-        parts = tuple(whole_parts(solution.ceiling_parts(int(y)), ceiling))
+        parts = tuple(published_parts(solution, [int(y)], by_id["reconciliation"]))
+        if sum(a for _, a in parts) != ceiling:   # the reconciliation says it could not agree
+            parts = tuple(whole_parts(solution.ceiling_parts(int(y)), ceiling))
         years.append(SummaryYear(y, ceiling, regular, int(figure(rec, TOTAL, y)), total - regular,
                                  total, parts))
     return Summary(
