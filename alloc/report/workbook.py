@@ -71,10 +71,11 @@ TABS = {"a1-priority-entity": "A1 Priorities", "a2-goal-entity": "A2 Goals",
 """Sheet tabs, as the tables are titled (with ", all funds" or ", regular budget")."""
 
 
-def lines_of(text: str, width: float) -> int:
-    """How many lines a wrapped text takes in a column `width` characters wide (words kept whole),
-    for row heights that a printout or LibreOffice honours (they do not grow rows themselves)."""
-    usable = max(width - 1.0, 4.0) / _CHAR_POINTS
+def lines_of(text: str, width: float, bold: bool = False) -> int:
+    """How many lines a wrapped text takes in a column `width` characters wide (words kept whole;
+    bold is wider), for row heights that a printout or LibreOffice honours (they do not grow rows
+    themselves)."""
+    usable = max(width - 1.0, 4.0) / (_CHAR_POINTS * (1.2 if bold else 1.0))
     count = 0
     for paragraph in text.split("\n"):
         line, n = 0.0, 1
@@ -189,7 +190,7 @@ def _write_table(book: _Book, ws: Worksheet, table: Table, top: int,
     for k, (kind, label, _) in enumerate(cols):
         text = label if kind == "group" else table.name(label)
         ws.write_string(header, first + k, text, f["head_num"])
-        head_lines = max(head_lines, lines_of(text, widths[first + k]))
+        head_lines = max(head_lines, lines_of(text, widths[first + k], bold=True))
     ws.set_row(header, _LINE_POINTS * head_lines)
 
     groups = table.row_groups or (("", tuple(table.rows)),)
@@ -301,7 +302,8 @@ def _write_statement(book: _Book, st: Statement) -> None:
     ws.write_string(header, 1, "", f["head"])
     for k, (_, label, _) in enumerate(cols):
         ws.write_string(header, 2 + k, label, f["head_num"])
-    ws.set_row(header, 2 * _LINE_POINTS)
+    ws.set_row(header, _LINE_POINTS * max(lines_of(label, widths[2 + k], bold=True)
+                                          for k, (_, label, _) in enumerate(cols)))
     at: dict[int, int] = {}
     year_col = {y: 2 + k for k, (kind, y, _) in enumerate(cols) if kind == "value"}
     heading = book.add_format({"bold": True, "italic": True, "top": 1})
@@ -344,7 +346,7 @@ def _write_previous(book: _Book, prev: PreviousPeriod) -> None:
     """The regular budget against the previous period: amount, variance, percentage."""
     f = book.f
     ws = book.sheet("Previous period")
-    widths = [12.0, 52.0, 15.0, 15.0, 15.0, 11.0]
+    widths = [12.0, 52.0, 16.0, 16.0, 16.0, 13.0]
     top = book.top
     ws.write_string(top, 0, with_unit(prev.title, prev.unit), f["title"])
     r = top + 1
@@ -363,7 +365,7 @@ def _write_previous(book: _Book, prev: PreviousPeriod) -> None:
                  "Variance (amount)", "Variance (%)"]
         for c, text in enumerate(heads):
             ws.write_string(r, c, text, f["head"] if c < 2 else f["head_num"])
-        ws.set_row(r, 2 * _LINE_POINTS)
+        ws.set_row(r, _LINE_POINTS * max(lines_of(t, widths[c], bold=True) for c, t in enumerate(heads)))
         first = r + 1
         for label in frame.index:
             r += 1
@@ -498,7 +500,7 @@ def _write_summary(book: _Book, s: Summary) -> None:
          else "spending up to the ceiling"),
         ("Support costs", s.support_method),
     ]
-    widths = [26.0, 16.0, 16.0, 16.0, 16.0, 16.0]
+    widths = [26.0, 18.0, 18.0, 18.0, 18.0, 18.0]
     r = book.top + 2
     for key, value in facts:
         ws.write_string(r, 0, key, f["key"])
@@ -514,7 +516,7 @@ def _write_summary(book: _Book, s: Summary) -> None:
              "Allocated: extrabudgetary", "Allocated: all funds"]
     for c, text in enumerate(heads):
         ws.write_string(r, c, text, f["head"] if c == 0 else f["head_num"])
-    ws.set_row(r, 2 * _LINE_POINTS)
+    ws.set_row(r, _LINE_POINTS * max(lines_of(t, widths[c], bold=True) for c, t in enumerate(heads)))
     r += 1
     year_rows: dict[str, int] = {}
     order = [y.label for y in s.years]
@@ -552,9 +554,11 @@ def _write_summary(book: _Book, s: Summary) -> None:
         ws.write_string(r, 0, with_unit("The ceiling of the regular budget and its parts", s.unit),
                         f["title"])
         r += 1
-        for c, text in enumerate(["Year", *(n[:1].upper() + n[1:] for n in names), "Ceiling"]):
+        heads = ["Year", *(n[:1].upper() + n[1:] for n in names), "Ceiling"]
+        for c, text in enumerate(heads):
             ws.write_string(r, c, text, f["head"] if c == 0 else f["head_num"])
-        ws.set_row(r, 3 * _LINE_POINTS)
+        ws.set_row(r, _LINE_POINTS * max(lines_of(t, widths[min(c, len(widths) - 1)], bold=True)
+                                         for c, t in enumerate(heads)))
         first = r + 1
         for y in s.years:
             r += 1
@@ -690,7 +694,7 @@ def _write_charts(book: _Book, tables: Mapping[str, Table],
         ws.write_string(r, 0, table.title, f["key"])
         for k, c in enumerate(cols):
             ws.write_string(r + 1, 2 + k, table.name(c), f["head_num"])
-        ws.set_row(r + 1, _LINE_POINTS * max(lines_of(table.name(c), 14.0) for c in cols))
+        ws.set_row(r + 1, _LINE_POINTS * max(lines_of(table.name(c), 19.0, bold=True) for c in cols))
         top = r + 2
         for i, label in enumerate(rows):
             ws.write_string(top + i, 0, label, f["text"])
@@ -755,7 +759,7 @@ def _write_charts(book: _Book, tables: Mapping[str, Table],
     ws.insert_chart(book.top + 44, anchor_col, years)
     ws.set_column(0, 0, 10)
     ws.set_column(1, 1, 46)
-    ws.set_column(2, 2 + widest - 1, 14)
+    ws.set_column(2, 2 + widest - 1, 19)
     ws.fit_to_pages(1, 0)
 
 
@@ -829,9 +833,11 @@ def _write_sheet(book: _Book, sheet: Sheet) -> None:
         strong=(bold, [strong[kind] for _, _, kind, _ in sheet.columns]),
         keep_empty=True, blanks=True, before=above, whole=sheet.csv)
     wrapped = [c for c, (_, _, kind, _) in enumerate(sheet.columns) if kind == "wrap"]
+    heads = [head for _, head, _, _ in sheet.columns]
     for part in parts:
         ws = part.ws
-        ws.set_row(header, 2 * _LINE_POINTS)
+        ws.set_row(header, _LINE_POINTS * max(2, *(lines_of(h, w, bold=True)
+                                                  for h, w in zip(heads, widths, strict=True))))
         for k, record in enumerate(part.records):
             n = max((lines_of(str(cells.iat[record, c] or ""), widths[c]) for c in wrapped), default=1)
             if n > 1:
