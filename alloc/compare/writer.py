@@ -16,6 +16,7 @@ model says its figures are illustrative, every sheet, page header and chart titl
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,10 +91,23 @@ def matrices(comparison: Comparison) -> list[Matrix]:
 
 
 def lines_of(text: str, width: float) -> int:
-    """Lines a wrapped text takes in a column `width` characters wide (a little generous:
-    LibreOffice and Excel break at words, and bold text is wider)."""
-    room = max(width - 1.5, 1.0)
-    return sum(max(1, math.ceil(len(part) * 0.92 / room)) for part in str(text).split("\n"))
+    """Lines a wrapped text takes in a column `width` characters wide: words laid out line by
+    line as LibreOffice and Excel do (a line breaks at a space or after a hyphen; a word longer
+    than a line is cut), a little generously (proportional letters vary, bold is wider)."""
+    room = max((width - 1.5) / 0.86, 1.0)
+    total = 0
+    for part in str(text).split("\n"):
+        lines, used = 1, 0.0
+        for word in re.split(r"(?<=-)|(?= )", part):
+            size = len(word)
+            if used and used + size > room:
+                lines, used = lines + 1, 0.0
+                size = len(word.lstrip())
+            while size > room:
+                lines, size = lines + 1, size - room
+            used += size
+        total += lines
+    return total
 
 
 def height(text: str, width: float, size: float = 11.0, bold: bool = False,
@@ -103,6 +117,13 @@ def height(text: str, width: float, size: float = 11.0, bold: bool = False,
     scale = size / 11.0 * (1.1 if bold else 1.0) * (1.35 if mono else 1.0)
     points = lines_of(text, width / scale) * ROW_POINTS * max(size / 11.0, 0.75)
     return math.ceil(points / 0.75 - 1e-9) * 0.75   # whole pixels, as the row is stored
+
+
+def word_width(texts: Sequence[str], least: float, most: float = 40.0) -> float:
+    """A column width at least `least` and wide enough for the longest word of `texts` (a
+    word wider than its column is broken in the middle), within `most`."""
+    longest = max([0, *(len(w) for t in texts for w in re.split(r"\s+|(?<=-)", str(t)))])
+    return float(min(max(least, longest * 1.1 + 2), most))
 
 
 @dataclass
@@ -288,8 +309,9 @@ def _matrix_columns(doc: _Doc, m: Matrix) -> tuple[list[str], list[float]]:
     for name in names[1:]:
         headers += [f"Difference: {name} - {names[0]}", f"% of {names[0]}"]
     longest = max(len(r.name) for r in m.rows)
-    widths = [8.0, float(min(max(longest + 2, 24), 48)), *([17.0] * len(names)),
-              *([15.0, 11.0] * (len(names) - 1))]
+    value = word_width(headers[2:2 + len(names)], 17.0)
+    widths = [8.0, float(min(max(longest + 2, 24), 48)), *([value] * len(names)),
+              *([word_width(headers[2 + len(names)::2], 15.0), 11.0] * (len(names) - 1))]
     return headers, widths
 
 
@@ -439,7 +461,8 @@ def _attribution_sheet(doc: _Doc) -> None:
     a = doc.comparison.attribution
     most = int(a.groupby("scenario")["input"].nunique().max())
     longest = max(len(str(v)) for v in a["name"])
-    widths = [8.0, float(min(max(longest + 2, 30), 48)), *([16.0] * most)]
+    widths = [8.0, float(min(max(longest + 2, 30), 48)),
+              *([word_width(list(a["input"].drop_duplicates()), 16.0)] * most)]
     ws = doc.book.sheet("Why the totals differ")
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)
