@@ -99,10 +99,10 @@ def lines_of(text: str, width: float) -> int:
     for part in str(text).split("\n"):
         lines, used = 1, 0.0
         for word in re.split(r"(?<=-)|(?= )", part):
-            size = len(word)
+            size = float(len(word))
             if used and used + size > room:
                 lines, used = lines + 1, 0.0
-                size = len(word.lstrip())
+                size = float(len(word.lstrip()))
             while size > room:
                 lines, size = lines + 1, size - room
             used += size
