@@ -12,6 +12,8 @@ Also here: each scenario's question, read from the comment block at the top of i
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 import tomllib
 from collections.abc import Sequence
@@ -63,21 +65,40 @@ class Matrix:
 
 
 def merge_order(orders: Sequence[Sequence[str]]) -> list[str]:
-    """One order holding every code of every list: the first list's order, each code another
-    list adds placed after the code that precedes it there (or before the one that follows)."""
-    out: list[str] = []
+    """One order holding every code of every list once, keeping each list's own order: the
+    codes sorted so that every code comes after the ones its lists put before it, ties in the
+    order the codes first appear (the first list's order first). A new priority thus comes after
+    the priority its own framework puts before it. Lists that contradict each other (no order
+    keeps both) give way in the order the codes first appear."""
+    seen: dict[str, int] = {}
     for order in orders:
-        for i, code in enumerate(order):
-            if code in out:
+        for code in order:
+            seen.setdefault(code, len(seen))
+    after: dict[str, set[str]] = {code: set() for code in seen}
+    waiting = dict.fromkeys(seen, 0)
+    for order in orders:
+        for a, b in itertools.pairwise(order):
+            if a != b and b not in after[a]:
+                after[a].add(b)
+                waiting[b] += 1
+    ready = [(seen[c], c) for c, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    out: list[str] = []
+    left = set(seen)
+    while left:
+        if not ready:              # a contradiction: the first code to appear goes first
+            code = min(left, key=seen.__getitem__)
+            waiting[code] = 0
+        else:
+            _, code = heapq.heappop(ready)
+            if code not in left:
                 continue
-            before = next((c for c in reversed(order[:i]) if c in out), None)
-            after = next((c for c in order[i + 1:] if c in out), None)
-            if before is not None:
-                out.insert(out.index(before) + 1, code)
-            elif after is not None:
-                out.insert(out.index(after), code)
-            else:
-                out.append(code)
+        out.append(code)
+        left.discard(code)
+        for b in after[code]:
+            waiting[b] -= 1
+            if waiting[b] == 0 and b in left:
+                heapq.heappush(ready, (seen[b], b))
     return out
 
 

@@ -448,7 +448,7 @@ def _chart_sheet(doc: _Doc, m: Matrix) -> None:
     change.set_legend({"position": "bottom"})
     change.set_size({"width": 1000, "height": height2})
     ws.insert_chart(second, 0, change)
-    ws.set_h_pagebreaks([second, data - 1])
+    ws.set_h_pagebreaks([second - 1, data - 1])
     ws.repeat_rows(0, row - 2)
 
 
@@ -602,7 +602,8 @@ def _markdown(comparison: Comparison) -> str:
             name = escape(r.name) if r.kind == "row" else f"**{escape(r.name)}**"
             cells = [f"{v:,}" for v in r.values]
             for d, c in zip(r.differences, r.changes, strict=True):
-                cells += [f"{d:+,}" if d else "0", NA if c is None else f"{c * 100:+.1f}%"]
+                cells += [f"{d:+,}" if d else "0",
+                          NA if c is None else f"{c * 100:+.1f}%" if d else "0.0%"]
             lines.append(f"| {escape(r.code)} | {name} | " + " | ".join(cells) + " |")
         lines.append("")
     a = comparison.attribution

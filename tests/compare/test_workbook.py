@@ -314,3 +314,44 @@ def test_a_long_list_of_inputs_goes_on_numbered_sheets(tmp_path: Path, monkeypat
     assert keys == comparison.inputs["key"].tolist()
     note = wb[names[0]].cell(top + 1, 7).value
     assert "inputs.csv holds the whole table" in note
+
+
+@st.composite
+def _tables(draw: st.DrawFn) -> list:
+    """Two to four versions of a table: each its own subset of the codes (in one framework
+    order), its own whole figures, grouped into thematic rows and support lines."""
+    from alloc.report.tables import TOTAL, Table
+
+    thematic, support = ["T1", "T2", "T3", "T4"], ["S1", "S2"]
+    out = []
+    for _ in range(draw(st.integers(2, 4))):
+        rows = ([c for c in thematic if draw(st.booleans())] or ["T1"]) + \
+               ([c for c in support if draw(st.booleans())] or ["S1"])
+        figures = [draw(st.integers(0, 10**6)) for _ in rows]
+        frame = pd.DataFrame({"Total": [*figures, sum(figures)]}, index=[*rows, TOTAL])
+        groups = (("Thematic", tuple(c for c in rows if c in thematic)),
+                  ("Support", tuple(c for c in rows if c in support)))
+        out.append(Table("a1-priority-entity", "t", "u", "s", "priority", frame.astype(float),
+                         frame, row_groups=groups, names={c: f"name {c}" for c in rows}))
+    return out
+
+
+@given(_tables())
+def test_a_matrix_adds_up_and_keeps_every_row_in_order(tables: list) -> None:
+    m = matrix(tables, "priority")
+    lines = m.lines
+    codes = [r.code for r in lines]
+    assert sorted(codes) == sorted({c for t in tables for c in t.rows})
+    for t in tables:     # each version's own order kept (the framework's, where they share codes)
+        assert [c for c in codes if c in t.rows] == t.rows
+    if all(set(t.rows) <= set(tables[0].rows) for t in tables):
+        assert codes == tables[0].rows
+    total = m.rows[-1]
+    for k, t in enumerate(tables):
+        assert sum(r.values[k] for r in lines) == total.values[k] == int(t.rounded.at["Total", "Total"])
+        for r in lines:
+            assert r.values[k] == (int(t.rounded.at[r.code, "Total"]) if r.code in t.rows else 0)
+    for j in range(len(tables) - 1):
+        assert sum(r.differences[j] for r in lines) == total.differences[j]
+        subtotals = [r for r in m.rows if r.kind == "subtotal"]
+        assert sum(r.differences[j] for r in subtotals) == total.differences[j]
