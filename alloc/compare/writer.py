@@ -296,6 +296,9 @@ def _cover(doc: _Doc) -> None:
         "up too.",
         "Beside this workbook: deltas.csv (every cell of every Appendix A table, with the "
         "differences), attribution.csv, inputs.csv and comparison.md.",
+        *(f"No tables side by side: scenario {s.name} is {s.solution.status} (it has no "
+          f"allocation to compare); `alloc run {s.name}` gives the diagnosis."
+          for s in scenarios if not s.solution.optimal),
     ):
         row = doc.note(ws, row, n + 1, text, widths) + 1
     ws.repeat_rows(0, 0)

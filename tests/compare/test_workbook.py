@@ -355,3 +355,19 @@ def test_a_matrix_adds_up_and_keeps_every_row_in_order(tables: list) -> None:
         assert sum(r.differences[j] for r in lines) == total.differences[j]
         subtotals = [r for r in m.rows if r.kind == "subtotal"]
         assert sum(r.differences[j] for r in subtotals) == total.differences[j]
+
+
+def test_a_scenario_without_a_solution_is_named_on_the_cover(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    (project / "scenarios").mkdir(parents=True)
+    (project / "models").symlink_to(REPO / "models")
+    shutil.copy(REPO / "scenarios" / "baseline.toml", project / "scenarios")
+    (project / "scenarios" / "broke.toml").write_text(
+        '[scenario]\nparent = "baseline"\ntitle = "=Broke & <b>"\n'
+        '[financial_plan.growth]\ncut = 0.9\n')
+    comparison = compare(["baseline", "broke"], project)
+    book = _write(comparison, tmp_path / "out", False)
+    cells = _cells(book)
+    assert list(cells) == ["Cover", "Inputs that differ"]
+    assert "=Broke & <b>" in cells["Cover"]
+    assert any("broke is infeasible" in v for v in cells["Cover"])
