@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from alloc.compare.matrix import question
 from alloc.compare.shapley import decompose, policy_groups
 from alloc.errors import InputError, ModelTooLarge, Problem
 from alloc.explain import diagnose_infeasible
@@ -25,7 +26,7 @@ from alloc.lp.build import build
 from alloc.lp.solution import Solution
 from alloc.lp.solve import SolveOptions, solve
 from alloc.model.domain import Plan
-from alloc.model.scenario import Path_, Resolved, Source, dotted, resolve
+from alloc.model.scenario import Path_, Resolved, Source, dotted, locate_scenario, resolve
 from alloc.model.validate import validate
 from alloc.report.tables import TOTAL, Table, appendix_a
 
@@ -41,6 +42,8 @@ class Compared:
     plan: Plan
     solution: Solution
     tables: dict[str, Table] = field(default_factory=dict)
+    question: str = ""
+    """The question the scenario answers, from its file (`alloc.compare.matrix.question`)."""
 
 
 @dataclass
@@ -76,7 +79,8 @@ def load(names: list[str], root: Path, options: SolveOptions) -> list[Compared]:
             solution = _solve(plan, options, diagnose=True)
         except ModelTooLarge as exc:       # found at build; exit 2 as the earlier guards
             raise InputError([Problem(resolved.source(("mandate",)).file, "", str(exc))]) from None
-        compared = Compared(resolved.name, resolved, plan, solution)
+        compared = Compared(resolved.name, resolved, plan, solution,
+                            question=question(locate_scenario(name, root)))
         if solution.optimal:
             compared.tables = {t.id: t for t in appendix_a(solution)}
         out.append(compared)

@@ -100,9 +100,10 @@ def test_compare_command_writes_the_report(tmp_path: Path) -> None:
     deltas = pd.read_csv(folder / "deltas.csv")
     assert list(deltas.columns[:5]) == ["table", "row", "column", "baseline", "zng"]
     book = openpyxl.load_workbook(folder / "comparison.xlsx")
-    assert {"Attribution", "Inputs", "a1-priority-entity"} <= set(book.sheetnames)
-    sheet = book["a1-priority-entity"]
-    assert sheet.conditional_formatting
+    assert book.sheetnames == ["Cover", "By thematic priority", "By entity", "By strategic goal",
+                               "Charts - thematic priority", "Charts - entity",
+                               "Charts - strategic goal", "Why the totals differ",
+                               "Inputs that differ"]
     md = (folder / "comparison.md").read_text()
     assert "## Why the totals differ" in md and "financial\\_plan.growth" in md
     assert "zero nominal growth" in md and "interaction" not in md

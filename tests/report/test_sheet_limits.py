@@ -21,8 +21,6 @@ import pandas as pd
 import pytest
 
 from alloc.cli import main
-from alloc.compare.core import compare
-from alloc.compare.writer import write_comparison
 from alloc.errors import SheetTooLarge
 from alloc.lp.build import build
 from alloc.lp.solution import Solution
@@ -309,39 +307,6 @@ def test_a_long_sweep_goes_on_numbered_variants_sheets(tmp_path: Path, monkeypat
                 assert got == (pytest.approx(want, abs=1e-6) if isinstance(want, float)
                                else want), (got, want)
     assert "variants.csv holds the whole table" in wb["variants"].cell(1, len(variants.columns) + 2).value
-
-
-def test_a_long_comparison_goes_on_numbered_sheets(tmp_path: Path, monkeypatch) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(TESTS / "project", project)
-    (project / "scenarios" / "tiny2.toml").write_text(
-        '[scenario]\nparent = "tiny"\ntitle = "Tiny, again"\n\n'
-        '[financial_plan.funds.F]\nreceipt_rate = 0.5\n')
-    comparison = compare(["tiny", "tiny2"], project)
-    monkeypatch.setattr(base, "MAX_ROWS", 8)            # 5 rows a sheet below a header at row 3
-    folder = tmp_path / "compare"
-    folder.mkdir()
-    write_comparison(comparison, folder)
-    wb = openpyxl.load_workbook(folder / "comparison.xlsx")
-    deltas = pd.read_csv(folder / "deltas.csv", keep_default_na=False)
-    for table_id, part in deltas.groupby("table", sort=False):
-        names = [table_id] + [f"{table_id} ({k})" for k in range(2, -(-len(part) // 5) + 1)]
-        assert [n for n in wb.sheetnames if n.startswith(table_id)] == names
-        rows = []
-        for name in names:
-            ws = wb[name]
-            assert ws["A1"].value.endswith("tiny vs tiny2")                # the caption on each
-            assert [c.value for c in ws[3][:2]] == ["Row", "Column"]
-            assert ws.auto_filter.ref is not None and ws.max_row <= 8
-            rows += [r[:2] for r in values(ws, 4, 4)]
-        assert rows == [[str(r), str(c)] for r, c in zip(part["row"], part["column"], strict=True)]
-        if len(names) > 1:
-            width = 2 + 2 + 2                 # row, column, the two scenarios, difference and %
-            assert "deltas.csv holds the whole table" in wb[names[0]].cell(3, width + 2).value
-    attribution = pd.read_csv(folder / "attribution.csv")
-    assert wb.sheetnames[-3:] == ["Attribution", "Attribution (2)", "Inputs"]
-    assert len(values(wb["Attribution"], 4, 1)) + len(values(wb["Attribution (2)"], 4, 1)) == \
-        len(attribution) > 5
 
 
 def test_a_table_wider_than_a_sheet_is_refused_by_the_command_line(project: Path, capsys,
