@@ -29,6 +29,7 @@ from alloc.compare.core import TOTAL_DIFFERENCE, Compared, Comparison
 from alloc.compare.matrix import AXES, Matrix, MatrixRow, matrix
 from alloc.report.book import (
     AMOUNT,
+    BANNER,
     Book,
     Format,
     Properties,
@@ -39,7 +40,6 @@ from alloc.report.book import (
 )
 from alloc.text import markdown_text as escape
 
-BANNER = "ILLUSTRATIVE FIGURES"
 BANNER_TEXT = (f"{BANNER}: the model states that its amounts are illustrative; they are not "
                "a proposal and must not be quoted as budget figures.")
 DRAFT = "Draft"
@@ -70,7 +70,7 @@ def write_comparison(comparison: Comparison, folder: Path) -> list[str]:
 def illustrative(comparison: Comparison) -> bool:
     """Whether any compared model says its figures are illustrative (`illustrative = true` in
     model.toml, read into the plan)."""
-    return any(bool(getattr(s.plan, "illustrative", False)) for s in comparison.scenarios)
+    return any(s.plan.illustrative for s in comparison.scenarios)
 
 
 def reference(comparison: Comparison) -> str:
@@ -269,7 +269,7 @@ def _cover(doc: _Doc) -> None:
     line("Model", [s.plan.model for s in scenarios])
     line("Inputs date", [s.plan.inputs_date for s in scenarios])
     line("Unit", [s.plan.unit for s in scenarios])
-    line("Figures", [BANNER.capitalize() if getattr(s.plan, "illustrative", False)
+    line("Figures", [BANNER.capitalize() if s.plan.illustrative
                      else "As given in the model's inputs" for s in scenarios])
     line("Solution", [s.solution.status for s in scenarios])
     line("alloc version", [__version__] * n)
