@@ -39,7 +39,7 @@ from alloc.inputbook.layout import (
     get,
     ref,
 )
-from alloc.inputbook.template import PROVENANCE, TEMPLATE_OF, unit_of
+from alloc.inputbook.template import INSTRUCTIONS, LISTS, PROVENANCE, TEMPLATE_OF, unit_of
 from alloc.model.files import dotted
 from alloc.model.load import load_plan
 from alloc.model.scenario import check_report_name, resolve, shown
@@ -182,9 +182,11 @@ def read_entries(book: Any, layout: Layout, label: str) -> list[Entry]:
     names = list(book.sheetnames)
     for sheet in layout.sheets:
         if sheet.name not in names:
-            known = set(names) - {s.name for s in layout.sheets}
+            known = set(names) - {s.name for s in layout.sheets} - {INSTRUCTIONS, LISTS,
+                                                                    PROVENANCE}
             problems.append(Problem(label, f"sheet {sheet.name}", "missing (deleted or renamed?)"
-                                    + (f"; the workbook has {', '.join(sorted(known))}"
+                                    + (f"; the workbook has {', '.join(sorted(known))}, not in "
+                                       "the template"
                                        if known else "") + "; keep the template's sheets"))
             continue
         ws = book[sheet.name]
@@ -233,6 +235,10 @@ def read_entries(book: Any, layout: Layout, label: str) -> list[Entry]:
 
 
 _SKIP: Any = object()
+LIST_NAMES = {"entities": "entities", "priorities": "thematic priorities and support lines",
+              "outputs": "outputs", "kinds": "kinds", "periods": "periods",
+              "funds": "funds (regular, extrabudgetary, all or a fund's code)",
+              "rules": "growth rules", "groups": "revenue groups"}
 
 
 def _found(value: object) -> str:
@@ -285,16 +291,17 @@ def _value(cell: Any, kind: str, col: Column, layout: Layout) -> Any:
     if kind == TEXT:
         return text
     options = layout.lists.get(col.options or "", [])
+    listed = f"{LIST_NAMES.get(col.options or '', 'codes')}: {', '.join(options)}"
     if kind == CHOICE:
         if text not in options:
-            raise ValueError(f"'{text}' is not a code of the list ({', '.join(options)})")
+            raise ValueError(f"'{text}' is not in the list of {listed}")
         return text
     if kind == CODES:
         items = [t.strip() for t in text.split(",")]
         unknown = [t for t in items if t not in options]
         if unknown or not all(items):
-            raise ValueError(f"'{', '.join(unknown) or text}' is not a code of the list "
-                             f"({', '.join(options)}); codes separated by commas")
+            raise ValueError(f"'{', '.join(unknown) or text}' is not in the list of {listed} "
+                             "(several: separated by commas)")
         return items
     return text
 
@@ -467,8 +474,12 @@ def _blame(problems: list[Problem], changes: list[Change], tmp: Path, root: Path
     out = []
     for p in problems:
         if p.file != temp_label:
-            out.append(Problem(p.file.replace(temp_label, new_label), p.field,
-                               p.message.replace(temp_label, new_label)))
+            message = p.message.replace(temp_label, new_label)
+            named = [c for k, c in keys if f"{new_label}: {k}" in message]
+            if named:  # a rule of the model broken by a changed key: named by its cell
+                out.append(Problem(label, named[0].where, f"{p.file}: {p.field}: {message}"))
+            else:
+                out.append(Problem(p.file.replace(temp_label, new_label), p.field, message))
             continue
         change = next((c for k, c in keys if p.field == k or p.field.startswith(k + ".")), None)
         if change is None and p.field.startswith("scenario.remove["):
@@ -479,4 +490,7 @@ def _blame(problems: list[Problem], changes: list[Change], tmp: Path, root: Path
             out.append(Problem(label, change.where, f"{message} ({p.field})"))
         else:
             out.append(Problem(new_label, p.field, message))
+    out.append(Problem(label, "", "the scenario made of it does not validate (the problems "
+                       "listed); change the cells named, or the inputs the changes conflict "
+                       f"with. Nothing was written to {display(target, root)}"))
     return out
