@@ -268,14 +268,16 @@ def build(doc: dict[str, Any], unit: str) -> Layout:
             pairs.append(pair)
     cells = [*outputs, "support"]
     lay.sheets.append(Sheet("Mandate", "The mandate: which entity delivers which output on which "
-        "priority", "x: a cell of the mandate. Floors and caps of cells below.", (
+        "priority", "x: a cell of the mandate (clear it to take the cell out; floors and caps "
+        "of the cells on the sheet Cells).", (
         Block("Mandate", ("Entity", "Priority"), tuple(
             Column(o, MARK, (o,), "mark", width=8) for o in cells),
-            tuple(Row(tuple(p.split("/")), ("mandate", p)) for p in pairs)),
+            tuple(Row(tuple(p.split("/")), ("mandate", p)) for p in pairs)),)))
+    lay.sheets.append(Sheet("Cells", "Floors and caps of the cells of the mandate",
+        f"Min and max of a cell's resources per year ({unit}); empty: none.", (
         Block("Floors and caps of cells", ("Entity", "Priority", "Output"), (
             amount("Min", ("min",)), amount("Max", ("max",)), text("Note", ("note",), 70)),
-            tuple(Row(tuple(str(k).split("/")), ("mandate", str(k))) for k in mandate)),
-    )))
+            tuple(Row(tuple(str(k).split("/")), ("mandate", str(k))) for k in mandate)),)))
     fw = ("framework",)
     lay.sheets.append(Sheet("Framework", "The strategic framework: names", "Codes are fixed; "
         "names may be edited. Goal shares of each thematic priority add up to 1.", (

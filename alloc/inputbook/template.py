@@ -97,17 +97,20 @@ def _write(resolved: Resolved, path: Path) -> None:
                                      "border_color": "#BFBFBF", "text_wrap": False})
     fixed = book.add_format({"bg_color": "#F2F2F2"})
     by_year = book.add_format({"italic": True, "font_color": "#7F7F7F"})
+    aside = book.add_format({"italic": True})
+    boolean = book.add_format({"locked": False, "bg_color": "#FFF2CC", "border": 1,
+                               "border_color": "#BFBFBF", "num_format": '"TRUE";"TRUE";"FALSE"'})
     _instructions(book, resolved, lay)
     ranges = _lists(book, lay)
     for sheet in lay.sheets:
         ws = book.sheet(sheet.name)
         ws.write_string(0, 0, sheet.title, f["title"])
-        ws.write_string(1, 0, sheet.note, f["note"])
+        ws.write_string(1, 0, sheet.note, aside)
         widths: dict[int, float] = {}
         for block, top in sheet.places():
             ws.write_string(top, 0, block.title, f["caption"])
             if block.note:
-                ws.write_string(top, len(block.headers) + 1, block.note, f["note"])
+                ws.write_string(top, len(block.headers) + 1, block.note, aside)
             for c, header in enumerate(block.headers):
                 ws.write_string(top + 1, c, header, f["head"])
                 widths[c] = max(widths.get(c, 10), min(len(header) + 2, 24))
@@ -117,10 +120,12 @@ def _write(resolved: Resolved, path: Path) -> None:
                 r = top + 2 + i
                 for c, label in enumerate(row.labels):
                     ws.write_string(r, c, label, fixed)
+                    widths[c] = max(widths.get(c, 10), min(len(label) + 2, 30))
                 for c, col, kind, key in cells(block, row):
                     value = (("x" if get(doc, key) is not MISSING else MISSING) if kind == MARK
                              else get(doc, key, col.by_year))
-                    _cell(ws, r, c, kind, value, unlocked, unlocked_num, unlocked_text, by_year)
+                    _cell(ws, r, c, kind, value, unlocked, unlocked_num, unlocked_text, by_year,
+                          boolean)
                     options = ranges.get(col.options or "")
                     _validate(ws, r, c, kind, col.hi, col.lo, options)
         for c, w in widths.items():
@@ -132,13 +137,13 @@ def _write(resolved: Resolved, path: Path) -> None:
 
 
 def _cell(ws: Any, r: int, c: int, kind: str, value: Any, unlocked: Any, unlocked_num: Any,
-          unlocked_text: Any, by_year: Any) -> None:
+          unlocked_text: Any, by_year: Any, boolean: Any) -> None:
     if value is MISSING or value is None:
         ws.write_blank(r, c, None, unlocked_num if kind in (NUMBER, SHARE) else unlocked)
     elif kind in (NUMBER, SHARE, LABEL) and isinstance(value, dict):
         ws.write_string(r, c, BY_YEAR_NOTE, by_year)
     elif isinstance(value, bool):
-        ws.write_boolean(r, c, value, unlocked)
+        ws.write_boolean(r, c, value, boolean)
     elif isinstance(value, int | float):
         ws.write_number(r, c, value, unlocked_num)
     elif isinstance(value, list):

@@ -113,3 +113,25 @@ def test_edits_become_exactly_those_overrides(data: Any, shipped: Path, template
             if sheet == other and all(key != k for k, _, _ in typed):
                 assert float(get(doc, key, by_year)) == old
     assert not [f for f in scenario_files(shipped) if "/.import-" in f]
+
+
+def test_an_x_and_a_cleared_cell(shipped: Path, template_file: Path, tmp_path: Path) -> None:
+    """A new x in the mandate adds the cell; a cleared note removes the key: one change each,
+    the removal under [scenario] remove."""
+    wb = openpyxl.load_workbook(template_file)
+    ws = wb["Mandate"]
+    assert (ws["A6"].value, ws["B6"].value, ws["G5"].value) == ("BR", "TP1", "PS5")
+    assert ws["G6"].value is None
+    ws["G6"] = "x"
+    assert wb["Funds"]["A7"].value == "voluntary_unearmarked"
+    wb["Funds"]["M7"] = None
+    wb.save(tmp_path / "x.xlsx")
+    done = import_workbook(tmp_path / "x.xlsx", shipped, "with-x")
+    assert [c.path for c in done.changes] == [
+        ("financial_plan", "funds", "voluntary_unearmarked", "source"), ("mandate", "BR/TP1/PS5")]
+    assert "remove = [\n  \"financial_plan.funds.voluntary_unearmarked.source\",   # sheet " \
+        "Funds, cell M7\n]" in done.text
+    assert '[mandate."BR/TP1/PS5"]\n# added: sheet Mandate, cell G6' in done.text
+    doc = resolve("with-x", shipped).doc
+    assert doc["mandate"]["BR/TP1/PS5"] == {}
+    assert "source" not in doc["financial_plan"]["funds"]["voluntary_unearmarked"]
