@@ -177,7 +177,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     n = len(done.changes)
     say(f"wrote {done.path.as_posix()}: {n} override{'s' if n != 1 else ''} of "
         f"'{done.parent}'" + ("" if n else " (the workbook is unchanged)"),
-        *(f"  {dotted(c.path)}  ({c.where})" for c in done.changes))
+        *(f"  {dotted(c.path)}  ({c.where})" for c in done.changes),
+        *(f"  note: {f} changed since the template was made; where the workbook holds its old "
+          "values, they are overrides above: check them" for f in done.stale))
     return EXIT_OK
 
 

@@ -88,6 +88,9 @@ class Imported:
     template_of: str
     changes: list[Change] = field(default_factory=list)
     text: str = ""
+    stale: list[str] = field(default_factory=list)
+    """Input files changed since the template was made: their new values, where the workbook
+    still has the old ones, became overrides too."""
 
 
 def import_workbook(file: Path | str, root: Path | str, name: str | None = None,
@@ -98,7 +101,8 @@ def import_workbook(file: Path | str, root: Path | str, name: str | None = None,
     file, root = Path(file), Path(root)
     label = file.name
     book = _open(file, label)
-    template_of = _template_of(book, label)
+    record = _provenance(book, label)
+    template_of = record[TEMPLATE_OF]
     name = name if name is not None else file.stem
     bad = check_report_name(name)
     if bad is not None:
@@ -109,8 +113,19 @@ def import_workbook(file: Path | str, root: Path | str, name: str | None = None,
     if target.exists() and not force:
         raise InputError([Problem(f"scenarios/{shown(name)}.toml", "", "already exists; give "
                                   "another name with --as NAME, or --force to replace it")])
-    shaped = resolve(template_of, root)
-    base = resolve(parent, root) if parent != template_of else shaped
+    base = resolve(parent, root)
+    try:
+        shaped = resolve(template_of, root) if parent != template_of else base
+    except InputError:
+        if parent == template_of:
+            raise
+        shaped = base  # the scenario it was made from is gone: the parent gives the layout
+    if record.get("Model") not in (None, base.model):
+        raise InputError([Problem(label, f"sheet {PROVENANCE}", f"the workbook is of model "
+                                  f"'{shown(str(record['Model']))}', the parent '{shown(parent)}' "
+                                  f"of model '{shown(base.model)}'; give a parent of the same "
+                                  "model with --parent")])
+    stale = sorted(k for k, v in record.items() if k in shaped.files and shaped.files[k] != v)
     if name in base.chain:
         raise InputError([Problem(label, "--as", f"'{shown(name)}' is '{shown(parent)}' or one of "
                                   "its parents; a scenario cannot be its own parent: give "
@@ -118,9 +133,9 @@ def import_workbook(file: Path | str, root: Path | str, name: str | None = None,
     layout = build(shaped.doc, unit_of(shaped))
     entries = read_entries(book, layout, label)
     changes = diff(entries, base.doc)
-    text = scenario_text(changes, parent, file.name, template_of)
+    text = scenario_text(changes, parent, file.name, template_of, stale)
     _check_and_write(text, changes, root, target, label)
-    return Imported(target, parent, template_of, changes, text)
+    return Imported(target, parent, template_of, changes, text, stale)
 
 
 def _open(file: Path, label: str) -> Any:
@@ -162,17 +177,21 @@ def _open(file: Path, label: str) -> Any:
                  "LibreOffice and save it again as .xlsx") from None
 
 
-def _template_of(book: Any, label: str) -> str:
+def _provenance(book: Any, label: str) -> dict[str, str]:
+    """The Provenance sheet as {key: value}: the scenario the template was made from, its
+    model, the sha256 of each input file."""
     if PROVENANCE not in book.sheetnames:
         raise InputError([Problem(label, f"sheet {PROVENANCE}", "missing: the workbook was not "
                                   "made by `alloc template`, or the sheet was deleted or renamed; "
                                   "start from a new template")])
-    ws = book[PROVENANCE]
-    for row in ws.iter_rows(min_row=1, max_row=20, max_col=2):
-        if row[0].value == TEMPLATE_OF and isinstance(row[1].value, str) and row[1].value:
-            return row[1].value
-    raise InputError([Problem(label, f"sheet {PROVENANCE}", f"has no '{TEMPLATE_OF}' row; start "
-                              "from a new template")])
+    record = {}
+    for row in book[PROVENANCE].iter_rows(min_row=1, max_row=500, max_col=2):
+        if isinstance(row[0].value, str) and isinstance(row[1].value, str):
+            record[row[0].value] = row[1].value
+    if not record.get(TEMPLATE_OF):
+        raise InputError([Problem(label, f"sheet {PROVENANCE}", f"has no '{TEMPLATE_OF}' row; "
+                                  "start from a new template")])
+    return record
 
 
 def read_entries(book: Any, layout: Layout, label: str) -> list[Entry]:
@@ -409,14 +428,17 @@ def _comment(text: str) -> str:
     return " ".join(shown(text).split())
 
 
-def scenario_text(changes: list[Change], parent: str, workbook: str, template_of: str) -> str:
+def scenario_text(changes: list[Change], parent: str, workbook: str, template_of: str,
+                  stale: Iterable[str] = ()) -> str:
     """The scenario file: [scenario] with the parent (and what it removes), then one table per
     key's table, each key commented with its sheet and cell."""
     lines = [f"# Imported by `alloc import` from {_comment(workbook)}, an input workbook made by "
              f"`alloc template {_comment(template_of)}`.",
              f"# Only the cells that differ from the parent scenario '{_comment(parent)}'; each "
-             "key says where it came from.",
-             "", "[scenario]", f"parent = {toml_value(parent)}"]
+             "key says where it came from."]
+    lines += [f"# Changed since the template was made: {_comment(f)} (a value changed there "
+              "and not in the workbook is set back to the workbook's here)" for f in stale]
+    lines += ["", "[scenario]", f"parent = {toml_value(parent)}"]
     removes = [c for c in changes if c.value is MISSING]
     if removes:
         lines.append("remove = [")
@@ -448,7 +470,11 @@ def _check_and_write(text: str, changes: list[Change], root: Path, target: Path,
     if not folder.is_dir():
         raise InputError([Problem("scenarios", "", "no scenarios folder in the project; run in "
                                   "a project folder or give --project DIR")])
-    tmpdir = Path(tempfile.mkdtemp(prefix=".import-", dir=folder))
+    try:
+        tmpdir = Path(tempfile.mkdtemp(prefix=".import-", dir=folder))
+    except OSError as exc:
+        raise InputError([Problem("scenarios", "", f"cannot write in the scenarios folder "
+                                  f"({exc.strerror}); nothing was written")]) from None
     try:
         tmp = tmpdir / target.name
         with tmp.open("w", encoding="utf-8", newline="\n") as fh:
@@ -457,7 +483,12 @@ def _check_and_write(text: str, changes: list[Change], root: Path, target: Path,
             load_plan(str(tmp), root)
         except InputError as exc:
             raise InputError(_blame(exc.problems, changes, tmp, root, label, target)) from None
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise InputError([Problem(f"scenarios/{target.name}", "", f"cannot be written "
+                                      f"({exc.strerror}); is it open in another program? "
+                                      "Nothing was written")]) from None
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 

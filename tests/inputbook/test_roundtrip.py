@@ -4,6 +4,7 @@ cells give exactly those overrides, and the resolved scenario holds the values t
 from __future__ import annotations
 
 import itertools
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from alloc.errors import InputError
 from alloc.inputbook import import_workbook, write_template
 from alloc.inputbook.layout import MISSING, NUMBER, SHARE, build, cells, get, ref
 from alloc.model.scenario import resolve
-from tests.inputbook.conftest import REPO, scenario_files
+from tests.inputbook.conftest import REPO, copy_project, scenario_files
 
 SHIPPED = sorted(p.stem for p in (REPO / "scenarios").glob("*.toml"))
 
@@ -135,3 +137,30 @@ def test_an_x_and_a_cleared_cell(shipped: Path, template_file: Path, tmp_path: P
     doc = resolve("with-x", shipped).doc
     assert doc["mandate"]["BR/TP1/PS5"] == {}
     assert "source" not in doc["financial_plan"]["funds"]["voluntary_unearmarked"]
+
+
+def test_model_changed_since_the_template(tmp_path: Path) -> None:
+    """A workbook made before a model file changed: its old value becomes an override, and the
+    file and the CLI say the model changed since."""
+    root = copy_project(tmp_path / "project")
+    book = write_template("baseline", root, tmp_path / "old.xlsx")
+    plan = root / "models" / "itu-2024-2027" / "financial-plan.toml"
+    plan.write_text(plan.read_text().replace("amount = { 2024 = 18500,", "amount = { 2024 = 18600,"))
+    done = import_workbook(book, root, "old")
+    assert [c.path for c in done.changes] == [
+        ("financial_plan", "revenue", "publications", "amount", "2024")]
+    assert done.stale == ["models/itu-2024-2027/financial-plan.toml"]
+    assert "# Changed since the template was made: models/itu-2024-2027/financial-plan.toml" \
+        in done.text
+
+
+def test_a_parent_of_another_model_is_refused(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "project")
+    shutil.copytree(REPO / "tests" / "project" / "models" / "tiny", root / "models" / "tiny")
+    shutil.copy(REPO / "tests" / "project" / "scenarios" / "tiny.toml", root / "scenarios")
+    book = write_template("baseline", root, tmp_path / "in.xlsx")
+    with pytest.raises(InputError) as caught:
+        import_workbook(book, root, "mixed", parent="tiny")
+    assert "in.xlsx: sheet Provenance: the workbook is of model 'itu-2024-2027', the parent " \
+        "'tiny' of model 'tiny'" in str(caught.value)
+    assert not (root / "scenarios" / "mixed.toml").exists()
