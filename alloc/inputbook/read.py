@@ -254,6 +254,7 @@ def read_entries(book: Any, layout: Layout, label: str) -> list[Entry]:
 
 
 _SKIP: Any = object()
+LO_BOOLEANS = ("=TRUE()", "=FALSE()", "=TRUE", "=FALSE")
 LIST_NAMES = {"entities": "entities", "priorities": "thematic priorities and support lines",
               "outputs": "outputs", "kinds": "kinds", "periods": "periods",
               "funds": "funds (regular, extrabudgetary, all or a fund's code)",
@@ -270,6 +271,8 @@ def _found(value: object) -> str:
 def _value(cell: Any, kind: str, col: Column, layout: Layout) -> Any:
     """A cell's value for its kind; ValueError with what was expected and found."""
     value = cell.value
+    if kind == BOOL and isinstance(value, str) and value.upper() in LO_BOOLEANS:
+        return value.upper().startswith("=TRUE")  # how LibreOffice saves TRUE and FALSE
     if cell.data_type == "f" or (isinstance(value, str) and value.startswith("=")) \
             or type(value).__name__ in ("ArrayFormula", "DataTableFormula"):
         text = value if isinstance(value, str) else "an array formula"

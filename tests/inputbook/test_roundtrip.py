@@ -4,7 +4,9 @@ cells give exactly those overrides, and the resolved scenario holds the values t
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +166,26 @@ def test_a_parent_of_another_model_is_refused(tmp_path: Path) -> None:
     assert "in.xlsx: sheet Provenance: the workbook is of model 'itu-2024-2027', the parent " \
         "'tiny' of model 'tiny'" in str(caught.value)
     assert not (root / "scenarios" / "mixed.toml").exists()
+
+
+def test_libreoffice_booleans(shipped: Path, template_file: Path, tmp_path: Path) -> None:
+    """LibreOffice saves TRUE and FALSE as the formulas =TRUE() and =FALSE(): read as values."""
+    wb = openpyxl.load_workbook(template_file)
+    assert wb["Funds"]["I5"].value == "Must spend (TRUE/FALSE)"
+    wb["Funds"]["I6"] = "=FALSE()"
+    wb["Funds"]["I7"] = "=TRUE()"
+    wb.save(tmp_path / "lo.xlsx")
+    done = import_workbook(tmp_path / "lo.xlsx", shipped, "lo-bools")
+    assert [(c.path[-2:], c.value) for c in done.changes] == [
+        (("voluntary_unearmarked", "must_spend"), True)]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_saved_by_libreoffice(shipped: Path, template_file: Path, tmp_path: Path) -> None:
+    """The template opened and saved again by LibreOffice imports with no override."""
+    subprocess.run(["soffice", "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML",
+                    "--outdir", str(tmp_path / "out"), str(template_file)], check=True,
+                   capture_output=True, timeout=300,
+                   env={**os.environ, "HOME": str(tmp_path)})  # a profile of its own
+    done = import_workbook(tmp_path / "out" / template_file.name, shipped, "via-libreoffice")
+    assert done.changes == []
