@@ -121,7 +121,7 @@ def import_workbook(file: Path | str, root: Path | str, name: str | None = None,
             raise
         shaped = base  # the scenario it was made from is gone: the parent gives the layout
     if record.get("Model") not in (None, base.model):
-        raise InputError([Problem(label, f"sheet {PROVENANCE}", f"the workbook is of model "
+        raise InputError([Problem(f"{label}, sheet {PROVENANCE}", "", f"the workbook is of model "
                                   f"'{shown(str(record['Model']))}', the parent '{shown(parent)}' "
                                   f"of model '{shown(base.model)}'; give a parent of the same "
                                   "model with --parent")])
@@ -181,7 +181,7 @@ def _provenance(book: Any, label: str) -> dict[str, str]:
     """The Provenance sheet as {key: value}: the scenario the template was made from, its
     model, the sha256 of each input file."""
     if PROVENANCE not in book.sheetnames:
-        raise InputError([Problem(label, f"sheet {PROVENANCE}", "missing: the workbook was not "
+        raise InputError([Problem(f"{label}, sheet {PROVENANCE}", "", "missing: the workbook was not "
                                   "made by `alloc template`, or the sheet was deleted or renamed; "
                                   "start from a new template")])
     record = {}
@@ -189,7 +189,7 @@ def _provenance(book: Any, label: str) -> dict[str, str]:
         if isinstance(row[0].value, str) and isinstance(row[1].value, str):
             record[row[0].value] = row[1].value
     if not record.get(TEMPLATE_OF):
-        raise InputError([Problem(label, f"sheet {PROVENANCE}", f"has no '{TEMPLATE_OF}' row; "
+        raise InputError([Problem(f"{label}, sheet {PROVENANCE}", "", f"has no '{TEMPLATE_OF}' row; "
                                   "start from a new template")])
     return record
 
@@ -203,7 +203,7 @@ def read_entries(book: Any, layout: Layout, label: str) -> list[Entry]:
         if sheet.name not in names:
             known = set(names) - {s.name for s in layout.sheets} - {INSTRUCTIONS, LISTS,
                                                                     PROVENANCE}
-            problems.append(Problem(label, f"sheet {sheet.name}", "missing (deleted or renamed?)"
+            problems.append(Problem(f"{label}, sheet {sheet.name}", "", "missing (deleted or renamed?)"
                                     + (f"; the workbook has {', '.join(sorted(known))}, not in "
                                        "the template"
                                        if known else "") + "; keep the template's sheets"))
@@ -211,7 +211,7 @@ def read_entries(book: Any, layout: Layout, label: str) -> list[Entry]:
         ws = book[sheet.name]
 
         def say(cell: str, message: str, sheet_name: str = sheet.name) -> None:
-            problems.append(Problem(label, f"sheet {sheet_name}, cell {cell}", message))
+            problems.append(Problem(f"{label}, sheet {sheet_name}, cell {cell}", "", message))
 
         for merged in sorted(str(m) for m in ws.merged_cells.ranges):
             say(merged.split(":")[0], f"merged cells ({merged}); unmerge them")
@@ -511,7 +511,7 @@ def _blame(problems: list[Problem], changes: list[Change], tmp: Path, root: Path
             message = p.message.replace(temp_label, new_label)
             named = [c for k, c in keys if f"{new_label}: {k}" in message]
             if named:  # a rule of the model broken by a changed key: named by its cell
-                out.append(Problem(label, named[0].where, f"{p.file}: {p.field}: {message}"))
+                out.append(Problem(f"{label}, {named[0].where}", "", f"{p.file}: {p.field}: {message}"))
             else:
                 out.append(Problem(p.file.replace(temp_label, new_label), p.field, message))
             continue
@@ -521,7 +521,7 @@ def _blame(problems: list[Problem], changes: list[Change], tmp: Path, root: Path
             change = removes[i] if i < len(removes) else None
         message = p.message.replace(temp_label, new_label)
         if change is not None:
-            out.append(Problem(label, change.where, f"{message} ({p.field})"))
+            out.append(Problem(f"{label}, {change.where}", "", f"{message} ({p.field})"))
         else:
             out.append(Problem(new_label, p.field, message))
     out.append(Problem(label, "", "the scenario made of it does not validate (the problems "

@@ -242,6 +242,8 @@ def _provenance(book: Book, resolved: Resolved) -> None:
     ws.set_column(1, 1, 70)
     ws.write_string(0, 0, "Provenance", f["title"])
     rows = [(TEMPLATE_OF, resolved.name), ("Title", resolved.title),
+            ("Parent", resolved.chain[1] if len(resolved.chain) > 1 else "(none: the model as it "
+             "stands)"),
             ("Scenario chain", " -> ".join(resolved.chain)), ("Model", resolved.model),
             ("alloc version", __version__)]
     for r, (k, v) in enumerate(rows, start=2):

@@ -160,7 +160,7 @@ def test_bad_cell(name: str, edit: Edit, where: str, words: str, shipped: Path, 
     err = capsys.readouterr().err
     assert code == 2, err
     assert "Traceback" not in err and "internal error" not in err
-    assert f"{name}.xlsx: {where}" in err, err
+    assert f"  - {name}.xlsx, {where}: " in err, err
     assert words in err, err
     assert scenario_files(shipped) == before
 

@@ -163,7 +163,7 @@ def test_a_parent_of_another_model_is_refused(tmp_path: Path) -> None:
     book = write_template("baseline", root, tmp_path / "in.xlsx")
     with pytest.raises(InputError) as caught:
         import_workbook(book, root, "mixed", parent="tiny")
-    assert "in.xlsx: sheet Provenance: the workbook is of model 'itu-2024-2027', the parent " \
+    assert "in.xlsx, sheet Provenance: the workbook is of model 'itu-2024-2027', the parent " \
         "'tiny' of model 'tiny'" in str(caught.value)
     assert not (root / "scenarios" / "mixed.toml").exists()
 
