@@ -422,9 +422,16 @@ def toml_value(value: Any) -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
-        return "{ " + ", ".join(f"{dotted((str(k),))} = {toml_value(v)}"
+        return "{ " + ", ".join(f"{toml_key((str(k),))} = {toml_value(v)}"
                                 for k, v in value.items()) + " }"
     raise TypeError(f"no TOML for {type(value).__name__}")
+
+
+def toml_key(path: Path_) -> str:
+    """A dotted key in TOML syntax: bare parts where TOML allows, the others quoted and escaped
+    (a code may hold any character)."""
+    return ".".join(p if p and all(c.isascii() and (c.isalnum() or c in "-_") for c in p)
+                    else toml_value(p) for p in path)
 
 
 def _comment(text: str) -> str:
@@ -445,7 +452,7 @@ def scenario_text(changes: list[Change], parent: str, workbook: str, template_of
     removes = [c for c in changes if c.value is MISSING]
     if removes:
         lines.append("remove = [")
-        lines += [f"  {toml_value(dotted(c.path))},   # {_comment(c.where)}" for c in removes]
+        lines += [f"  {toml_value(toml_key(c.path))},   # {_comment(c.where)}" for c in removes]
         lines.append("]")
     tables: dict[Path_, list[str]] = {}
     for c in changes:
@@ -455,9 +462,9 @@ def scenario_text(changes: list[Change], parent: str, workbook: str, template_of
             tables.setdefault(c.path, []).insert(0, f"# added: {_comment(c.where)}")
             continue
         tables.setdefault(c.path[:-1], []).append(
-            f"{dotted(c.path[-1:])} = {toml_value(c.value)}   # {_comment(c.where)}")
+            f"{toml_key(c.path[-1:])} = {toml_value(c.value)}   # {_comment(c.where)}")
     for table, body in tables.items():
-        lines += ["", f"[{dotted(table)}]", *body]
+        lines += ["", f"[{toml_key(table)}]", *body]
     return "\n".join(lines) + "\n"
 
 
