@@ -95,6 +95,7 @@ def _inputbook_parsers(sub: argparse._SubParsersAction, common: argparse.Argumen
         "kind of input, yellow input cells, locked structure, the scenario's provenance.")
     template.add_argument("-o", "--output", type=Path, default=None, metavar="FILE",
                           help="the workbook to write (default: SCENARIO.xlsx in the project)")
+    template.add_argument("--force", action="store_true", help="replace an existing workbook")
     imp = sub.add_parser(
         "import", help="make a scenario of an edited input workbook",
         description="Reads a workbook made by `alloc template` and writes scenarios/NAME.toml "
@@ -164,7 +165,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_template(args: argparse.Namespace) -> int:
     from alloc.inputbook import write_template
-    path = write_template(args.scenario, args.project, args.output)
+    path = write_template(args.scenario, args.project, args.output, args.force)
     say(f"wrote {path.as_posix()} (edit the yellow cells, then: alloc import "
         f"{path.name} --as NAME)")
     return EXIT_OK

@@ -42,15 +42,21 @@ TEMPLATE_OF = "Template of scenario"
 """The Provenance row naming the scenario the workbook was made from (import's default parent)."""
 
 
-def write_template(scenario: str, root: Path | str, out: Path | str | None = None) -> Path:
+def write_template(scenario: str, root: Path | str, out: Path | str | None = None,
+                   force: bool = False) -> Path:
     """Write the input workbook of `scenario` to `out` (default: `<scenario>.xlsx` in the
-    project); whole or not at all. Returns the path written."""
+    project); whole or not at all, and never over an existing file (someone's edits) unless
+    `force`. Returns the path written."""
     root = Path(root)
     resolved = resolve(scenario, root)
     path = Path(out) if out is not None else root / f"{resolved.name}.xlsx"
     if path.suffix.lower() != ".xlsx":
         raise InputError([Problem(path.as_posix(), "-o", "the workbook's name must end in .xlsx "
                                   "(a workbook without macros)")])
+    if path.exists() and not force:
+        raise InputError([Problem(path.as_posix(), "", "already exists (edits in it would be "
+                                  "lost); give another name with -o FILE, or --force to replace "
+                                  "it")])
     if not path.parent.is_dir():
         raise InputError([Problem(path.as_posix(), "-o", f"no folder {path.parent.as_posix()}; "
                                   "create it first or give another path")])

@@ -101,12 +101,15 @@ def test_bad_names_and_paths(project: Path) -> None:
         (("template", "-o", "no/such/dir/in.xlsx"), "no folder no/such/dir"),
         (("template", "-o", "in.xlsm"), "must end in .xlsx"),
         (("template", "nope"), "scenarios/nope.toml: no such scenario"),
+        (("template", "-o", "in.xlsx"), "in.xlsx: already exists (edits in it would be lost)"),
     ):
         out = alloc(*args, cwd=project)
         assert out.returncode == 2, (args, out.stderr)
         assert words in out.stderr, (args, out.stderr)
         assert "Traceback" not in out.stderr
     assert scenario_files(project) == before
+    again = alloc("template", "zng", "-o", "in.xlsx", "--force", cwd=project)
+    assert again.returncode == 0, again.stderr
 
 
 def test_template_is_protected_and_validated(project: Path) -> None:
