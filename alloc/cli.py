@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     from alloc.web.command import add_parsers
 
     add_parsers(sub)
+    _inputbook_parsers(sub, common)
     return parser
 
 
@@ -152,6 +153,30 @@ def _toml(value: object) -> str:
         str(value).lower() if isinstance(value, bool) else str(value))
 
 
+def _inputbook_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    template = sub.add_parser(
+        "template", parents=[common], help="write an input workbook of a scenario, to edit in "
+        "Excel", description="Writes the resolved scenario as an .xlsx workbook: one sheet per "
+        "kind of input, yellow input cells, locked structure, the scenario's provenance.")
+    template.add_argument("-o", "--output", type=Path, default=None, metavar="FILE",
+                          help="the workbook to write (default: SCENARIO.xlsx in the project)")
+    template.add_argument("--force", action="store_true", help="replace an existing workbook")
+    imp = sub.add_parser(
+        "import", help="make a scenario of an edited input workbook",
+        description="Reads a workbook made by `alloc template` and writes scenarios/NAME.toml "
+        "holding only the cells that differ from the parent scenario, each commented with its "
+        "sheet and cell; validated as a whole before anything is written.")
+    imp.add_argument("file", type=Path, metavar="FILE", help="the workbook (.xlsx)")
+    imp.add_argument("--as", dest="name", default=None, metavar="NAME",
+                     help="the new scenario's name (default: the workbook's name)")
+    imp.add_argument("--parent", default=None, metavar="SCENARIO",
+                     help="the scenario it differs from (default: the one the template was "
+                     "made from)")
+    imp.add_argument("--force", action="store_true", help="replace an existing scenario")
+    imp.add_argument("--project", type=Path, default=None, help=PROJECT_HELP)
+    imp.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
 def say(*lines: str, file: TextIO | None = None) -> None:
     """Print lines for a person: the one way the command writes to the terminal.
 
@@ -201,6 +226,27 @@ def cmd_compare(args: argparse.Namespace) -> int:
             say("  " + f"{code!s:<10}" + "".join(f"{_fmt(row[n]):>16}" for n in names)
                 + "".join(f"{_fmt(row['diff_' + n]):>16}" for n in names[1:]))
         say(f"  wrote {written.folder.as_posix()}/ ({', '.join(written.files)})")
+    return EXIT_OK
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from alloc.inputbook import write_template
+    path = write_template(args.scenario, args.project, args.output, args.force)
+    say(f"wrote {path.as_posix()} (edit the yellow cells, then: alloc import "
+        f"{path.name} --as NAME)")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from alloc.inputbook import import_workbook
+    from alloc.model.files import dotted
+    done = import_workbook(args.file, args.project, args.name, args.parent, args.force)
+    n = len(done.changes)
+    say(f"wrote {done.path.as_posix()}: {n} override{'s' if n != 1 else ''} of "
+        f"'{done.parent}'" + ("" if n else " (the workbook is unchanged)"),
+        *(f"  {dotted(c.path)}  ({c.where})" for c in done.changes),
+        *(f"  note: {f} changed since the template was made; where the workbook holds its old "
+          "values, they are overrides above: check them" for f in done.stale))
     return EXIT_OK
 
 
@@ -397,7 +443,8 @@ def _main(argv: list[str] | None) -> int:
                             else project.check_project(args.project))
         return {"run": cmd_run, "check": cmd_check, "compare": cmd_compare, "init": cmd_init,
                 "sweep": cmd_sweep, "explain": cmd_run, "serve": cmd_serve,
-                "publish": cmd_publish}[args.command](args)
+                "publish": cmd_publish, "template": cmd_template,
+                "import": cmd_import}[args.command](args)
     except InputError as exc:
         say(*f"alloc: {exc}".split("\n"), file=sys.stderr)  # escaped line by line by InputError
         return EXIT_INPUT

@@ -6,6 +6,7 @@ expected pages and no text printed over other text.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -186,7 +187,7 @@ def test_rendered_pages_have_no_text_over_text(baseline: Path, tmp_path: Path) -
     titles = []
     for page in pages:
         words = text.findall(page)
-        titles.append(sum(1 for a, b in zip(words, words[1:], strict=False)
+        titles.append(sum(1 for a, b in itertools.pairwise(words)
                           if a == "Table" and re.fullmatch(r"A\d\.", b)))
     assert titles.count(1) == len(views)
     assert len(pages) >= len(views) + 6
