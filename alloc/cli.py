@@ -202,8 +202,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from alloc.compare.core import totals_side_by_side
-
     api.reports_folder(args.project, args.reports)
     sets = _sets(args.set)
     comparison = api.compare(args.scenarios, args.project, solver=args.solver, sets=sets)
@@ -216,17 +214,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
         return EXIT_NOT_OPTIMAL
     written = api.write_comparison(comparison, args.reports, args.project)
     if not args.quiet:
-        totals = totals_side_by_side(comparison, "a1-priority-entity")
         unit = comparison.scenarios[0].plan.unit
-        say(f"alloc compare {' vs '.join(names)} ({unit}, total by thematic priority)")
+        say(f"alloc compare {' vs '.join(names)} ({unit})")
         _say_sets(sets, "on every scenario alike; the comparison's folder keeps their names")
-        say("  " + f"{'':<10}" + "".join(f"{n[:14]:>16}" for n in names)
-            + "".join(f"{'diff ' + n[:9]:>16}" for n in names[1:]))
-        for code, row in totals.iterrows():
-            say("  " + f"{code!s:<10}" + "".join(f"{_fmt(row[n]):>16}" for n in names)
-                + "".join(f"{_fmt(row['diff_' + n]):>16}" for n in names[1:]))
+        for k, s in enumerate(comparison.scenarios, start=1):
+            say(f"  [{k}] {s.name}: {s.plan.title}")
+        for table_id, what in (("a1-priority-entity", "thematic priority or support line"),
+                               ("a4-entity-year", "entity"), ("a2-goal-entity", "strategic goal")):
+            _say_side_by_side(comparison, table_id, what)
         say(f"  wrote {written.folder.as_posix()}/ ({', '.join(written.files)})")
     return EXIT_OK
+
+
+def _say_side_by_side(comparison: api.Comparison, table_id: str, what: str) -> None:
+    """A table's totals for each scenario, with names, the differences from [1] and their %."""
+    from alloc.compare.core import totals_side_by_side
+
+    totals = totals_side_by_side(comparison, table_id)
+    names = comparison.names
+    label = {code: name for s in comparison.scenarios if table_id in s.tables
+             for code, name in s.tables[table_id].names.items()}
+    say("", f"  by {what}:")
+    say("  " + f"{'':<40}" + "".join(f"{f'[{k}]':>12}" for k in range(1, len(names) + 1))
+        + "".join(f"{f'[{k}]-[1]':>12}{'%':>8}" for k in range(2, len(names) + 1)))
+    for code, row in totals.iterrows():
+        name = f"{code} {label.get(str(code), '')}".strip() if code != "Total" else "Total"
+        name = name if len(name) <= 38 else name[:37] + "…"
+        base = float(row[names[0]])
+        cells = "".join(f"{_fmt(row[n]):>12}" for n in names)
+        for n in names[1:]:
+            diff = float(row["diff_" + n])
+            pct = f"{100 * diff / base:+.1f}" if base else "n/a"
+            cells += f"{_fmt(diff):>12}{pct:>8}"
+        say(f"  {name:<40}{cells}")
 
 
 def cmd_template(args: argparse.Namespace) -> int:

@@ -63,7 +63,7 @@ def write_comparison(comparison: Comparison, folder: Path) -> list[str]:
     write_csv(comparison.attribution.round(6), folder / "attribution.csv")
     write_csv(comparison.inputs, folder / "inputs.csv")
     _workbook(comparison, folder / "comparison.xlsx")
-    (folder / "comparison.md").write_text(_markdown(comparison), encoding="utf-8")
+    (folder / "comparison.md").write_text(_markdown(comparison), encoding="utf-8", newline="\n")
     return ["comparison.xlsx", "deltas.csv", "attribution.csv", "inputs.csv", "comparison.md"]
 
 

@@ -72,7 +72,7 @@ def _marker_kind(folder: Path) -> str | None:
 
 def write_marker(folder: Path, kind: str) -> None:
     (folder / MARKER).write_text(json.dumps({"written_by": "alloc", "kind": kind}) + "\n",
-                                 encoding="utf-8")
+                                 encoding="utf-8", newline="\n")
 
 
 def _link_text(path: Path) -> str | None:

@@ -182,4 +182,4 @@ def render(summary: Summary, tables: Sequence[Table], needs: Requirements | None
 
 def write_markdown(path: Path, summary: Summary, tables: Sequence[Table],
                    needs: Requirements | None = None) -> None:
-    path.write_text(render(summary, tables, needs), encoding="utf-8")
+    path.write_text(render(summary, tables, needs), encoding="utf-8", newline="\n")

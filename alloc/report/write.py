@@ -64,7 +64,7 @@ def write_json(data: object, path: Path) -> None:
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
     if any(hidden(c) for c in text if c != "\n"):
         text = "".join(json.dumps(c)[1:-1] if hidden(c) and c != "\n" else c for c in text)
-    path.write_text(text + "\n", encoding="utf-8")
+    path.write_text(text + "\n", encoding="utf-8", newline="\n")
 
 
 def write_report(solution: Solution, target: Path, seconds: dict[str, float],

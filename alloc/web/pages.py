@@ -539,7 +539,7 @@ def solve_whatif(project: Path, name: str, overrides: Mapping[str, Any], base: a
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         path = Path(tmp) / "what-if.toml"
-        path.write_text(text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8", newline="\n")
         try:
             plan = api.load(path, project)
         except InputError as exc:  # named as the form, not as the scratch file it was put in

@@ -130,10 +130,10 @@ def _write_site(out: Path, rendered: dict[str, str], copies: list[tuple[Path, st
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.publish-", dir=out.parent))
     try:
         (tmp / MARKER).write_text("written by alloc publish; replaced whole on the next publish\n",
-                                  encoding="utf-8")
+                                  encoding="utf-8", newline="\n")
         shutil.copytree(STATIC, tmp / "static")
         for file, text in rendered.items():
-            (tmp / file).write_text(text, encoding="utf-8")
+            (tmp / file).write_text(text, encoding="utf-8", newline="\n")
         for source, target in copies:
             (tmp / target).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, tmp / target)

@@ -146,3 +146,24 @@ def test_a_bad_set_is_a_clear_error(project: Path, command: list[str], setting: 
     assert says in result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert not (project / "reports" / "baseline").exists()
+
+
+def test_compare_prints_names_differences_and_percentages_by_priority_entity_and_goal(
+        project: Path, tmp_path: Path) -> None:
+    (project / "scenarios" / "richer.toml").write_text(
+        '[scenario]\nparent = "baseline"\ntitle = "More Member State units"\n'
+        '[financial_plan.revenue.member_states]\nunits = 360.0\n', encoding="utf-8")
+    result = alloc("compare", "baseline", "richer", "--reports", str(tmp_path / "r"), cwd=project)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[2] richer: More Member State units" in out
+    for block in ("by thematic priority or support line:", "by entity:", "by strategic goal:"):
+        assert block in out
+    deltas = pd.read_csv(tmp_path / "r" / "compare" / "baseline-vs-richer" / "deltas.csv")
+    total = deltas[(deltas["table"] == "a1-priority-entity") & (deltas["row"] == "Total")
+                   & (deltas["column"] == "Total")].iloc[0]
+    line = next(x for x in out.splitlines()[out.splitlines().index(
+        "  by thematic priority or support line:"):] if x.strip().startswith("Total"))
+    assert f"{int(total['baseline']):,}" in line and f"{int(total['richer']):,}" in line
+    pct = 100 * (total["richer"] - total["baseline"]) / total["baseline"]
+    assert f"{pct:+.1f}" in line

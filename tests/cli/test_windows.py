@@ -43,6 +43,13 @@ def test_every_text_open_says_utf8() -> None:
     assert not missing, f"text opened without encoding='utf-8': {missing}"
 
 
+def test_every_text_file_written_has_unix_line_endings() -> None:
+    """Windows writes CRLF unless told: the same report must be the same bytes on every system."""
+    missing = [where for where, call in _calls() if _name(call) == "write_text"
+               and "newline" not in {k.arg for k in call.keywords}]
+    assert not missing, f"write_text without newline='\\n': {missing}"
+
+
 def test_no_posix_only_calls_without_a_fallback() -> None:
     """os.rename fails on Windows when the target exists (os.replace does not); getuid, fork
     and SIGKILL do not exist there."""
