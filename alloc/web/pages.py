@@ -109,7 +109,7 @@ def scenario_rows(project: Path, reports: Path) -> list[ScenarioRow]:
     for name in scenario_names(project):
         status, when = last_run(reports / name)
         try:
-            meta = tomllib.loads((project / "scenarios" / f"{name}.toml").read_text("utf-8"))
+            meta = tomllib.loads((project / "scenarios" / f"{name}.toml").read_text(encoding="utf-8"))
             head = meta.get("scenario", {}) if isinstance(meta, dict) else {}
             plan = api.load(name, project)
             rows.append(ScenarioRow(name, plan.title, str(head.get("description", "")),
