@@ -33,7 +33,7 @@ from alloc.inputbook.layout import (
     get,
 )
 from alloc.model.scenario import Resolved, resolve
-from alloc.report.book import Book, Properties, created_on
+from alloc.report.book import BANNER, Book, Properties, created_on
 
 INSTRUCTIONS = "Instructions"
 PROVENANCE = "Provenance"
@@ -90,6 +90,7 @@ def _write(resolved: Resolved, path: Path) -> None:
     unit = unit_of(resolved)
     lay = build(doc, unit)
     date = get(doc, ("model", "inputs_date"))
+    illustrative = get(doc, ("model", "illustrative")) is True
     book = Book(path, Properties(
         title=f"Input workbook: {resolved.title}", created=created_on(str(date)),
         subject=f"Inputs of scenario {resolved.name}, model {resolved.model}",
@@ -110,7 +111,7 @@ def _write(resolved: Resolved, path: Path) -> None:
     ranges = _lists(book, lay)
     for sheet in lay.sheets:
         ws = book.sheet(sheet.name)
-        ws.write_string(0, 0, sheet.title, f["title"])
+        ws.write_string(0, 0, banner(sheet.title, illustrative), f["title"])
         ws.write_string(1, 0, sheet.note, aside)
         widths: dict[int, float] = {}
         for block, top in sheet.places():
@@ -138,7 +139,8 @@ def _write(resolved: Resolved, path: Path) -> None:
             ws.set_column(c, c, w)
         ws.protect("", {"format_columns": True, "format_rows": True})
     _provenance(book, resolved)
-    book.print_setup("&L&A&R&P / &N")
+    book.print_setup("&L&A&CPage &P of &N", f"Inputs of {resolved.model}/{resolved.name}",
+                     draft=False, banner=illustrative)
     book.close()
 
 
@@ -201,12 +203,18 @@ def _lists(book: Book, lay: Layout) -> dict[str, str]:
     return out
 
 
+def banner(title: str, illustrative: bool) -> str:
+    """A sheet's title, headed by the banner when the model says its figures are illustrative."""
+    return f"{BANNER}: {title}" if illustrative else title
+
+
 def _instructions(book: Book, resolved: Resolved, lay: Layout) -> None:
     ws = book.sheet(INSTRUCTIONS)
     f = book.f
     ws.set_column(0, 0, 110)
     lines = [
-        (f"Input workbook of scenario '{resolved.name}': {resolved.title}", f["title"]),
+        (banner(f"Input workbook of scenario '{resolved.name}': {resolved.title}",
+                get(resolved.doc, ("model", "illustrative")) is True), f["title"]),
         (f"Model {resolved.model}; amounts in {lay.unit} unless a header says otherwise.",
          f["plain"]),
         ("", f["plain"]),
@@ -246,7 +254,8 @@ def _provenance(book: Book, resolved: Resolved) -> None:
     f = book.f
     ws.set_column(0, 0, 36)
     ws.set_column(1, 1, 70)
-    ws.write_string(0, 0, "Provenance", f["title"])
+    ws.write_string(0, 0, banner("Provenance", get(resolved.doc, ("model", "illustrative")) is True),
+                    f["title"])
     rows = [(TEMPLATE_OF, resolved.name), ("Title", resolved.title),
             ("Parent", resolved.chain[1] if len(resolved.chain) > 1 else "(none: the model as it "
              "stands)"),

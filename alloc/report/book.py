@@ -498,13 +498,16 @@ class Book:
                                keep_empty, blanks)
         return parts
 
-    def print_setup(self, footer: str, reference: str = "", draft: bool = True) -> None:
+    def print_setup(self, footer: str, reference: str = "", draft: bool = True,
+                    banner: bool | None = None) -> None:
         """Every sheet printed landscape on A4, one page wide, with `footer` (an Excel header or
         footer text: &P page, &N pages; a literal & doubled) and a header: the document
         `reference` on the left, the banner in the centre when the figures are illustrative,
-        DRAFT on the right."""
-        banner = f'&C&"-,Bold"&KC00000{BANNER}' if self.illustrative else ""
-        header = (f"&L{header_text(reference)}" if reference else "") + banner \
+        DRAFT on the right (`banner`: whether to print it, default: when the figures are
+        illustrative)."""
+        shown = self.illustrative if banner is None else banner
+        middle = f'&C&"-,Bold"&KC00000{BANNER}' if shown else ""
+        header = (f"&L{header_text(reference)}" if reference else "") + middle \
             + ("&RDRAFT" if draft else "")
         for ws in self.wb.worksheets():
             ws.set_landscape()
