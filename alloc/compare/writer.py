@@ -15,6 +15,7 @@ model says its figures are illustrative, every sheet, page header and chart titl
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ import pandas as pd
 from alloc._version import __version__
 from alloc.compare.core import TOTAL_DIFFERENCE, Compared, Comparison
 from alloc.compare.matrix import AXES, Matrix, MatrixRow, matrix
+from alloc.model.scenario import SET_SOURCE
 from alloc.report.book import (
     AMOUNT,
     BANNER,
@@ -271,6 +273,10 @@ def _cover(doc: _Doc) -> None:
     line("Unit", [s.plan.unit for s in scenarios])
     line("Figures", [BANNER.capitalize() if s.plan.illustrative
                      else "As given in the model's inputs" for s in scenarios])
+    sets = [[f"{o.key} = {json.dumps(o.new, default=str)}" for o in s.plan.overrides
+             if o.scenario == SET_SOURCE] for s in scenarios]
+    if any(sets):
+        line("Changed for this comparison (--set)", ["; ".join(x) or "(none)" for x in sets])
     line("Solution", [s.solution.status for s in scenarios])
     line("alloc version", [__version__] * n)
     row += 1

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -100,6 +101,9 @@ def test_compare_with_set_applies_to_every_scenario(project: Path, tmp_path: Pat
     a = pd.read_csv(tmp_path / "a" / folder / "deltas.csv")
     b = pd.read_csv(tmp_path / "b" / folder / "deltas.csv")
     assert not a["baseline"].equals(b["baseline"]) and not a["richer"].equals(b["richer"])
+    cover = openpyxl.load_workbook(tmp_path / "b" / folder / "comparison.xlsx")["Cover"]
+    row = next(r for r in cover.iter_rows(values_only=True) if r[0] and "--set" in str(r[0]))
+    assert all("financial_plan.growth" in str(v) and "0.05" in str(v) for v in row[1:3])
 
 
 def test_sweep_with_a_fixed_set_and_a_grid_set(project: Path, tmp_path: Path) -> None:
