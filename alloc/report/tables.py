@@ -447,46 +447,59 @@ class _Views:
         fund_cells, _ = _round(fund_body, int(eb_years.sum()), None,
                                [int(v) for v in eb_years.sum(0)])
         self.fund_years = (fund_body, fund_cells.astype(np.int64))
-        self.pieces: dict[tuple[str, str, str], _Piece] = {}
-        dist = self.pr.alloc
-        dist_rb = dist["fund"] == REGULAR
-        for j, year in enumerate(self.years):
-            for kind in KINDS:
-                part = dist[(dist_rb if kind == "regular" else ~dist_rb)
-                            & (dist["year"].astype(str) == year)]
-                self._year(kind, year, j, part)
+        self._pieces: dict[tuple[str, str, str], _Piece] = {}
+        self._parts: dict[tuple[str, str], pd.DataFrame] = {}
 
-    def _year(self, kind: str, year: str, j: int, part: pd.DataFrame) -> None:
+    def _part(self, kind: str, year: str) -> pd.DataFrame:
+        """The allocation (support costs distributed as asked) of one kind of money in one year."""
+        if (kind, year) not in self._parts:
+            dist = self.pr.alloc
+            regular = dist["fund"] == REGULAR
+            self._parts[kind, year] = dist[(regular if kind == "regular" else ~regular)
+                                           & (dist["year"].astype(str) == year)]
+        return self._parts[kind, year]
+
+    def piece(self, table_id: str, kind: str, year: str) -> _Piece:
+        """One table's year piece, rounded when first asked for (A1 before the tables that take
+        its priority totals), so a caller that needs A1 alone rounds A1 alone."""
+        key = (table_id, kind, year)
+        if key not in self._pieces:
+            self._pieces[key] = self._make(table_id, kind, year)
+        return self._pieces[key]
+
+    def _make(self, table_id: str, kind: str, year: str) -> _Piece:
         pr, groups = self.pr, self.pr.groups()
+        j = self.years.index(year)
+        part = self._part(kind, year)
         entity_cells = [int(v) for v in self.entity_years[kind][1][:, j]]
         total = sum(entity_cells)
-        a1 = pr_body = _pivot(part, "priority", "entity", pr.rows, self.entities)
-        cells, note = _round(a1, total, None, entity_cells, groups)
-        self.pieces["a1-priority-entity", kind, year] = _Piece(pr_body, cells, note)
-        priority_totals = [int(v) for v in cells.sum(1)]
-
-        goals, goal_groups = self._goal_body(a1)
-        lines = self.pr.lines if goal_groups else []
-        row_totals = [None] * (len(goals) - len(lines)) + priority_totals[len(pr.thematic):]
-        group_totals = ([sum(priority_totals[: len(pr.thematic)]),
-                         sum(priority_totals[len(pr.thematic):])] if goal_groups else None)
-        cells, note = _round(goals, total, row_totals if lines else None, entity_cells,
-                             goal_groups, row_group_totals=group_totals)
-        self.pieces["a2-goal-entity", kind, year] = _Piece(goals, cells, note)
-
-        outputs = [o.code for o in self.plan.outputs] + ([SUPPORT_OUTPUT] if pr.lines else [])
-        body = _pivot(part, "priority", "output", pr.rows, outputs)
-        cells, note = _round(body, total, priority_totals, None, groups)
-        self.pieces["a3-priority-output", kind, year] = _Piece(body, cells, note)
-
+        if table_id == "a1-priority-entity":
+            body = _pivot(part, "priority", "entity", pr.rows, self.entities)
+            cells, note = _round(body, total, None, entity_cells, groups)
+            return _Piece(body, cells, note)
+        a1 = self.piece("a1-priority-entity", kind, year)
+        priority_totals = [int(v) for v in a1.cells.sum(1)]
+        if table_id == "a2-goal-entity":
+            goals, goal_groups = self._goal_body(a1.body)
+            lines = self.pr.lines if goal_groups else []
+            row_totals = [None] * (len(goals) - len(lines)) + priority_totals[len(pr.thematic):]
+            group_totals = ([sum(priority_totals[: len(pr.thematic)]),
+                             sum(priority_totals[len(pr.thematic):])] if goal_groups else None)
+            cells, note = _round(goals, total, row_totals if lines else None, entity_cells,
+                                 goal_groups, row_group_totals=group_totals)
+            return _Piece(goals, cells, note)
+        if table_id == "a3-priority-output":
+            outputs = [o.code for o in self.plan.outputs] + ([SUPPORT_OUTPUT] if pr.lines else [])
+            body = _pivot(part, "priority", "output", pr.rows, outputs)
+            cells, note = _round(body, total, priority_totals, None, groups)
+            return _Piece(body, cells, note)
         if kind == "regular":
             body = _pivot(part, "priority", "fund", pr.rows, [REGULAR])
-            cells = np.array(priority_totals, dtype=np.int64).reshape(-1, 1)
-        else:
-            body = _pivot(part, "priority", "fund", pr.rows, self.eb_funds)
-            fund_cells = [int(v) for v in self.fund_years[1][:, j]]
-            cells, note = _round(body, total, priority_totals, fund_cells, groups)
-        self.pieces["a5-priority-fund", kind, year] = _Piece(body, cells, note)
+            return _Piece(body, np.array(priority_totals, dtype=np.int64).reshape(-1, 1))
+        body = _pivot(part, "priority", "fund", pr.rows, self.eb_funds)
+        fund_cells = [int(v) for v in self.fund_years[1][:, j]]
+        cells, note = _round(body, total, priority_totals, fund_cells, groups)
+        return _Piece(body, cells, note)
 
     def _goal_body(self, body: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, list[str]]]]:
         """A1's body through each priority's contribution shares to the goals (support lines kept
@@ -527,19 +540,19 @@ class _Views:
         kinds = KINDS if funds == "all" else ("regular",)
         if table_id == "a4-entity-year":
             return self._entity_year(funds, kinds)
-        body = _add([self.pieces[table_id, k, y].body for k in kinds for y in years])
+        body = _add([self.piece(table_id, k, y).body for k in kinds for y in years])
         if table_id == "a5-priority-fund":
-            bodies = {k: _add([self.pieces[table_id, k, y].body for y in years]) for k in kinds}
-            cells_of = {k: np.sum([self.pieces[table_id, k, y].cells for y in years], axis=0)
+            bodies = {k: _add([self.piece(table_id, k, y).body for y in years]) for k in kinds}
+            cells_of = {k: np.sum([self.piece(table_id, k, y).cells for y in years], axis=0)
                         for k in kinds}
             body = pd.concat([bodies[k] for k in kinds], axis=1)
             cells = np.hstack([cells_of[k] for k in kinds])
         else:
-            cells = np.sum([self.pieces[table_id, k, y].cells for k in kinds for y in years], axis=0)
-        notes = sorted({self.pieces[table_id, k, y].note for k in kinds for y in years} - {""})
+            cells = np.sum([self.piece(table_id, k, y).cells for k in kinds for y in years], axis=0)
+        notes = sorted({self.piece(table_id, k, y).note for k in kinds for y in years} - {""})
         groups: Sequence[tuple[str, Sequence[str]]] = pr.groups()
         if table_id == "a2-goal-entity":
-            groups = self._goal_body(self.pieces["a1-priority-entity", "regular", years[0]].body)[1]
+            groups = self._goal_body(self.piece("a1-priority-entity", "regular", years[0]).body)[1]
         extra = _SOURCES[table_id]
         money = ("All funds: regular budget and extrabudgetary." if funds == "all"
                  else "Regular budget only: extrabudgetary funds are in the all-funds tables.")

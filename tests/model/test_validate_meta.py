@@ -48,4 +48,4 @@ def test_missing_title_and_unknown_keys(document, messages) -> None:
     assert messages(doc) == [
         "models/m/model.toml: title: missing; expected text in quotes",
         "models/m/model.toml: titel: unknown key; did you mean 'title'? Expected one of: title, "
-        "unit, inputs_date, description."]
+        "unit, inputs_date, description, illustrative."]

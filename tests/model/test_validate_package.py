@@ -41,7 +41,7 @@ def test_each_part_needs_only_its_arguments(project: Path) -> None:
     funds = fund_codes_of(plan.funds)
     assert read_support_services(doc, plan.priorities) == plan.support_services
     assert read_targets(doc, codes, funds) == plan.targets
-    assert read_stability(doc, codes, plan.mandate) == plan.stability
+    assert read_stability(doc, codes, plan.mandate) == (plan.stability, plan.previous)
     assert read_bounds(doc, codes, funds) == plan.bounds
     assert read_commitments(doc, codes, plan.years, funds) == plan.commitments
     assert read_envelopes(doc, codes.entities, plan.years,
