@@ -1,5 +1,7 @@
 """`alloc serve`: the Starlette app. Pages are rendered on the server (Jinja2, autoescaped) from
-`alloc.web.pages`; solves run off the event loop in a bounded pool of worker threads.
+`alloc.web.pages`, kept in `pages.Cache` while the input files are unchanged; scenario solves
+run off the event loop (once per scenario, concurrent requests waiting on that one solve), and
+what-if solves in a bounded pool of worker processes with a deadline (`alloc.web.workers`).
 
 Safety: a Content-Security-Policy that allows scripts and styles from this server only (no
 inline script, no outside source); a CSRF token on every form that posts; scenario names in URLs
@@ -13,9 +15,11 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +37,14 @@ from alloc import api
 from alloc.errors import InputError
 from alloc.text import printable
 from alloc.web import pages
+from alloc.web.workers import Busy, Failed, WorkerPool
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 CSRF_COOKIE = "alloc_csrf"
 WHATIF_SECONDS = 10.0
-"""The longest a what-if may take (the solver's own limit is a little less)."""
+"""The longest a what-if may take, waiting for a worker included (the solver's own limit is a
+little less); past it the worker is ended and the user told."""
 STATIC = Path(__file__).parent / "static"
 
 
@@ -55,12 +61,18 @@ class Site:
     """The state of a served project: its folders, the cache of solved scenarios, the pool."""
 
     def __init__(self, project: Path, reports: Path | None = None, allow_save: bool = False,
-                 workers: int = 2):
+                 workers: int = 2, threads: int = 8):
         self.project = Path(project)
         self.reports = api.reports_folder(self.project, reports)
         self.allow_save = allow_save
         self.cache = pages.Cache(self.project)
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alloc-solve")
+        # page work (loading, solving a scenario once, laying out a view) in threads: a request
+        # waiting on another's solve holds a thread, so there are more threads than cores
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="alloc-page")
+        self.workers = WorkerPool(workers)
+        # threads that only wait for a what-if worker's answer
+        self.waiters = ThreadPoolExecutor(max_workers=4 * workers + 8,
+                                          thread_name_prefix="alloc-whatif-wait")
         self.secret = secrets.token_bytes(32)
         self.env = environment()
         self.links = pages.Links()
@@ -71,6 +83,18 @@ class Site:
         """Run `fn` in the pool, the event loop free to serve other users meanwhile."""
         future = asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
         return await asyncio.wait_for(future, timeout)
+
+    async def whatif(self, *args: Any) -> pages.WhatIfSolved:
+        """A what-if solved in a worker process within WHATIF_SECONDS, the wait off the loop."""
+        future = asyncio.get_running_loop().run_in_executor(
+            self.waiters, self.workers.run, pages.solve_whatif, (*args, WHATIF_SECONDS * 0.8,
+                                                                 self.scratch), WHATIF_SECONDS)
+        return await asyncio.wait_for(future, WHATIF_SECONDS + 5)   # backstop only
+
+    def close(self) -> None:
+        self.workers.close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.waiters.shutdown(wait=False, cancel_futures=True)
 
     # -- CSRF: a random token signed with the server's secret, in a cookie and in the form --
     def new_token(self) -> str:
@@ -132,10 +156,18 @@ def create_app(project: Path, reports: Path | None = None, allow_save: bool = Fa
                 return await handler(request)
             except InputError as exc:
                 return site.error(request, 400, "That cannot be shown", str(exc).split("\n"))
+            except Busy:
+                return site.error(request, 503, "Busy", [
+                    f"every what-if worker stayed busy for {WHATIF_SECONDS:.0f} seconds with other "
+                    "users' what-ifs; try again in a moment"])
             except TimeoutError:
                 return site.error(request, 503, "Too long", [
-                    f"the solve took more than {WHATIF_SECONDS:.0f} seconds; try again or run it "
-                    "with `alloc run`"])
+                    f"the solve took more than {WHATIF_SECONDS:.0f} seconds and was stopped; try a "
+                    "smaller change, or run the scenario with `alloc run`"])
+            except Failed as exc:
+                print(f"alloc serve: a what-if failed:\n{exc}", file=sys.stderr)
+                return site.error(request, 500, "The what-if failed", [
+                    "the solver's worker failed; the server's terminal shows why"])
         return wrapped
 
     async def checked_form(request: Request) -> dict[str, str] | Response:
@@ -147,13 +179,12 @@ def create_app(project: Path, reports: Path | None = None, allow_save: bool = Fa
         return values
 
     async def index(request: Request) -> Response:
-        rows = await site.off_loop(pages.scenario_rows, site.project, site.reports)
+        rows = await site.off_loop(site.cache.scenario_rows, site.reports)
         return site.render(request, "index.html", rows=rows)
 
     async def scenario(request: Request) -> Response:
         name = pages.known(request.path_params["name"], site.project)
-        result = await site.off_loop(site.cache.result, name)
-        page = pages.scenario_page(result, request.query_params.get("funds", "all"),
+        page = await site.off_loop(site.cache.page, name, request.query_params.get("funds", "all"),
                                    request.query_params.get("period", "all"), site.reports)
         return site.render(request, "scenario.html", page=page, periods=pages.periods(page.plan),
                            funds_views=pages.FUNDS_VIEWS)
@@ -197,10 +228,8 @@ def create_app(project: Path, reports: Path | None = None, allow_save: bool = Fa
 
     async def whatif(request: Request) -> Response:
         name = pages.known(request.path_params["name"], site.project)
-        from alloc.model.scenario import resolve
-
         base = await site.off_loop(site.cache.result, name)
-        resolved = await site.off_loop(resolve, name, site.project)
+        resolved = await site.off_loop(site.cache.resolve, name)
         controls = pages.controls(base, resolved.doc)
         outcome = None
         values: dict[str, str] = {}
@@ -211,9 +240,7 @@ def create_app(project: Path, reports: Path | None = None, allow_save: bool = Fa
                 return form
             values = form
             overrides = pages.edited_overrides(resolved, form, controls)
-            outcome = await site.off_loop(pages.solve_whatif, site.project, name, overrides, base,
-                                          WHATIF_SECONDS * 0.8, site.scratch,
-                                          timeout=WHATIF_SECONDS)
+            outcome = pages.whatif_outcome(base, await site.whatif(site.project, name, overrides))
             if form.get("save"):
                 if not site.allow_save:
                     return site.error(request, 403, "Read-only", [
@@ -238,7 +265,16 @@ def create_app(project: Path, reports: Path | None = None, allow_save: bool = Fa
         Route("/whatif/{name}", guarded(whatif), methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        site.workers.warm()
+        try:
+            yield
+        finally:
+            site.close()
+
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
     app.state.site = site
     return app
 
