@@ -42,6 +42,10 @@ from alloc.web.workers import Busy, Failed, WorkerPool
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 CSRF_COOKIE = "alloc_csrf"
+SOLVE_SECONDS = 600.0
+"""The longest a scenario's solve (or a comparison) for its pages may take."""
+TOKEN_SLOT = "alloc0csrf0slot0"
+"""Where a kept page has its CSRF token: each user's own is put in as the page is sent."""
 WHATIF_SECONDS = 10.0
 """The longest a what-if may take, waiting for a worker included (the solver's own limit is a
 little less); past it the worker is ended and the user told."""
@@ -61,13 +65,18 @@ class Site:
     """The state of a served project: its folders, the cache of solved scenarios, the pool."""
 
     def __init__(self, project: Path, reports: Path | None = None, allow_save: bool = False,
-                 workers: int = 2, threads: int = 8):
+                 workers: int = 2, threads: int = 32):
         self.project = Path(project)
         self.reports = api.reports_folder(self.project, reports)
         self.allow_save = allow_save
-        self.cache = pages.Cache(self.project)
-        # page work (loading, solving a scenario once, laying out a view) in threads: a request
-        # waiting on another's solve holds a thread, so there are more threads than cores
+        # scenario solves and comparisons in worker processes of their own, so that a first view
+        # (seconds) neither holds the server's interpreter nor a what-if worker
+        self.solvers = WorkerPool(workers)
+        self.cache = pages.Cache(self.project, run=lambda fn, args: self.solvers.run(
+            fn, args, SOLVE_SECONDS))
+        self.html: pages.Once = pages.Once(512)
+        # page work (loading, laying out a view, rendering) in threads; a request waiting on a
+        # solve in a worker holds a thread, idle, so there are many more threads than cores
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="alloc-page")
         self.workers = WorkerPool(workers)
         # threads that only wait for a what-if worker's answer
@@ -93,6 +102,7 @@ class Site:
 
     def close(self) -> None:
         self.workers.close()
+        self.solvers.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.waiters.shutdown(wait=False, cancel_futures=True)
 
@@ -111,14 +121,25 @@ class Site:
                 and hmac.compare_digest(sig, self._sign(nonce)))
 
     def render(self, request: Request, template: str, status: int = 200, **context: Any) -> Response:
+        html = self.env.get_template(template).render(
+            links=self.links, csrf=TOKEN_SLOT, allow_save=self.allow_save, served=True, **context)
+        return self.respond(request, html, status)
+
+    def kept(self, key: Any, template: str, context: Callable[[], dict[str, Any]]) -> str:
+        """A page rendered once per key (the key says everything the page shows), with a slot
+        for the CSRF token; `context` is called only when the page is not kept. Off the loop."""
+        return self.html.get((template, key), lambda: self.env.get_template(template).render(
+            links=self.links, csrf=TOKEN_SLOT, allow_save=self.allow_save, served=True,
+            **context()))
+
+    def respond(self, request: Request, html: str, status: int = 200) -> Response:
+        """The page with the user's CSRF token (a new one, and its cookie, when it has none)."""
         token = request.cookies.get(CSRF_COOKIE, "")
         nonce, _, sig = token.partition(".")
         fresh = not token or not hmac.compare_digest(sig, self._sign(nonce))
         if fresh:
             token = self.new_token()
-        html = self.env.get_template(template).render(
-            links=self.links, csrf=token, allow_save=self.allow_save, served=True, **context)
-        response = HTMLResponse(html, status_code=status)
+        response = HTMLResponse(html.replace(TOKEN_SLOT, token), status_code=status)
         if fresh:
             response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
         return response
@@ -179,15 +200,23 @@ def create_app(project: Path, reports: Path | None = None, allow_save: bool = Fa
         return values
 
     async def index(request: Request) -> Response:
-        rows = await site.off_loop(site.cache.scenario_rows, site.reports)
-        return site.render(request, "index.html", rows=rows)
+        def page() -> str:
+            rows = site.cache.scenario_rows(site.reports)
+            return site.kept(repr(rows), "index.html", lambda: {"rows": rows})
+
+        return site.respond(request, await site.off_loop(page))
 
     async def scenario(request: Request) -> Response:
         name = pages.known(request.path_params["name"], site.project)
-        page = await site.off_loop(site.cache.page, name, request.query_params.get("funds", "all"),
-                                   request.query_params.get("period", "all"), site.reports)
-        return site.render(request, "scenario.html", page=page, periods=pages.periods(page.plan),
-                           funds_views=pages.FUNDS_VIEWS)
+        funds = request.query_params.get("funds", "all")
+        period = request.query_params.get("period", "all")
+
+        def html() -> str:
+            key, page = site.cache.keyed_page(name, funds, period, site.reports)
+            return site.kept(key, "scenario.html", lambda: {
+                "page": page, "periods": pages.periods(page.plan), "funds_views": pages.FUNDS_VIEWS})
+
+        return site.respond(request, await site.off_loop(html))
 
     async def run(request: Request) -> Response:
         form = await checked_form(request)
@@ -223,8 +252,12 @@ def create_app(project: Path, reports: Path | None = None, allow_save: bool = Fa
             raise InputError([api.Problem("compare", "s", "pick two or three scenarios")])
         for n in names:
             pages.known(n, site.project)
-        comparison = await site.off_loop(site.cache.comparison, names)
-        return site.render(request, "compare.html", page=pages.compare_page(comparison))
+        def html() -> str:
+            key, comparison = site.cache.keyed_comparison(names)
+            return site.kept(key, "compare.html",
+                             lambda: {"page": pages.compare_page(comparison)})
+
+        return site.respond(request, await site.off_loop(html))
 
     async def whatif(request: Request) -> Response:
         name = pages.known(request.path_params["name"], site.project)
@@ -269,6 +302,7 @@ def create_app(project: Path, reports: Path | None = None, allow_save: bool = Fa
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         site.workers.warm()
+        site.solvers.warm()
         try:
             yield
         finally:

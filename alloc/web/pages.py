@@ -382,18 +382,38 @@ def files_unchanged(project: Path, files: Mapping[str, str]) -> bool:
 PlanKey = tuple[str, tuple[tuple[str, str], ...]]
 
 
+@dataclass
+class Solved:
+    """A scenario solved (with the reduction options) and every view of its tables."""
+    result: api.Result
+    appendix: Any
+
+
+def solve_scenario(plan: Plan) -> Solved:
+    """The solve behind a scenario's pages, with the tables of every view made once (run in a
+    worker process by `alloc serve`: what it returns is pickled)."""
+    from alloc.report.tables import appendix_views
+
+    result = api.solve(plan)
+    appendix = appendix_views(result.solution, result.support_costs) if result.optimal else None
+    result._tables  # noqa: B018 (made here, in the worker, and sent along)
+    return Solved(result, appendix)
+
+
 class Cache:
     """What the pages show, kept while the input files are unchanged: a solved scenario keyed by
     its input files' sha256 (computed once, concurrent requests waiting on that one solve), each
     view of its page, its resolved scenario, comparisons, and the scenario list (keyed by the
     names, times and sizes of the files under scenarios/ and models/)."""
 
-    def __init__(self, project: Path):
+    def __init__(self, project: Path, run: Callable[[Callable[..., Any], tuple[Any, ...]], Any]
+                 | None = None):
         self.project = project
+        self.run = run if run is not None else (lambda fn, args: fn(*args))
+        """How a solve is run: here, or in a worker process (`alloc serve`)."""
         self.lock = threading.Lock()
         self.plans: dict[str, tuple[Plan, tuple[str, ...]]] = {}
         self.results: Once = Once(32)
-        self.appendices: Once = Once(32)
         self.pages: Once = Once(256)
         self.resolved: Once = Once(32)
         self.comparisons: Once = Once(16)
@@ -414,31 +434,29 @@ class Cache:
         return (name, tuple(sorted(plan.input_files.items()))), plan
 
     def result(self, name: str) -> api.Result:
-        key, plan = self.plan(name)
-        return cast(api.Result, self.results.get(key, lambda: api.solve(plan)))
+        return self.solved(name)[1].result
 
-    def keyed_result(self, name: str) -> tuple[PlanKey, api.Result]:
+    def solved(self, name: str) -> tuple[PlanKey, Solved]:
         key, plan = self.plan(name)
-        return key, cast(api.Result, self.results.get(key, lambda: api.solve(plan)))
+        return key, cast(Solved, self.results.get(key, lambda: self.run(solve_scenario, (plan,))))
 
     def page(self, name: str, funds: str, period: str, reports: Path) -> ScenarioPage:
         """One view of a scenario's page (the last run's status and files read afresh)."""
-        key, result = self.keyed_result(name)
+        return self.keyed_page(name, funds, period, reports)[1]
 
-        def appendix() -> Any:
-            from alloc.report.tables import appendix_views
-
-            return appendix_views(result.solution, result.support_costs)
+    def keyed_page(self, name: str, funds: str, period: str, reports: Path
+                   ) -> tuple[Hashable, ScenarioPage]:
+        """The page and a key that changes whenever what it shows does."""
+        key, solved = self.solved(name)
 
         def make() -> ScenarioPage:
-            views = (None if not result.optimal or (funds == "all" and period == "all")
-                     else self.appendices.get(key, appendix))
-            return scenario_page(result, funds, period, reports, views)
+            return scenario_page(solved.result, funds, period, reports, solved.appendix)
 
         page = cast(ScenarioPage, self.pages.get((key, funds, period), make))
         status, when = last_run(reports / name)
-        return replace(page, last_status=status, last_when=when,
+        page = replace(page, last_status=status, last_when=when,
                        downloads=report_files(reports / name))
+        return (key, funds, period, status, when, tuple(page.downloads)), page
 
     def resolve(self, name: str) -> Any:
         """The scenario's resolved document (what a what-if changes), with its key."""
@@ -448,8 +466,12 @@ class Cache:
         return self.resolved.get(key, lambda: resolve(name, self.project))
 
     def comparison(self, names: Sequence[str]) -> Any:
+        return self.keyed_comparison(names)[1]
+
+    def keyed_comparison(self, names: Sequence[str]) -> tuple[Hashable, Any]:
         key = tuple(self.plan(n)[0] for n in names)
-        return self.comparisons.get(key, lambda: api.compare(list(names), self.project))
+        return key, self.comparisons.get(
+            key, lambda: self.run(api.compare, (list(names), self.project)))
 
     def scenario_rows(self, reports: Path) -> list[ScenarioRow]:
         """The scenario list, computed again only when a file under scenarios/ or models/

@@ -18,6 +18,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from alloc.errors import InputError
+
 WARM_MODULES = ("alloc.api", "alloc.lp.build", "alloc.lp.solve", "alloc.explain",
                 "alloc.report.tables", "alloc.web.pages")
 """Imported by each worker as it starts, so that the first what-if does not pay for them."""
@@ -48,6 +50,8 @@ def _work(conn: Connection) -> None:
         fn, args = job
         try:
             reply: tuple[bool, Any] = (True, fn(*args))
+        except InputError as exc:     # sent as its problems: it does not pickle as itself
+            reply = (False, exc.problems)
         except BaseException:
             reply = (False, traceback.format_exc())
         conn.send(reply)
@@ -129,7 +133,7 @@ class WorkerPool:
                 raise Failed("the worker process ended unexpectedly") from None
             self._give_back(worker)
             if not ok:
-                raise Failed(str(value))
+                raise InputError(value) if isinstance(value, list) else Failed(str(value))
             return value
         finally:
             self.slots.release()
