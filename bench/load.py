@@ -40,6 +40,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Web: `alloc serve` under load (issue 15)"
 MARKERS = {"list": "<h1>Scenarios", "scenario": 'id="a1-priority-entity"', "compare": " vs ",
+           "scenario, first view": 'id="a1-priority-entity"', "compare, first view": " vs ",
            "what-if": "<h2>Result: ", "save": "Saved scenarios/"}
 """What the body of each kind of response must hold to count as the expected page."""
 
@@ -64,6 +65,9 @@ class Report:
     load_before: str = ""
     load_after: str = ""
     whatif_status: dict[str, int] = field(default_factory=dict)
+    warm_seconds: float | None = None
+    solve_seconds: list[float] = field(default_factory=list)
+    """The what-ifs' own times in the worker (load, build, solve, tables), as the page says."""
 
     @property
     def errors(self) -> list[Sample]:
@@ -72,7 +76,8 @@ class Report:
     def rows(self) -> list[tuple[str, int, int, float, float, float]]:
         """kind, requests, errors, median, p95, max (seconds)."""
         out = []
-        for kind in ("list", "scenario", "compare", "what-if", "save"):
+        for kind in ("scenario, first view", "compare, first view", "list", "scenario", "compare",
+                     "what-if", "save"):
             times = sorted(s.seconds for s in self.samples if s.kind == kind)
             if not times:
                 continue
@@ -133,8 +138,9 @@ def wait_ready(base: str, server: subprocess.Popen[bytes], seconds: float = 120)
 class User:
     """One person's session (its own cookies, so its own CSRF token)."""
 
-    def __init__(self, base: str, report: Report, lock: threading.Lock, rng: random.Random):
-        self.client = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
+    def __init__(self, base: str, report: Report, lock: threading.Lock, rng: random.Random,
+                 timeout: float = 60):
+        self.client = httpx.Client(base_url=base, timeout=timeout, follow_redirects=False)
         self.report, self.lock, self.rng = report, lock, rng
 
     def request(self, kind: str, method: str, url: str, data: dict[str, str] | None = None,
@@ -163,6 +169,29 @@ def _gist(html: str) -> str:
     return " ".join(text.split())[:300]
 
 
+def pairs(names: list[str]) -> list[tuple[str, str]]:
+    """The comparisons users open: the reference scenario (baseline, else the first) against
+    each other one, as a working group compares its options."""
+    reference = "baseline" if "baseline" in names else names[0]
+    return [(reference, n) for n in names if n != reference]
+
+
+def warm_up(base: str, report: Report, lock: threading.Lock, names: list[str]) -> float:
+    """Open every scenario and every comparison once, all at once (their first views solve);
+    timed apart from the test. Returns the wall time it took."""
+    started = time.perf_counter()
+    jobs = [("scenario, first view", f"/scenario/{n}", None) for n in names]
+    jobs += [("compare, first view", f"/compare?s={a}&s={b}", f"<h1>{a} vs {b}</h1>")
+             for a, b in pairs(names)]
+    threads = [threading.Thread(target=User(base, report, lock, random.Random(0), 900).request,
+                                args=(kind, "GET", url, None, marker)) for kind, url, marker in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started
+
+
 def browse(user: User, names: list[str], views: list[tuple[str, str]], until: float) -> None:
     while time.monotonic() < until:
         pick = user.rng.random()
@@ -175,7 +204,7 @@ def browse(user: User, names: list[str], views: list[tuple[str, str]], until: fl
             user.request("scenario", "GET", f"/scenario/{user.rng.choice(names)}"
                          + (f"?{query}" if query else ""))
         else:
-            a, b = user.rng.sample(names, 2)
+            a, b = user.rng.choice(pairs(names))
             user.request("compare", "GET", f"/compare?s={a}&s={b}", marker=f"<h1>{a} vs {b}</h1>")
         user.pause()
 
@@ -202,10 +231,12 @@ def what_ifs(user: User, number: int, names: list[str], run_id: str, until: floa
                 user.report.saves.append(save)
         else:
             text = user.request("what-if", "POST", f"/whatif/{name}", values)
-        status = re.search(r"<h2>Result: (\w+)", text)
+        status = re.search(r"<h2>Result: (\w+)(?: \(([0-9.]+) s\))?", text)
         with user.lock:
             key = status.group(1) if status else "error"
             user.report.whatif_status[key] = user.report.whatif_status.get(key, 0) + 1
+            if status and status.group(2):
+                user.report.solve_seconds.append(float(status.group(2)))
         done += 1
         user.pause()
 
@@ -231,7 +262,7 @@ def check_saves(project: Path, report: Report) -> None:
 
 
 def run(project: Path, seconds: float = 60, users: int = 20, whatif_users: int = 5,
-        think: float = 1.0, seed: int = 1, quiet: bool = False) -> Report:
+        think: float = 1.0, seed: int = 1, quiet: bool = False, cold: bool = False) -> Report:
     report = Report(seconds=seconds, users=users, whatif_users=whatif_users, think=think)
     lock = threading.Lock()
     with tempfile.TemporaryDirectory(prefix="alloc-load-") as tmp:
@@ -243,7 +274,12 @@ def run(project: Path, seconds: float = 60, users: int = 20, whatif_users: int =
         server = start_server(copy, port, log)
         try:
             wait_ready(base, server)
-            first = httpx.get(f"{base}/scenario/{names[0]}", timeout=120).text
+            if not cold:
+                report.warm_seconds = warm_up(base, report, lock, names)
+                if not quiet:
+                    print(f"load: every scenario and comparison opened once in "
+                          f"{report.warm_seconds:.1f} s")
+            first = httpx.get(f"{base}/scenario/{names[0]}", timeout=600).text
             views = sorted({(f, p) for f in ("all", "regular")
                             for p in ["all", *re.findall(r"period=([0-9-]+)", first)]})
             report.load_before = _load()
@@ -329,14 +365,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=1.0,
                         help="mean pause between two requests of a user, seconds")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cold", action="store_true",
+                        help="no warm-up: the scenarios' first views (their solves) fall in the test")
     parser.add_argument("--benchmarks", type=Path, default=None,
                         help="write the figures as the Web section of this file (BENCHMARKS.md)")
     args = parser.parse_args(argv)
-    report = run(args.project, args.seconds, args.users, args.whatif_users, args.think, args.seed)
+    report = run(args.project, args.seconds, args.users, args.whatif_users, args.think, args.seed,
+                 cold=args.cold)
     print(report.table())
     print(f"errors: {len(report.errors)}; saves: {len(report.saves)}, lost: {len(report.lost)}; "
           f"what-if answers: {report.whatif_status}; load average {report.load_before} -> "
           f"{report.load_after}")
+    if report.solve_seconds:
+        print(f"what-if solve in the worker: median {statistics.median(report.solve_seconds):.2f} s "
+              f"(the rest of a what-if's time is waiting for a worker and the page)")
     for sample in report.errors[:10]:
         print(f"  error: {sample.kind} after {sample.seconds:.2f} s: {sample.detail}")
     for lost in report.lost:

@@ -75,6 +75,7 @@ class Site:
         self.cache = pages.Cache(self.project, run=lambda fn, args: self.solvers.run(
             fn, args, SOLVE_SECONDS))
         self.html: pages.Once = pages.Once(512)
+        self.whatifs: pages.Once = pages.Once(256)
         # page work (loading, laying out a view, rendering) in threads; a request waiting on a
         # solve in a worker holds a thread, idle, so there are many more threads than cores
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="alloc-page")
@@ -93,11 +94,17 @@ class Site:
         future = asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
         return await asyncio.wait_for(future, timeout)
 
-    async def whatif(self, *args: Any) -> pages.WhatIfSolved:
-        """A what-if solved in a worker process within WHATIF_SECONDS, the wait off the loop."""
+    async def whatif(self, key: Any, name: str, overrides: dict[str, Any]) -> pages.WhatIfSolved:
+        """A what-if solved in a worker process within WHATIF_SECONDS, the wait off the loop;
+        kept by the scenario's key and the keys changed (the same values again cost nothing)."""
+        args = (self.project, name, overrides, WHATIF_SECONDS * 0.8, self.scratch)
+
+        def solved() -> pages.WhatIfSolved:
+            return self.workers.run(pages.solve_whatif, args, WHATIF_SECONDS)
+
+        text = pages.scenario_text(name, "", overrides)
         future = asyncio.get_running_loop().run_in_executor(
-            self.waiters, self.workers.run, pages.solve_whatif, (*args, WHATIF_SECONDS * 0.8,
-                                                                 self.scratch), WHATIF_SECONDS)
+            self.waiters, self.whatifs.get, (key, text), solved)
         return await asyncio.wait_for(future, WHATIF_SECONDS + 5)   # backstop only
 
     def close(self) -> None:
@@ -179,11 +186,11 @@ def create_app(project: Path, reports: Path | None = None, allow_save: bool = Fa
                 return site.error(request, 400, "That cannot be shown", str(exc).split("\n"))
             except Busy:
                 return site.error(request, 503, "Busy", [
-                    f"every what-if worker stayed busy for {WHATIF_SECONDS:.0f} seconds with other "
+                    f"every what-if worker stayed busy for {WHATIF_SECONDS:g} seconds with other "
                     "users' what-ifs; try again in a moment"])
             except TimeoutError:
                 return site.error(request, 503, "Too long", [
-                    f"the solve took more than {WHATIF_SECONDS:.0f} seconds and was stopped; try a "
+                    f"the solve took more than {WHATIF_SECONDS:g} seconds and was stopped; try a "
                     "smaller change, or run the scenario with `alloc run`"])
             except Failed as exc:
                 print(f"alloc serve: a what-if failed:\n{exc}", file=sys.stderr)
@@ -261,7 +268,8 @@ def create_app(project: Path, reports: Path | None = None, allow_save: bool = Fa
 
     async def whatif(request: Request) -> Response:
         name = pages.known(request.path_params["name"], site.project)
-        base = await site.off_loop(site.cache.result, name)
+        key, solved = await site.off_loop(site.cache.solved, name)
+        base = solved.result
         resolved = await site.off_loop(site.cache.resolve, name)
         controls = pages.controls(base, resolved.doc)
         outcome = None
@@ -273,7 +281,7 @@ def create_app(project: Path, reports: Path | None = None, allow_save: bool = Fa
                 return form
             values = form
             overrides = pages.edited_overrides(resolved, form, controls)
-            outcome = pages.whatif_outcome(base, await site.whatif(site.project, name, overrides))
+            outcome = pages.whatif_outcome(base, await site.whatif(key, name, overrides))
             if form.get("save"):
                 if not site.allow_save:
                     return site.error(request, 403, "Read-only", [
