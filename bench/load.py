@@ -376,7 +376,8 @@ def write_section(path: Path, report: Report, command: str) -> None:
         f"{report.load_before} before the test, {report.load_after} after: 1, 5, 15 min), Python "
         f"{platform.python_version()}. Targets: median page under 300 ms, what-if under 1.5 s.",
         "\n" + report.table() + "\n",
-        f"{report.verdict()} Errors: {len(report.errors)}. Saves: {len(report.saves)}, each on disk exactly once "
+        f"{report.verdict()} Errors: {len(report.errors)}. Saves: {len(report.saves)}, each on "
+        "disk exactly once "
         f"({'none lost' if not report.lost else 'LOST: ' + '; '.join(report.lost)}). What-if "
         f"answers: {', '.join(f'{k} {v}' for k, v in sorted(report.whatif_status.items()))}.",
         "A what-if's own time in its worker (load and validate the what-if file, build, solve, "
