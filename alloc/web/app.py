@@ -44,8 +44,6 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 CSRF_COOKIE = "alloc_csrf"
 SOLVE_SECONDS = 600.0
 """The longest a scenario's solve (or a comparison) for its pages may take."""
-TOKEN_SLOT = "alloc0csrf0slot0"
-"""Where a kept page has its CSRF token: each user's own is put in as the page is sent."""
 WHATIF_SECONDS = 10.0
 """The longest a what-if may take, waiting for a worker included (the solver's own limit is a
 little less); past it the worker is ended and the user told."""
@@ -75,6 +73,9 @@ class Site:
         self.cache = pages.Cache(self.project, run=lambda fn, args: self.solvers.run(
             fn, args, SOLVE_SECONDS))
         self.html: pages.Once = pages.Once(512)
+        self.slot = "csrf" + secrets.token_hex(16)
+        """Where a kept page has its CSRF token (each user's own is put in as the page is sent):
+        random, so that no text a user could put in a page holds it."""
         self.whatifs: pages.Once = pages.Once(256)
         # page work (loading, laying out a view, rendering) in threads; a request waiting on a
         # solve in a worker holds a thread, idle, so there are many more threads than cores
@@ -129,14 +130,14 @@ class Site:
 
     def render(self, request: Request, template: str, status: int = 200, **context: Any) -> Response:
         html = self.env.get_template(template).render(
-            links=self.links, csrf=TOKEN_SLOT, allow_save=self.allow_save, served=True, **context)
+            links=self.links, csrf=self.slot, allow_save=self.allow_save, served=True, **context)
         return self.respond(request, html, status)
 
     def kept(self, key: Any, template: str, context: Callable[[], dict[str, Any]]) -> str:
         """A page rendered once per key (the key says everything the page shows), with a slot
         for the CSRF token; `context` is called only when the page is not kept. Off the loop."""
         return self.html.get((template, key), lambda: self.env.get_template(template).render(
-            links=self.links, csrf=TOKEN_SLOT, allow_save=self.allow_save, served=True,
+            links=self.links, csrf=self.slot, allow_save=self.allow_save, served=True,
             **context()))
 
     def respond(self, request: Request, html: str, status: int = 200) -> Response:
@@ -146,7 +147,7 @@ class Site:
         fresh = not token or not hmac.compare_digest(sig, self._sign(nonce))
         if fresh:
             token = self.new_token()
-        response = HTMLResponse(html.replace(TOKEN_SLOT, token), status_code=status)
+        response = HTMLResponse(html.replace(self.slot, token), status_code=status)
         if fresh:
             response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
         return response

@@ -152,3 +152,18 @@ def test_a_what_if_past_its_deadline_says_so(project: Path, monkeypatch: pytest.
     assert answer.status_code == 503
     assert "seconds" in answer.text and ("stopped" in answer.text or "busy" in answer.text)
     create.state.site.close()
+
+
+def test_a_kept_page_carries_each_users_own_token(project: Path) -> None:
+    app = web_app.create_app(project)
+    tokens = []
+    for _ in range(2):
+        client = TestClient(app)
+        page = client.get("/scenario/tiny").text
+        assert app.state.site.slot not in page
+        found = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert found and client.cookies.get(web_app.CSRF_COOKIE) == found.group(1)
+        tokens.append(found.group(1))
+    assert tokens[0] != tokens[1]
+    assert len(app.state.site.html.done) == 1      # one page rendered, sent twice
+    app.state.site.close()
