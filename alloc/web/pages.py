@@ -11,12 +11,15 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from markupsafe import Markup
 
@@ -31,6 +34,7 @@ DOWNLOADS = ("appendix-a.xlsx", "appendix-a.md", "allocation.csv", "constraints.
 FUNDS_VIEWS = {"all": "All funds", "regular": "Regular budget"}
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 """Names the web view writes a scenario under: letters, digits, '-' and '_' (the safe ones)."""
+T = TypeVar("T")
 
 
 def scenario_names(project: Path) -> list[str]:
@@ -174,7 +178,7 @@ def periods(plan: Plan) -> dict[str, str]:
     return out
 
 
-def view_tables(result: api.Result, funds: str, period: str) -> list[Any]:
+def view_tables(result: api.Result, funds: str, period: str, appendix: Any = None) -> list[Any]:
     """The Appendix A tables of a view, the very figures of the Council workbook: as `alloc run`
     writes them for all funds over the whole period (with the reconciliation); else that view of
     each table (the entity-by-year table only for the whole period, the fund table only for all
@@ -185,7 +189,9 @@ def view_tables(result: api.Result, funds: str, period: str) -> list[Any]:
         return list(result._tables)
     plan = result.plan
     label = f"{plan.years[0]}-{plan.years[-1]}" if period == "all" else period
-    views = appendix_views(result.solution, result.support_costs).views
+    if appendix is None:
+        appendix = appendix_views(result.solution, result.support_costs)
+    views = appendix.views
     return [t for t in views if t.funds == funds and t.period == label]
 
 
@@ -240,8 +246,10 @@ def _value(value: object) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def scenario_page(result: api.Result, funds: str, period: str, reports: Path) -> ScenarioPage:
-    """Everything the scenario page shows, for one view (funds x period)."""
+def scenario_page(result: api.Result, funds: str, period: str, reports: Path,
+                  appendix: Any = None) -> ScenarioPage:
+    """Everything the scenario page shows, for one view (funds x period); `appendix` is the
+    scenario's `appendix_views` when the caller keeps it (computed here otherwise)."""
     plan = result.plan
     if funds not in FUNDS_VIEWS:
         raise InputError([Problem("page", "funds", f"'{funds}' is not one of all, regular")])
@@ -264,7 +272,7 @@ def scenario_page(result: api.Result, funds: str, period: str, reports: Path) ->
     from alloc.report.requirements import objective_lines
     from alloc.report.tables import summarize
 
-    tables = view_tables(result, funds, period)
+    tables = view_tables(result, funds, period, appendix)
     page.tables = [table_view(t) for t in tables]
     page.charts = charts(tables, plan.unit)
     summary = summarize(result.solution, result._tables, result.support_costs)
@@ -301,39 +309,192 @@ def report_files(report: Path) -> list[str]:
     return files
 
 
-class Cache:
-    """Solved scenarios kept while their input files are unchanged (keyed by their sha256), so a
-    page view after the first costs no solve."""
+class Once:
+    """Values computed once per key and kept (the `limit` most recently used): a caller asking
+    for a key that another thread is computing waits for that computation instead of starting
+    its own, so twenty users opening a scenario at once cost one solve. A failure is not kept:
+    every waiter gets the exception, and the next caller tries again."""
 
-    def __init__(self, project: Path):
-        self.project = project
+    def __init__(self, limit: int = 64):
+        self.limit = limit
         self.lock = threading.Lock()
-        self.results: dict[tuple[str, tuple[tuple[str, str], ...]], api.Result] = {}
-        self.comparisons: dict[tuple[Any, ...], Any] = {}
+        self.done: OrderedDict[Hashable, Any] = OrderedDict()
+        self.running: dict[Hashable, Future[Any]] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self.lock:
+            if key in self.done:
+                self.done.move_to_end(key)
+                return cast(T, self.done[key])
+            future = self.running.get(key)
+            owner = future is None
+            if future is None:
+                future = self.running[key] = Future()
+        if not owner:
+            return cast(T, future.result())
+        try:
+            value = compute()
+        except BaseException as exc:
+            with self.lock:
+                del self.running[key]
+            future.set_exception(exc)
+            raise
+        with self.lock:
+            self.done[key] = value
+            while len(self.done) > self.limit:
+                self.done.popitem(last=False)
+            del self.running[key]
+        future.set_result(value)
+        return value
+
+
+def folder_state(*folders: Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, modification time and size of every file under the folders: what the scenario list
+    is keyed by (a file added, removed, written or touched changes it)."""
+    out = []
+    for folder in folders:
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                if path.is_file():
+                    out.append((path.as_posix(), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def files_unchanged(project: Path, files: Mapping[str, str]) -> bool:
+    """Whether every input file of a plan still has the sha256 it was loaded with, and its
+    folder the same files (a file the model may read could have appeared)."""
+    import hashlib
+
+    for rel, digest in files.items():
+        try:
+            data = (project / rel).read_bytes()
+        except OSError:
+            return False
+        if hashlib.sha256(data).hexdigest() != digest:
+            return False
+    return True
+
+
+PlanKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+@dataclass
+class Solved:
+    """A scenario solved (with the reduction options) and every view of its tables."""
+    result: api.Result
+    appendix: Any
+
+
+def solve_scenario(plan: Plan) -> Solved:
+    """The solve behind a scenario's pages, with the tables of every view made once (run in a
+    worker process by `alloc serve`: what it returns is pickled)."""
+    from alloc.report.tables import appendix_views
+
+    result = api.solve(plan)
+    appendix = appendix_views(result.solution, result.support_costs) if result.optimal else None
+    result._tables  # noqa: B018 (made here, in the worker, and sent along)
+    return Solved(result, appendix)
+
+
+class Cache:
+    """What the pages show, kept while the input files are unchanged: a solved scenario keyed by
+    its input files' sha256 (computed once, concurrent requests waiting on that one solve), each
+    view of its page, its resolved scenario, comparisons, and the scenario list (keyed by the
+    names, times and sizes of the files under scenarios/ and models/)."""
+
+    def __init__(self, project: Path, run: Callable[[Callable[..., Any], tuple[Any, ...]], Any]
+                 | None = None):
+        self.project = project
+        self.run = run if run is not None else (lambda fn, args: fn(*args))
+        """How a solve is run: here, or in a worker process (`alloc serve`)."""
+        self.lock = threading.Lock()
+        self.plans: dict[str, tuple[Plan, tuple[str, ...]]] = {}
+        self.results: Once = Once(32)
+        self.pages: Once = Once(256)
+        self.resolved: Once = Once(32)
+        self.comparisons: Once = Once(16)
+        self.lists: Once = Once(2)
+
+    def plan(self, name: str) -> tuple[PlanKey, Plan]:
+        """The scenario loaded and validated, and its key: reused while its input files hash the
+        same (and their folders hold the same names); else loaded again."""
+        with self.lock:
+            known = self.plans.get(name)
+        if known is not None:
+            plan, listing = known
+            if listing == _listing(self.project, plan) and files_unchanged(self.project, plan.input_files):
+                return (name, tuple(sorted(plan.input_files.items()))), plan
+        plan = api.load(name, self.project)
+        with self.lock:
+            self.plans[name] = (plan, _listing(self.project, plan))
+        return (name, tuple(sorted(plan.input_files.items()))), plan
 
     def result(self, name: str) -> api.Result:
-        plan = api.load(name, self.project)
-        key = (name, tuple(sorted(plan.input_files.items())))
-        with self.lock:
-            hit = self.results.get(key)
-        if hit is not None:
-            return hit
-        result = api.solve(plan)
-        with self.lock:
-            self.results[key] = result
-        return result
+        return self.solved(name)[1].result
+
+    def solved(self, name: str) -> tuple[PlanKey, Solved]:
+        key, plan = self.plan(name)
+        return key, cast(Solved, self.results.get(key, lambda: self.run(solve_scenario, (plan,))))
+
+    def page(self, name: str, funds: str, period: str, reports: Path) -> ScenarioPage:
+        """One view of a scenario's page (the last run's status and files read afresh)."""
+        return self.keyed_page(name, funds, period, reports)[1]
+
+    def keyed_page(self, name: str, funds: str, period: str, reports: Path
+                   ) -> tuple[Hashable, ScenarioPage]:
+        """The page and a key that changes whenever what it shows does."""
+        key, solved = self.solved(name)
+
+        def make() -> ScenarioPage:
+            return scenario_page(solved.result, funds, period, reports, solved.appendix)
+
+        page = cast(ScenarioPage, self.pages.get((key, funds, period), make))
+        status, when = last_run(reports / name)
+        page = replace(page, last_status=status, last_when=when,
+                       downloads=report_files(reports / name))
+        return (key, funds, period, status, when, tuple(page.downloads)), page
+
+    def resolve(self, name: str) -> Any:
+        """The scenario's resolved document (what a what-if changes), with its key."""
+        from alloc.model.scenario import resolve
+
+        key, _ = self.plan(name)
+        return self.resolved.get(key, lambda: resolve(name, self.project))
 
     def comparison(self, names: Sequence[str]) -> Any:
-        hashes = tuple(tuple(sorted(api.load(n, self.project).input_files.items())) for n in names)
-        key = (tuple(names), hashes)
-        with self.lock:
-            hit = self.comparisons.get(key)
-        if hit is not None:
-            return hit
-        comparison = api.compare(list(names), self.project)
-        with self.lock:
-            self.comparisons[key] = comparison
-        return comparison
+        return self.keyed_comparison(names)[1]
+
+    def keyed_comparison(self, names: Sequence[str]) -> tuple[Hashable, Any]:
+        key = tuple(self.plan(n)[0] for n in names)
+        return key, self.comparisons.get(
+            key, lambda: self.run(api.compare, (list(names), self.project)))
+
+    def scenario_rows(self, reports: Path) -> list[ScenarioRow]:
+        """The scenario list, computed again only when a file under scenarios/ or models/
+        changes; the last run of each read afresh."""
+        state = folder_state(self.project / "scenarios", self.project / "models")
+        rows = cast(list[ScenarioRow], self.lists.get(state, lambda: scenario_rows(
+            self.project, reports)))
+        out = []
+        for row in rows:
+            status, when = last_run(reports / row.name)
+            out.append(replace(row, status=status, when=when))
+        return out
+
+
+def _listing(project: Path, plan: Plan) -> tuple[str, ...]:
+    folders = sorted({(project / rel).parent for rel in plan.input_files})
+    names: list[str] = []
+    for folder in folders:
+        try:
+            names += sorted(f"{folder.name}/{n}" for n in os.listdir(folder))
+        except OSError:
+            names.append(f"{folder.name}/?")
+    return tuple(names)
 
 
 # --- compare -----------------------------------------------------------------------------------
@@ -506,17 +667,37 @@ class WhatIfOutcome:
     seconds: float = 0.0
 
 
-def whatif_rows(base: api.Result, other: api.Result) -> tuple[list[str], list[list[Cell]]]:
+@dataclass
+class WhatIfSolved:
+    """What a worker sends back from a what-if: plain values (it crosses a process boundary)."""
+    status: str
+    lines: list[str]
+    overrides: str
+    seconds: float = 0.0
+    figures: dict[str, float] = field(default_factory=dict)
+    """The totals of table A1 by thematic priority or support line, by entity, and "Total"."""
+
+
+def a1_totals(table: Any) -> dict[str, float]:
+    """The row and column totals of table A1 (rounded as the report rounds them), by code."""
+    from alloc.report.tables import TOTAL
+
+    out = {f"row:{r}": float(table.rounded.at[r, TOTAL]) for r in table.rows}
+    out.update({f"col:{c}": float(table.rounded.at[TOTAL, c]) for c in table.value_columns})
+    out[TOTAL] = float(table.rounded.at[TOTAL, TOTAL])
+    return out
+
+
+def whatif_rows(base: api.Result, figures: Mapping[str, float]) -> tuple[list[str], list[list[Cell]]]:
     """Totals by thematic priority and entity (A1), the scenario against the what-if."""
     from alloc.report.tables import TOTAL
 
     a = {t.id: t for t in base._tables}["a1-priority-entity"]
-    b = {t.id: t for t in other._tables}["a1-priority-entity"]
+    before = a1_totals(a)
     rows = []
-    for label, get in ([(r, lambda t, r=r: float(t.rounded.at[r, TOTAL])) for r in a.rows]
-                       + [(c, lambda t, c=c: float(t.rounded.at[TOTAL, c])) for c in a.value_columns]
-                       + [(TOTAL, lambda t: float(t.rounded.at[TOTAL, TOTAL]))]):
-        x, y = get(a), get(b)
+    for key, label in ([(f"row:{r}", r) for r in a.rows] + [(f"col:{c}", c) for c in a.value_columns]
+                       + [(TOTAL, TOTAL)]):
+        x, y = before[key], figures.get(key, 0.0)
         d = y - x
         pct = f"{d / abs(x) * 100:+.1f}%" if x else ""
         rows.append([Cell(a.name(label), "label", label), Cell(_fmt(x), "value", x),
@@ -528,12 +709,22 @@ def whatif_rows(base: api.Result, other: api.Result) -> tuple[list[str], list[li
             "%"], rows
 
 
-def solve_whatif(project: Path, name: str, overrides: Mapping[str, Any], base: api.Result,
-                 time_limit: float, scratch: Path) -> WhatIfOutcome:
+def solve_whatif(project: Path, name: str, overrides: Mapping[str, Any], time_limit: float,
+                 scratch: Path) -> WhatIfSolved:
     """Solve the scenario with the changed keys, written as a scenario file whose parent is the
-    scenario, so that it is validated exactly as a file would be, with the same messages."""
+    scenario, so that it is validated exactly as a file would be, with the same messages. Runs in
+    a worker process (`alloc.web.workers`): takes and returns plain values.
+
+    An optimal what-if needs only its allocation (build, solve and the independent check, as
+    `alloc compare` solves): not the prices of `api.solve`'s explanation, a third of its time.
+    Any other answer goes through `api.solve`, for the diagnosis in the words of `alloc run`."""
     import tempfile
     import time
+
+    from alloc.errors import ModelTooLarge
+    from alloc.lp.build import build
+    from alloc.lp.solve import SolveOptions, solve
+    from alloc.report.tables import priority_entity
 
     text = scenario_text(name, f"What-if on {name}", overrides)
     started = time.perf_counter()
@@ -545,13 +736,29 @@ def solve_whatif(project: Path, name: str, overrides: Mapping[str, Any], base: a
         except InputError as exc:  # named as the form, not as the scratch file it was put in
             lines = [line.replace(path.as_posix(), "what-if").replace(str(path), "what-if")
                      for line in str(exc).split("\n")]
-            return WhatIfOutcome("invalid", lines, [], [], text)
-        result = api.solve(plan, time_limit=time_limit, reductions=False)
-    seconds = time.perf_counter() - started
-    if not result.optimal:
-        return WhatIfOutcome(result.status, result.lines or [result.message], [], [], text, seconds)
-    header, rows = whatif_rows(base, result)
-    return WhatIfOutcome("optimal", [], rows, header, text, seconds)
+            return WhatIfSolved("invalid", lines, text)
+    try:
+        solution = solve(build(plan), SolveOptions("highs", time_limit))
+    except ModelTooLarge:
+        solution = None
+    if solution is not None and solution.optimal:
+        figures = a1_totals(priority_entity(solution))
+        return WhatIfSolved("optimal", [], text, time.perf_counter() - started, figures)
+    left = max(time_limit - (time.perf_counter() - started), 1.0)
+    result = api.solve(plan, time_limit=left, reductions=False)
+    if result.optimal:   # not expected (the same LP), but then its figures
+        figures = a1_totals(priority_entity(result.solution, result.support_costs))
+        return WhatIfSolved("optimal", [], text, time.perf_counter() - started, figures)
+    return WhatIfSolved(result.status, result.lines or [result.message], text,
+                        time.perf_counter() - started)
+
+
+def whatif_outcome(base: api.Result, solved: WhatIfSolved) -> WhatIfOutcome:
+    """The what-if page's result: the worker's answer laid out against the scenario."""
+    if solved.status != "optimal":
+        return WhatIfOutcome(solved.status, solved.lines, [], [], solved.overrides, solved.seconds)
+    header, rows = whatif_rows(base, solved.figures)
+    return WhatIfOutcome("optimal", [], rows, header, solved.overrides, solved.seconds)
 
 
 def save_scenario(project: Path, name: str, text: str) -> Path:

@@ -107,7 +107,7 @@ def publish(project: Path, names: Sequence[str], out: Path, reports: Path | None
         views = pages.periods(result.plan)
         for funds in pages.FUNDS_VIEWS:
             for period in views:
-                page = pages.scenario_page(result, funds, period, reports_dir)
+                page = cache.page(name, funds, period, reports_dir)
                 rendered[page_file(name, funds, period)] = env.get_template("scenario.html").render(
                     page=page, periods=views, funds_views=pages.FUNDS_VIEWS, **common)
                 if not result.optimal:
