@@ -528,11 +528,18 @@ class _Views:
         return frame, groups
 
     def periods(self) -> list[tuple[str, list[str]]]:
-        """The plan period, then each biennium, then each year: label and years."""
+        """The plan period, then each biennium, then each year: label and years, each span once."""
         plan = self.plan
         out = [(_period(plan), self.years)]
         out += [(label, [str(y) for y in ys]) for label, ys in plan.biennia.items()]
-        return out + [(y, [y]) for y in self.years]
+        out += [(y, [y]) for y in self.years]
+        seen: set[tuple[str, ...]] = set()
+        unique = []     # a plan of one biennium (or one year) shows each span once
+        for label, ys in out:
+            if tuple(ys) not in seen:
+                seen.add(tuple(ys))
+                unique.append((label, ys))
+        return unique
 
     def table(self, table_id: str, funds: str, period: str, years: Sequence[str]) -> Table:
         """One view: the sum of its years' pieces, of both kinds of money or the regular budget."""

@@ -399,3 +399,16 @@ def test_every_view_agrees_with_every_other(baseline: Solution, support: str) ->
             thematic = [p.code for p in plan.priorities if not p.support]
             goals = [g for g in a2.rows if g not in a1.rows]
             assert a2.rounded.loc[goals, TOTAL].sum() == a1.rounded.loc[thematic, TOTAL].sum()
+
+
+def test_a_span_shows_once_when_the_plan_is_one_biennium(fractions: Solution) -> None:
+    """A two-year plan of one biennium: the period and the biennium are the same span, shown once."""
+    plan = fractions.plan
+    one = dataclasses.replace(plan, years=plan.years[:2],
+                              biennia={f"{plan.years[0]}-{plan.years[1]}": plan.years[:2]})
+    alloc = fractions.allocation[fractions.allocation["year"].isin(plan.years[:2])]
+    solution = dataclasses.replace(fractions, plan=one, allocation=alloc.reset_index(drop=True))
+    views = appendix_views(solution).views
+    keys = [(t.id, t.funds, t.period) for t in views]
+    assert len(keys) == len(set(keys))
+    assert len([k for k in keys if k[:2] == ("a1-priority-entity", "all")]) == 3   # period, 2 years
