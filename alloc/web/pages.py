@@ -517,6 +517,8 @@ class ComparePage:
     charts: list[Markup]
     inputs: list[list[str]]
     attribution: list[list[str]]
+    illustrative: bool = False
+    """Whether a compared model says its figures are illustrative (the page then says so)."""
 
 
 def compare_page(comparison: Any) -> ComparePage:
@@ -530,7 +532,7 @@ def compare_page(comparison: Any) -> ComparePage:
     failed = [f"{s.name} is {s.solution.status}: {s.solution.message}"
               for s in comparison.scenarios if not s.solution.optimal]
     page = ComparePage(names, [s.plan.title for s in comparison.scenarios], unit, failed, [], [],
-                       [], [])
+                       [], [], any(s.plan.illustrative for s in comparison.scenarios))
     if failed:
         return page
     for table_id, table in first.tables.items():

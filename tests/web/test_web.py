@@ -305,3 +305,17 @@ def test_serve_refuses_a_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
         main(["serve", "--port", "0"])
     assert exit_.value.code == 2
     assert "port" in capsys.readouterr().err
+
+
+def test_pages_of_an_illustrative_model_say_so(tmp_path: Path) -> None:
+    """The shipped reference model says its figures are illustrative: its pages carry the banner."""
+    root = Path(__file__).parents[2]
+    project = tmp_path / "p"
+    for folder in ("models", "scenarios"):
+        shutil.copytree(root / folder, project / folder)
+    client = TestClient(create_app(project))
+    page = client.get("/scenario/zng")
+    assert page.status_code == 200
+    assert "ILLUSTRATIVE FIGURES" in page.text
+    assert "ILLUSTRATIVE FIGURES" in client.get("/whatif/zng").text
+    assert "ILLUSTRATIVE FIGURES" in client.get("/compare?s=baseline&s=zng").text
