@@ -23,6 +23,7 @@ from alloc.explain.prices import (
 from alloc.explain.program import DEFAULT_TOLERANCE
 from alloc.explain.ranging import Range, ranging
 from alloc.lp.build import LinearProgram
+from alloc.lp.solution import Priced
 from alloc.lp.solve import SolveOptions, solve_raw
 
 if TYPE_CHECKING:
@@ -69,12 +70,14 @@ class Explanation:
 
 def explain(lp: LinearProgram, constraints: pd.DataFrame, objectives: Mapping[str, float],
             options: SolveOptions | None = None, tolerance: float = DEFAULT_TOLERANCE,
-            deep: bool = False, cell: str | None = None) -> Explanation:
+            deep: bool = False, cell: str | None = None, priced: Priced | None = None
+            ) -> Explanation:
     """Prices and the constraint table; with `deep`, ranging and room for manoeuvre too (they
-    re-solve the plan many times); with `cell`, that cell's story."""
+    re-solve the plan many times); with `cell`, that cell's story. `priced`: the run's duals at
+    the priced level (`Solution.priced`), read instead of solving for them again."""
     options = options or SolveOptions()
     try:
-        prices = shadow_prices(lp, objectives, options)
+        prices = shadow_prices(lp, objectives, options, priced)
     except SolveError as exc:  # the allocation stands; only its prices are missing
         k = final_goal_level(lp)
         level = lp.levels[k]

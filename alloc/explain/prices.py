@@ -28,6 +28,8 @@ from alloc.explain.program import (
 )
 from alloc.explain.words import _NAME, _words, amount_text
 from alloc.lp.build import EQ, RULE_GROUPS, LinearProgram
+from alloc.lp.program import priced_level
+from alloc.lp.solution import Priced
 from alloc.lp.solve import SolveOptions
 from alloc.model.domain import Plan
 
@@ -55,8 +57,7 @@ class Prices:
 
 def final_goal_level(lp: LinearProgram) -> int:
     """Index of the last level of targets (the tie-break level only when there is no other)."""
-    goals = [k for k, level in enumerate(lp.levels) if is_goal(level)]
-    return goals[-1] if goals else len(lp.levels) - 1
+    return priced_level(lp)
 
 
 def _rows_for(b: _Rows, lp: LinearProgram, k: int) -> np.ndarray:
@@ -64,15 +65,29 @@ def _rows_for(b: _Rows, lp: LinearProgram, k: int) -> np.ndarray:
 
 
 def shadow_prices(lp: LinearProgram, objectives: Mapping[str, float],
-                  options: SolveOptions | None = None) -> Prices:
+                  options: SolveOptions | None = None, priced: Priced | None = None) -> Prices:
     """Prices at the final goal-programming level: one solve of that level alone, with the
-    earlier levels bounded by their optima (as the solver held them)."""
+    earlier levels bounded by their optima (as the solver held them).
+
+    With `priced` (the run's solver right after that level, when it was the first solved: no
+    earlier level to hold), they are read from it instead: the same program, already solved.
+    Its rows of the tie-break's stand-in have no cost and free distance columns, so their duals
+    are 0 and leave the others' as in a solve without them.
+    """
     options = options or SolveOptions()
     b = _Rows(lp)
     k = final_goal_level(lp)
     level = lp.levels[k]
     rows = _rows_for(b, lp, k)
     copy = _Copy(b, rows, b.rhs)
+    if (priced is not None and priced.level == k and is_goal(level)
+            and len(priced.duals) == b.n_rows and len(priced.values) >= b.n_cols):
+        prices = np.full(b.n_rows, np.nan)
+        prices[rows] = priced.duals[rows]
+        prices[np.abs(prices) < 1e-12] = 0.0
+        values = priced.values[: b.n_cols]
+        return Prices(level.name, level.text, level.value(values), prices,
+                      _degenerate(b, copy, values))
     _held(copy, lp, objectives, k, lp.plan.level_tolerance, lp.plan.level_tolerance)
     normal, scale = _normalised(level.name, level.cols, level.coefs)
     answer = _solve(copy, [normal], options)

@@ -22,9 +22,11 @@ from alloc.errors import SolveError
 from alloc.lp.backends.base import Backend
 from alloc.lp.program import (
     GE,
+    GOAL,
     LE,
     RULE_GROUPS,
     LinearProgram,
+    priced_level,
     solved_levels,
 )
 from alloc.lp.solution import (
@@ -32,6 +34,7 @@ from alloc.lp.solution import (
     AMOUNT_DECIMALS,
     CONSTRAINT_COLUMNS,
     FUNDING_COLUMNS,
+    Priced,
     Solution,
     Status,
 )
@@ -112,10 +115,15 @@ def solve_levels(model: Backend, time_limit: float | None = None, quadratic: boo
     allows, else their linear stand-in is solved; so it is too when the quadratic solver fails
     (`model.quadratic_failed` says so). `time_limit` is for all the levels: each is given what is
     left of it (at least MIN_TIME).
+
+    When the priced level (`priced_level`, a goal) is the first solved, its duals and values are
+    kept as `model.priced`: shadow prices are then read, not solved for again.
     """
     levels = model.lp.levels
     chosen = solved_levels(model.lp, quadratic and model.quadratic_ok())
     model.quadratic_failed = ""
+    model.priced = None
+    priced = priced_level(model.lp)
     objectives: dict[str, float] = {}
     started = time.perf_counter()
     n = 0
@@ -133,6 +141,9 @@ def solve_levels(model: Backend, time_limit: float | None = None, quadratic: boo
         if status != "optimal":
             return status, objectives, level.name
         objectives[level.name] = level.value(model.values())
+        if k == priced and n == 0 and level.role == GOAL:
+            model.priced = Priced(k, np.array(model.duals(), dtype=float) * level.scale,
+                                  np.array(model.values(), dtype=float))
         if n < len(chosen) - 1:
             model.hold_level(k, objectives[level.name])
         n += 1
@@ -150,6 +161,7 @@ class _Run:
     duals: np.ndarray | None = None
     not_unique: str = ""
     """Why the optimum is not proven unique, "" when it is."""
+    priced: Priced | None = None
 
 
 def _run_levels(lp: LinearProgram, options: SolveOptions) -> _Run:
@@ -159,7 +171,7 @@ def _run_levels(lp: LinearProgram, options: SolveOptions) -> _Run:
     if status != "optimal":
         return _Run(status, solver, objectives, level)
     return _Run(status, solver, objectives, level, model.values(), model.duals(),
-                uniqueness(model, options.quadratic))
+                uniqueness(model, options.quadratic), model.priced)
 
 
 def allocation_frame(lp: LinearProgram, values: np.ndarray) -> pd.DataFrame:
@@ -269,7 +281,7 @@ def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions, constraints
     allocation = allocation_frame(lp, values)
     solution = Solution(lp.plan, "optimal", run.solver, objectives=run.objectives,
                         allocation=allocation, funding=funding_frame(lp, values),
-                        not_unique=run.not_unique)
+                        not_unique=run.not_unique, priced=run.priced)
     if constraints:
         solution.constraints = _constraints(lp, values, duals)
     violations = check(lp.plan, allocation, solution.funding) if check_answer else []

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from alloc.lp.program import LinearProgram
-from alloc.lp.solution import Status
+from alloc.lp.solution import Priced, Status
 
 
 class Backend(ABC):
@@ -16,6 +16,16 @@ class Backend(ABC):
     lp: LinearProgram
     quadratic_failed: str = ""
     """The quadratic level the solver failed on in the last `solve_levels`, if any."""
+
+    can_update = False
+    """Whether `update` can hand the instance another program of the same shape (warm)."""
+    priced: Priced | None = None
+    """The duals and values right after the priced level was solved (`alloc.lp.solve.
+    solve_levels`), when it was the first level solved."""
+
+    def update(self, lp: LinearProgram) -> None:
+        """Hold `lp` instead, a program with the same rows and columns in the same places."""
+        raise NotImplementedError(f"{type(self).__name__} cannot take another program in place")
 
     @abstractmethod
     def solve_level(self, k: int, time_limit: float | None) -> Status:

@@ -137,6 +137,8 @@ class HighsModel(Backend):
     instance another program of the same shape (`alloc.sweep.core`), to solve again, still warm.
     """
 
+    can_update = True
+
     def __init__(self, lp: LinearProgram, verbose: bool = False,
                  options: dict[str, Any] | None = None):
         if not verbose:
