@@ -70,11 +70,12 @@ class Explanation:
 
 def explain(lp: LinearProgram, constraints: pd.DataFrame, objectives: Mapping[str, float],
             options: SolveOptions | None = None, tolerance: float = DEFAULT_TOLERANCE,
-            deep: bool = False, cell: str | None = None, priced: Priced | None = None
-            ) -> Explanation:
+            deep: bool = False, cell: str | None = None, priced: Priced | None = None,
+            values: np.ndarray | None = None) -> Explanation:
     """Prices and the constraint table; with `deep`, ranging and room for manoeuvre too (they
-    re-solve the plan many times); with `cell`, that cell's story. `priced`: the run's duals at
-    the priced level (`Solution.priced`), read instead of solving for them again."""
+    re-solve the plan many times); with `cell`, that cell's story. `priced` (the run's duals at
+    the priced level, `Solution.priced`) and `values` (its column values, `Solution.values`) are
+    read instead of solving for them again."""
     options = options or SolveOptions()
     try:
         prices = shadow_prices(lp, objectives, options, priced)
@@ -86,9 +87,10 @@ def explain(lp: LinearProgram, constraints: pd.DataFrame, objectives: Mapping[st
     table = constraint_table(lp, constraints, prices)
     if not (deep or cell):
         return Explanation(prices, table, tolerance)
-    status, _, values, _ = solve_raw(lp, options)
-    if status != "optimal" or values is None:
-        raise SolveError(f"the plan could not be solved again to explain it ({status})")
+    if values is None or len(values) != lp.n_cols:
+        status, _, values, _ = solve_raw(lp, options)
+        if status != "optimal" or values is None:
+            raise SolveError(f"the plan could not be solved again to explain it ({status})")
     rooms = tuple(flexibility(lp, objectives, values, tolerance, options)) if deep else ()
     ranges = tuple(ranging(lp, values, options)) if deep else ()
     story = (explain_cell(lp, table, values, objectives, cell, tolerance, options)

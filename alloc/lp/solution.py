@@ -113,6 +113,9 @@ class Solution:
     empty when the strictly convex tie-breaks were."""
     conflicts: list[dict] = field(default_factory=list)
     """For an infeasible plan: the rules that had to give way, and by how much."""
+    values: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """The program's column values at the last level, as solved (explanations start from
+    them instead of solving the plan again)."""
     priced: Priced | None = field(default=None, compare=False, repr=False)
     """The solver's duals at the priced level, when the run could keep them (else the prices
     are taken by a solve of that level alone)."""

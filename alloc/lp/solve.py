@@ -281,7 +281,7 @@ def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions, constraints
     allocation = allocation_frame(lp, values)
     solution = Solution(lp.plan, "optimal", run.solver, objectives=run.objectives,
                         allocation=allocation, funding=funding_frame(lp, values),
-                        not_unique=run.not_unique, priced=run.priced)
+                        not_unique=run.not_unique, values=values, priced=run.priced)
     if constraints:
         solution.constraints = _constraints(lp, values, duals)
     violations = check(lp.plan, allocation, solution.funding) if check_answer else []
