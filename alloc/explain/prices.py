@@ -3,8 +3,9 @@ is degenerate, and the constraint table with a sentence per rule (constraints.cs
 Constraints sheet).
 
 The final goal-programming level is the last level of targets; the tie-break toward the
-reference distribution is not a goal and is not priced. Its prices come from one extra solve of
-that level alone, the earlier levels bounded by their optima as the solver held them.
+reference distribution is not a goal and is not priced. Its prices are read from the run's own
+solver when that level was the first solved (`Solution.priced`), else they come from one extra
+solve of that level alone, the earlier levels bounded by their optima as the solver held them.
 """
 
 from __future__ import annotations

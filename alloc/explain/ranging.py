@@ -2,7 +2,7 @@
 share) over which re-solving the plan, everything else unchanged, keeps the same set of binding
 rules. Found by re-solving: between two changes of basis the solution moves on a straight line,
 so two solutions predict the next event, which is probed on either side; a bisection takes over
-when the prediction misses.
+when the prediction misses. The probes are re-solved warm on one solver instance (`_Warm`).
 """
 
 from __future__ import annotations
