@@ -70,10 +70,11 @@ def shadow_prices(lp: LinearProgram, objectives: Mapping[str, float],
     """Prices at the final goal-programming level: one solve of that level alone, with the
     earlier levels bounded by their optima (as the solver held them).
 
-    With `priced` (the run's solver right after that level, when it was the first solved: no
-    earlier level to hold), they are read from it instead: the same program, already solved.
-    Its rows of the tie-break's stand-in have no cost and free distance columns, so their duals
-    are 0 and leave the others' as in a solve without them.
+    With `priced` (`Solution.priced`: the run's own solver right after that level when it was
+    the first solved, else that level solved alone once more on the run's instance, warm, with
+    the same bounds on the earlier levels), they are read from it instead: the same program,
+    already solved. Its rows of the tie-break's stand-in have no cost and free distance columns
+    (or are taken out), so their duals are 0 and leave the others' as in a solve without them.
     """
     options = options or SolveOptions()
     b = _Rows(lp)
@@ -81,6 +82,7 @@ def shadow_prices(lp: LinearProgram, objectives: Mapping[str, float],
     level = lp.levels[k]
     rows = _rows_for(b, lp, k)
     copy = _Copy(b, rows, b.rhs)
+    _held(copy, lp, objectives, k, lp.plan.level_tolerance, lp.plan.level_tolerance)
     if (priced is not None and priced.level == k and is_goal(level)
             and len(priced.duals) == b.n_rows and len(priced.values) >= b.n_cols):
         prices = np.full(b.n_rows, np.nan)
@@ -89,7 +91,6 @@ def shadow_prices(lp: LinearProgram, objectives: Mapping[str, float],
         values = priced.values[: b.n_cols]
         return Prices(level.name, level.text, level.value(values), prices,
                       _degenerate(b, copy, values))
-    _held(copy, lp, objectives, k, lp.plan.level_tolerance, lp.plan.level_tolerance)
     normal, scale = _normalised(level.name, level.cols, level.coefs)
     answer = _solve(copy, [normal], options)
     if not answer.feasible or answer.values is None or answer.duals is None:

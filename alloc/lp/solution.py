@@ -31,9 +31,11 @@ AMOUNT_DECIMALS = 6
 
 @dataclass(frozen=True, eq=False)
 class Priced:
-    """What the run's own solver held right after the level shadow prices are taken at
-    (`alloc.lp.program.priced_level`) was solved, when it was the first level solved: the prices
-    read from it need no second solve (`alloc.explain.prices.shadow_prices`)."""
+    """The level shadow prices are taken at (`alloc.lp.program.priced_level`) as the run's own
+    solver solved it: right after solving it when it was the first level solved, else solved
+    alone once more on the run's instance, warm, the earlier levels bounded as the run held them
+    (`alloc.lp.solve`). The prices read from it need no solve from scratch
+    (`alloc.explain.prices.shadow_prices`)."""
 
     level: int
     duals: np.ndarray
