@@ -186,7 +186,7 @@ def _explain(result: Result, program: LinearProgram, options: Any, deep: bool, t
 
         result.explanation = words.restate_ceilings(
             explain(program, solution.constraints, solution.objectives, options, tolerance, deep,
-                    cell), solution)
+                    cell, solution.priced, solution.values), solution)
         result.lines = (words.explanation_lines(result.explanation, plan,
                                                 ceilings=period_equations(solution))
                         if deep else [])

@@ -23,6 +23,7 @@ from alloc.explain.prices import (
 from alloc.explain.program import DEFAULT_TOLERANCE
 from alloc.explain.ranging import Range, ranging
 from alloc.lp.build import LinearProgram
+from alloc.lp.solution import Priced
 from alloc.lp.solve import SolveOptions, solve_raw
 
 if TYPE_CHECKING:
@@ -69,12 +70,15 @@ class Explanation:
 
 def explain(lp: LinearProgram, constraints: pd.DataFrame, objectives: Mapping[str, float],
             options: SolveOptions | None = None, tolerance: float = DEFAULT_TOLERANCE,
-            deep: bool = False, cell: str | None = None) -> Explanation:
+            deep: bool = False, cell: str | None = None, priced: Priced | None = None,
+            values: np.ndarray | None = None) -> Explanation:
     """Prices and the constraint table; with `deep`, ranging and room for manoeuvre too (they
-    re-solve the plan many times); with `cell`, that cell's story."""
+    re-solve the plan many times); with `cell`, that cell's story. `priced` (the run's duals at
+    the priced level, `Solution.priced`) and `values` (its column values, `Solution.values`) are
+    read instead of solving for them again."""
     options = options or SolveOptions()
     try:
-        prices = shadow_prices(lp, objectives, options)
+        prices = shadow_prices(lp, objectives, options, priced)
     except SolveError as exc:  # the allocation stands; only its prices are missing
         k = final_goal_level(lp)
         level = lp.levels[k]
@@ -83,9 +87,10 @@ def explain(lp: LinearProgram, constraints: pd.DataFrame, objectives: Mapping[st
     table = constraint_table(lp, constraints, prices)
     if not (deep or cell):
         return Explanation(prices, table, tolerance)
-    status, _, values, _ = solve_raw(lp, options)
-    if status != "optimal" or values is None:
-        raise SolveError(f"the plan could not be solved again to explain it ({status})")
+    if values is None or len(values) != lp.n_cols:
+        status, _, values, _ = solve_raw(lp, options)
+        if status != "optimal" or values is None:
+            raise SolveError(f"the plan could not be solved again to explain it ({status})")
     rooms = tuple(flexibility(lp, objectives, values, tolerance, options)) if deep else ()
     ranges = tuple(ranging(lp, values, options)) if deep else ()
     story = (explain_cell(lp, table, values, objectives, cell, tolerance, options)

@@ -19,11 +19,10 @@ from alloc.explain.program import (
     _bound_level,
     _Copy,
     _Rows,
-    _solve,
     is_goal,
 )
 from alloc.lp.build import Level, LinearProgram, level_bound
-from alloc.lp.solve import SolveOptions
+from alloc.lp.solve import SolveOptions, backend, solver_name
 
 
 @dataclass(frozen=True)
@@ -78,25 +77,28 @@ def flexibility(lp: LinearProgram, objectives: Mapping[str, float], values: np.n
                  + [("entity", e.code) for e in plan.entities])
     names = {**{("priority", p.code): p.name for p in plan.priorities},
              **{("entity", e.code): e.name for e in plan.entities}}
-    rows = b.not_tie_break
     goals = [lv for lv in lp.levels if is_goal(lv)]
+    copy = _Copy(b, b.not_tie_break, b.rhs)
+    for k, level in enumerate(goals):
+        z = float(objectives[level.name])
+        held = (level_bound(z, plan.level_tolerance) if k < len(goals) - 1 else None)
+        _bound_level(copy, level, objective_allowance(z, tolerance, held) - level.constant)
+    # every item's two ends are objectives over the same rows: one program, one solver
+    # instance, each objective solved warm from the last basis (a level of its own, none held)
+    groups = [_group_cols(lp, kind, code) for kind, code in items]
+    ends = [Level("room", cols, np.full(len(cols), sign), "")
+            for cols in groups for sign in (1.0, -1.0)]
+    model = backend(copy.program(ends), solver_name(options.solver), options.verbose)
     out = []
-    for kind, code in items:
-        cols = _group_cols(lp, kind, code)
+    for j, ((kind, code), cols) in enumerate(zip(items, groups, strict=True)):
         amount = float(np.sum(values[cols])) if values is not None else math.nan
-        ends = []
-        for sign in (1.0, -1.0):
-            copy = _Copy(b, rows, b.rhs)
-            for k, level in enumerate(goals):
-                z = float(objectives[level.name])
-                held = (level_bound(z, plan.level_tolerance) if k < len(goals) - 1 else None)
-                _bound_level(copy, level,
-                             objective_allowance(z, tolerance, held) - level.constant)
-            answer = _solve(copy, [Level("room", cols, np.full(len(cols), sign), "")], options)
-            if not answer.feasible or answer.values is None:
-                raise SolveError(f"room for manoeuvre of {code}: the solver said {answer.status}")
-            ends.append(float(np.sum(answer.values[cols])))
-        low, high = ends
+        found = []
+        for k in (2 * j, 2 * j + 1):
+            status = model.solve_level(k, options.time_limit)
+            if status != "optimal":
+                raise SolveError(f"room for manoeuvre of {code}: the solver said {status}")
+            found.append(float(np.sum(model.values()[cols])))
+        low, high = found
         out.append(Room(kind, code, names.get((kind, code), code), amount, min(low, high),  # type: ignore[arg-type]
                         max(low, high)))
     return out

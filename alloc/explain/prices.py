@@ -3,8 +3,9 @@ is degenerate, and the constraint table with a sentence per rule (constraints.cs
 Constraints sheet).
 
 The final goal-programming level is the last level of targets; the tie-break toward the
-reference distribution is not a goal and is not priced. Its prices come from one extra solve of
-that level alone, the earlier levels bounded by their optima as the solver held them.
+reference distribution is not a goal and is not priced. Its prices are read from the run's own
+solver when that level was the first solved (`Solution.priced`), else they come from one extra
+solve of that level alone, the earlier levels bounded by their optima as the solver held them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from alloc.explain.program import (
 )
 from alloc.explain.words import _NAME, _words, amount_text
 from alloc.lp.build import EQ, RULE_GROUPS, LinearProgram
+from alloc.lp.program import priced_level
+from alloc.lp.solution import Priced
 from alloc.lp.solve import SolveOptions
 from alloc.model.domain import Plan
 
@@ -55,8 +58,7 @@ class Prices:
 
 def final_goal_level(lp: LinearProgram) -> int:
     """Index of the last level of targets (the tie-break level only when there is no other)."""
-    goals = [k for k, level in enumerate(lp.levels) if is_goal(level)]
-    return goals[-1] if goals else len(lp.levels) - 1
+    return priced_level(lp)
 
 
 def _rows_for(b: _Rows, lp: LinearProgram, k: int) -> np.ndarray:
@@ -64,9 +66,16 @@ def _rows_for(b: _Rows, lp: LinearProgram, k: int) -> np.ndarray:
 
 
 def shadow_prices(lp: LinearProgram, objectives: Mapping[str, float],
-                  options: SolveOptions | None = None) -> Prices:
+                  options: SolveOptions | None = None, priced: Priced | None = None) -> Prices:
     """Prices at the final goal-programming level: one solve of that level alone, with the
-    earlier levels bounded by their optima (as the solver held them)."""
+    earlier levels bounded by their optima (as the solver held them).
+
+    With `priced` (`Solution.priced`: the run's own solver right after that level when it was
+    the first solved, else that level solved alone once more on the run's instance, warm, with
+    the same bounds on the earlier levels), they are read from it instead: the same program,
+    already solved. Its rows of the tie-break's stand-in have no cost and free distance columns
+    (or are taken out), so their duals are 0 and leave the others' as in a solve without them.
+    """
     options = options or SolveOptions()
     b = _Rows(lp)
     k = final_goal_level(lp)
@@ -74,6 +83,14 @@ def shadow_prices(lp: LinearProgram, objectives: Mapping[str, float],
     rows = _rows_for(b, lp, k)
     copy = _Copy(b, rows, b.rhs)
     _held(copy, lp, objectives, k, lp.plan.level_tolerance, lp.plan.level_tolerance)
+    if (priced is not None and priced.level == k and is_goal(level)
+            and len(priced.duals) == b.n_rows and len(priced.values) >= b.n_cols):
+        prices = np.full(b.n_rows, np.nan)
+        prices[rows] = priced.duals[rows]
+        prices[np.abs(prices) < 1e-12] = 0.0
+        values = priced.values[: b.n_cols]
+        return Prices(level.name, level.text, level.value(values), prices,
+                      _degenerate(b, copy, values))
     normal, scale = _normalised(level.name, level.cols, level.coefs)
     answer = _solve(copy, [normal], options)
     if not answer.feasible or answer.values is None or answer.duals is None:

@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from alloc.errors import SolveError
+from alloc.lp.backends.base import Backend
 from alloc.lp.build import LE, RULE_GROUPS, Lazy, Level, LinearProgram
 from alloc.lp.program import GOAL
-from alloc.lp.solve import SolveOptions, solve_raw
+from alloc.lp.solution import Status
+from alloc.lp.solve import SolveOptions, backend, solve_levels, solve_raw, solver_name
 
 SOFT_RULES = ("target", "reference", "level")
 """Rule groups that cannot make a plan infeasible: their deviation columns absorb any gap."""
@@ -162,6 +164,43 @@ def _solve(copy: _Copy, levels: Sequence[Level], options: SolveOptions) -> _Answ
     if status not in ("optimal", "infeasible"):
         raise SolveError(f"while explaining, the solver stopped with status {status}")
     return _Answer(status, values, duals, objectives)
+
+
+class _Warm:
+    """Programs of one shape (the plan with a ceiling or a target moved) solved in turn on one
+    solver instance, each warm from the last basis where the backend can take another program in
+    place (HiGHS: `update`), else each from scratch as `solve_raw` does.
+
+    Why: ranging probes the plan hundreds of times; a cold solve each time was most of
+    `alloc explain`. A non-optimal answer drops the instance, so that the next starts clean.
+    """
+
+    def __init__(self, lp: LinearProgram, options: SolveOptions):
+        self.options = options
+        self.solver = solver_name(options.solver)
+        self.model: Backend | None = None
+        self._shape: tuple[int, np.ndarray, np.ndarray] | None = None
+
+    def _model_for(self, lp: LinearProgram) -> Backend:
+        start, index, _ = lp.matrix()
+        shape = self._shape
+        same = (shape is not None and lp.n_cols == shape[0] and np.array_equal(start, shape[1])
+                and np.array_equal(index, shape[2]))
+        if self.model is not None and same and self.model.can_update:
+            self.model.update(lp)
+            return self.model
+        self.model = backend(lp, self.solver, self.options.verbose)
+        self._shape = (lp.n_cols, start, index)
+        return self.model
+
+    def solve(self, lp: LinearProgram) -> tuple[Status, np.ndarray | None]:
+        """The levels of `lp` solved in order: status and column values (None unless optimal)."""
+        model = self._model_for(lp)
+        status, _, _ = solve_levels(model, self.options.time_limit, self.options.quadratic)
+        if status != "optimal":
+            self.model = None
+            return status, None
+        return status, np.array(model.values(), dtype=float)
 
 
 def _normalised(name: str, cols: np.ndarray, coefs: np.ndarray, text: str = ""

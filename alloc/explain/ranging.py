@@ -2,7 +2,7 @@
 share) over which re-solving the plan, everything else unchanged, keeps the same set of binding
 rules. Found by re-solving: between two changes of basis the solution moves on a straight line,
 so two solutions predict the next event, which is probed on either side; a bisection takes over
-when the prediction misses.
+when the prediction misses. The probes are re-solved warm on one solver instance (`_Warm`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Literal
 
 import numpy as np
 
-from alloc.explain.program import AMOUNT_STEP, _Rows
+from alloc.explain.program import AMOUNT_STEP, _Rows, _Warm
 from alloc.lp.build import EQ, LE, LinearProgram, build
-from alloc.lp.solve import SolveOptions, solve_raw
+from alloc.lp.solve import SolveOptions
 from alloc.model.domain import CeilingAdjustment, Plan
 
 
@@ -144,7 +144,8 @@ def ranging(lp: LinearProgram, values: np.ndarray, options: SolveOptions | None 
     # the probes compare binding rules, which the goal levels decide: the linear stand-in of the
     # tie-breaks is enough there, and a fraction of the quadratic levels' time
     options = dataclasses.replace(options or SolveOptions(), quadratic=False)
-    status, _, linear, _ = solve_raw(lp, options)
+    warm = _Warm(lp, options)  # every probe re-solved on one solver instance, warm
+    status, linear = warm.solve(lp)
     if status == "optimal" and linear is not None:
         values = linear  # the same tie-break as the probes', so that paths compare
     plan = lp.plan
@@ -174,7 +175,7 @@ def ranging(lp: LinearProgram, values: np.ndarray, options: SolveOptions | None 
         def same(p: float, kind: str = kind, code: str = code, value: float = value
                  ) -> np.ndarray | None:
             variant = build(_variant(plan, kind, code, p, value))
-            status, _, v, _ = solve_raw(variant, options)
+            status, v = warm.solve(variant)
             if status != "optimal" or v is None or binding_set(variant, v) != base_set:
                 return None
             return _path_point(_Rows(variant), watched, v)

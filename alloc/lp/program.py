@@ -341,6 +341,13 @@ def level_bound(optimum: float, tolerance: float) -> float:
     return optimum + tolerance * abs(optimum) + tolerance
 
 
+def priced_level(lp: LinearProgram) -> int:
+    """The level shadow prices are taken at: the last goal level (the last level when there is
+    no goal). docs/explain.md says why."""
+    goals = [k for k, level in enumerate(lp.levels) if level.role == GOAL]
+    return goals[-1] if goals else len(lp.levels) - 1
+
+
 def solved_levels(lp: LinearProgram, quadratic: bool) -> list[int]:
     """The levels solved, in order: the goals, then the tie-breaks when quadratic levels can be
     solved, else their linear stand-in."""

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from alloc.lp.verify import ABS_TOLERANCE
@@ -26,6 +27,21 @@ CONSTRAINT_COLUMNS = ["rule", "name", "source", "text", "sense", "bound", "activ
                       "shadow_price"]
 AMOUNT_DECIMALS = 6
 """Amounts are kept to a thousandth of a franc (CHF thousands with 6 decimals)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Priced:
+    """The level shadow prices are taken at (`alloc.lp.program.priced_level`) as the run's own
+    solver solved it: right after solving it when it was the first level solved, else solved
+    alone once more on the run's instance, warm, the earlier levels bounded as the run held them
+    (`alloc.lp.solve`). The prices read from it need no solve from scratch
+    (`alloc.explain.prices.shadow_prices`)."""
+
+    level: int
+    duals: np.ndarray
+    """Duals of the program's rows, per unit of the level's own (unscaled) costs."""
+    values: np.ndarray
+    """Column values at that level's optimum."""
 
 
 REVENUE_WORDS = "revenue lines"
@@ -99,6 +115,12 @@ class Solution:
     empty when the strictly convex tie-breaks were."""
     conflicts: list[dict] = field(default_factory=list)
     """For an infeasible plan: the rules that had to give way, and by how much."""
+    values: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """The program's column values at the last level, as solved (explanations start from
+    them instead of solving the plan again)."""
+    priced: Priced | None = field(default=None, compare=False, repr=False)
+    """The solver's duals at the priced level, when the run could keep them (else the prices
+    are taken by a solve of that level alone)."""
 
     @property
     def optimal(self) -> bool:

@@ -22,9 +22,12 @@ from alloc.errors import SolveError
 from alloc.lp.backends.base import Backend
 from alloc.lp.program import (
     GE,
+    GOAL,
     LE,
     RULE_GROUPS,
     LinearProgram,
+    level_bound,
+    priced_level,
     solved_levels,
 )
 from alloc.lp.solution import (
@@ -32,6 +35,7 @@ from alloc.lp.solution import (
     AMOUNT_DECIMALS,
     CONSTRAINT_COLUMNS,
     FUNDING_COLUMNS,
+    Priced,
     Solution,
     Status,
 )
@@ -112,10 +116,15 @@ def solve_levels(model: Backend, time_limit: float | None = None, quadratic: boo
     allows, else their linear stand-in is solved; so it is too when the quadratic solver fails
     (`model.quadratic_failed` says so). `time_limit` is for all the levels: each is given what is
     left of it (at least MIN_TIME).
+
+    When the priced level (`priced_level`, a goal) is the first solved, its duals and values are
+    kept as `model.priced`: shadow prices are then read, not solved for again.
     """
     levels = model.lp.levels
     chosen = solved_levels(model.lp, quadratic and model.quadratic_ok())
     model.quadratic_failed = ""
+    model.priced = None
+    priced = priced_level(model.lp)
     objectives: dict[str, float] = {}
     started = time.perf_counter()
     n = 0
@@ -133,6 +142,12 @@ def solve_levels(model: Backend, time_limit: float | None = None, quadratic: boo
         if status != "optimal":
             return status, objectives, level.name
         objectives[level.name] = level.value(model.values())
+        if k == priced and level.role == GOAL:
+            if n == 0:
+                model.priced = Priced(k, np.array(model.duals(), dtype=float) * level.scale,
+                                      np.array(model.values(), dtype=float))
+            else:  # earlier levels held: `solve_alone` may re-solve it from here
+                model.keep_basis()
         if n < len(chosen) - 1:
             model.hold_level(k, objectives[level.name])
         n += 1
@@ -150,16 +165,42 @@ class _Run:
     duals: np.ndarray | None = None
     not_unique: str = ""
     """Why the optimum is not proven unique, "" when it is."""
+    priced: Priced | None = None
 
 
-def _run_levels(lp: LinearProgram, options: SolveOptions) -> _Run:
+def _run_levels(lp: LinearProgram, options: SolveOptions, price: bool = False) -> _Run:
     solver = solver_name(options.solver)
     model = backend(lp, solver, options.verbose)
     status, objectives, level = solve_levels(model, options.time_limit, options.quadratic)
     if status != "optimal":
         return _Run(status, solver, objectives, level)
-    return _Run(status, solver, objectives, level, model.values(), model.duals(),
-                uniqueness(model, options.quadratic))
+    run = _Run(status, solver, objectives, level, model.values(), model.duals(),
+               uniqueness(model, options.quadratic), model.priced)
+    if price and run.priced is None:
+        run.priced = _price_alone(model, objectives, options.time_limit)
+    return run
+
+
+def _price_alone(model: Backend, objectives: dict[str, float], time_limit: float | None
+                 ) -> Priced | None:
+    """The priced level solved alone once more on the run's own instance, warm, each earlier goal
+    level bounded by the bound the run held it to (`level_bound`), its face no longer fixed:
+    the program `alloc.explain.prices.shadow_prices` would otherwise build and solve from
+    scratch. None when the backend cannot or the solve does not end optimal (the prices are
+    then solved for from scratch, as before)."""
+    lp = model.lp
+    k = priced_level(lp)
+    level = lp.levels[k]
+    if level.role != GOAL:
+        return None
+    tolerance = lp.plan.level_tolerance
+    bounds = [(j, level_bound(objectives[lv.name], tolerance) - lv.constant)
+              for j, lv in enumerate(lp.levels[:k]) if lv.role == GOAL]
+    answer = model.solve_alone(k, bounds, time_limit)
+    if answer is None or answer[0] != "optimal":
+        return None
+    _, duals, values = answer
+    return Priced(k, duals * level.scale, values)
 
 
 def allocation_frame(lp: LinearProgram, values: np.ndarray) -> pd.DataFrame:
@@ -236,7 +277,7 @@ def _constraints(lp: LinearProgram, values: np.ndarray, duals: np.ndarray) -> pd
 def solve(lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
     """Solve the levels in order, then check the answer independently of the solver."""
     options = options or SolveOptions()
-    run = _run_levels(lp, options)
+    run = _run_levels(lp, options, price=True)
     return solution_of(lp, run, options)
 
 
@@ -269,7 +310,7 @@ def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions, constraints
     allocation = allocation_frame(lp, values)
     solution = Solution(lp.plan, "optimal", run.solver, objectives=run.objectives,
                         allocation=allocation, funding=funding_frame(lp, values),
-                        not_unique=run.not_unique)
+                        not_unique=run.not_unique, values=values, priced=run.priced)
     if constraints:
         solution.constraints = _constraints(lp, values, duals)
     violations = check(lp.plan, allocation, solution.funding) if check_answer else []

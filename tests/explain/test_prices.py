@@ -11,12 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from explain_checks import (
+    EXAMPLES,
+    PROPERTY,
     held,
     level_objective,
     lexicographic,
+    written,
 )
+from hypothesis import assume, event, given, settings
 from lp_oracle import minimise
+from strategies import GeneratedModel, feasible_models
 
+from alloc.errors import InputError
 from alloc.lp.build import LinearProgram, build
 from alloc.lp.program import GOAL
 from alloc.model.load import load_plan
@@ -81,3 +87,55 @@ def test_shadow_prices_are_taken_at_the_final_goal_level(project: Path) -> None:
 
     assert shadow_prices(lp, solve(lp).objectives).level == "level 2"
     assert_prices_are_slopes(lp)
+
+
+def _both_ways(lp: LinearProgram) -> tuple:
+    """Prices read from the run's own solver (`Solution.priced`) and from a solve of the final
+    goal level alone (as before it was kept)."""
+    from alloc.explain.prices import shadow_prices
+    from alloc.lp.solve import solve
+
+    solution = solve(lp)
+    assert solution.optimal
+    return (shadow_prices(lp, solution.objectives, priced=solution.priced),
+            shadow_prices(lp, solution.objectives), solution)
+
+
+def test_prices_are_read_from_the_run_s_own_solver(project: Path) -> None:
+    plan = load_plan("tiny", project)
+    read, solved, solution = _both_ways(build(plan))
+    assert solution.priced is not None
+    np.testing.assert_allclose(read.prices, solved.prices, rtol=1e-9, atol=1e-12)
+    assert read.objective == pytest.approx(solved.objective, abs=1e-9)
+    assert read.degenerate == solved.degenerate
+    # with two goal levels the first is held when the second is solved: the second is solved
+    # again alone on the run's instance, the first bounded as the run held it
+    p2 = next(t for t in plan.targets if t.code == "P2")
+    two_levels = dataclasses.replace(plan, targets=tuple(
+        dataclasses.replace(t, level=2) if t is p2 else t for t in plan.targets))
+    read, solved, solution = _both_ways(build(two_levels))
+    assert solution.priced is not None and solution.priced.level == 1
+    assert read.level == "level 2"
+    np.testing.assert_allclose(read.prices, solved.prices, rtol=1e-9, atol=1e-12)
+    assert read.objective == pytest.approx(solved.objective, abs=1e-9)
+    assert read.degenerate == solved.degenerate
+
+
+@settings(PROPERTY, max_examples=max(3, EXAMPLES // 4))
+@given(model=feasible_models(requirements=True))
+def test_prices_read_from_the_run_are_those_solved_for_on_random_models(
+        model: GeneratedModel) -> None:
+    """Where the optimum is not degenerate the duals are unique: both ways give them."""
+    with written(model) as root:
+        try:
+            plan = load_plan(model.scenario, root)
+        except InputError:
+            assume(False)
+    read, solved, solution = _both_ways(build(plan))
+    assume(solution.priced is not None)
+    assert read.objective == pytest.approx(solved.objective, rel=1e-9, abs=1e-7)
+    if solved.degenerate or read.degenerate:
+        event("degenerate: prices one valid set among several")
+        return
+    event("prices compared")
+    np.testing.assert_allclose(read.prices, solved.prices, rtol=1e-6, atol=1e-9)

@@ -48,3 +48,44 @@ def test_ranging_ends_are_where_the_binding_rules_change(project: Path) -> None:
     # floor stops binding; below 40 the support line (5) and B's floor (35) take it all
     c2024 = next(g for g in ranges if g.code == "2024")
     assert c2024.low == pytest.approx(40, abs=0.02) and c2024.high == pytest.approx(110, abs=0.02)
+
+
+def test_ranging_warm_on_one_instance_finds_the_ends_of_probes_solved_from_scratch(
+        project: Path) -> None:
+    """The probes re-solved warm on one HiGHS instance (`_Warm`) and each from scratch (PuLP's
+    HiGHS, which cannot take another program in place) give the same ends where the probes'
+    optimum is unique (the tiny model)."""
+    from alloc.explain.ranging import ranging
+    from alloc.lp.solve import SolveOptions, solve_raw
+
+    lp = build(load_plan("tiny", project))
+    _, _, values, _ = solve_raw(lp)
+    warm = ranging(lp, values)
+    cold = ranging(lp, values, SolveOptions(solver="highs-pulp"))
+    assert [(r.kind, r.code) for r in warm] == [(r.kind, r.code) for r in cold]
+    for w, c in zip(warm, cold, strict=True):
+        step = max(1e-3, 1e-4 * abs(w.value))
+        for a, b in ((w.low, c.low), (w.high, c.high)):
+            assert (a is None) == (b is None), (w, c)
+            if a is not None and b is not None:
+                assert a == pytest.approx(b, abs=step), (w, c)
+
+
+def test_one_instance_answers_as_a_fresh_one_after_an_infeasible_probe(project: Path) -> None:
+    from alloc.explain.program import _Warm
+    from alloc.explain.ranging import _variant
+    from alloc.lp.solve import SolveOptions, solve_raw
+
+    plan = load_plan("tiny", project)
+    lp = build(plan)
+    warm = _Warm(lp, SolveOptions(quadratic=False))
+    status, first = warm.solve(lp)
+    assert status == "optimal" and warm.model is not None
+    # no money at all in 2024: the floors cannot hold
+    now = next(amount for label, _, amount in plan.ceiling_periods() if label == "2024")
+    status, none = warm.solve(build(_variant(plan, "ceiling", "2024", 0.0, now)))
+    assert status == "infeasible" and none is None and warm.model is None
+    status, again = warm.solve(lp)
+    _, _, fresh, _ = solve_raw(lp, SolveOptions(quadratic=False))
+    assert status == "optimal" and again is not None and fresh is not None
+    assert again == pytest.approx(fresh, abs=1e-9) and first == pytest.approx(fresh, abs=1e-9)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import numpy as np
 
 from alloc.lp.program import LinearProgram
-from alloc.lp.solution import Status
+from alloc.lp.solution import Priced, Status
 
 
 class Backend(ABC):
@@ -16,6 +17,30 @@ class Backend(ABC):
     lp: LinearProgram
     quadratic_failed: str = ""
     """The quadratic level the solver failed on in the last `solve_levels`, if any."""
+
+    can_update = False
+    """Whether `update` can hand the instance another program of the same shape (warm)."""
+    priced: Priced | None = None
+    """The duals and values right after the priced level was solved (`alloc.lp.solve.
+    solve_levels`), when it was the first level solved (else None)."""
+
+    def keep_basis(self) -> None:
+        """Remember where the solver stands (the priced level just solved): `solve_alone`
+        starts from there. Nothing to remember for a solver that starts from scratch."""
+        return None
+
+    def solve_alone(self, k: int, bounds: Sequence[tuple[int, float]], time_limit: float | None
+                    ) -> tuple[Status, np.ndarray, np.ndarray] | None:
+        """After the levels: level k alone, the holding of the levels undone and each level j of
+        `bounds` kept by a row (its objective at most the bound, unscaled, constant excluded)
+        instead, solved from where the solver stands; status, row duals (scaled costs) and
+        column values. None where the solver cannot re-solve in place (then the caller builds
+        that program and solves it from scratch)."""
+        return None
+
+    def update(self, lp: LinearProgram) -> None:
+        """Hold `lp` instead, a program with the same rows and columns in the same places."""
+        raise NotImplementedError(f"{type(self).__name__} cannot take another program in place")
 
     @abstractmethod
     def solve_level(self, k: int, time_limit: float | None) -> Status:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import highspy
@@ -137,6 +138,8 @@ class HighsModel(Backend):
     instance another program of the same shape (`alloc.sweep.core`), to solve again, still warm.
     """
 
+    can_update = True
+
     def __init__(self, lp: LinearProgram, verbose: bool = False,
                  options: dict[str, Any] | None = None):
         if not verbose:
@@ -171,6 +174,7 @@ class HighsModel(Backend):
         self._stand_in_cols = np.concatenate(
             [lv.cols for lv in lp.levels if lv.role == STAND_IN] or [np.zeros(0, np.int64)]
         ).astype(np.int32)
+        self._kept: highspy.HighsBasis | None = None
         self.col_value = np.zeros(0)
         self.col_dual = np.zeros(0)
         self.row_value = np.zeros(0)
@@ -336,6 +340,42 @@ class HighsModel(Backend):
                  level.coefs.astype(float))
         self._lower = np.append(lower, -INF)
         self._upper = np.append(upper, bound)
+
+    def keep_basis(self) -> None:
+        self._kept = self.highs.getBasis()
+
+    def solve_alone(self, k: int, bounds: Sequence[tuple[int, float]], time_limit: float | None
+                    ) -> tuple[Status, np.ndarray, np.ndarray] | None:
+        """Level k alone on this instance, warm from the basis kept right after the run solved
+        it (`keep_basis`; still primal feasible: only bounds are relaxed), else from the last:
+        the faces held undone, the stand-in taken out (as for a quadratic level), each bounded
+        level's row scaled to a largest coefficient of 1 (as `alloc.explain` bounds a level).
+        The answer read is not kept as the instance's (`values` stays the run's)."""
+        self.reset()
+        h = self.highs
+        for j, bound in bounds:
+            level = self.lp.levels[j]
+            scale = float(np.abs(level.coefs).max()) if len(level.coefs) else 1.0
+            scale = scale if scale > 0 else 1.0
+            h.addRow(-INF, bound / scale, len(level.cols), level.cols.astype(np.int32),
+                     level.coefs.astype(float) / scale)
+            self._lower = np.append(self._lower, -INF)
+            self._upper = np.append(self._upper, bound / scale)
+        h.setOptionValue("time_limit", INF if time_limit is None else float(time_limit))
+        for key, value in level_options(self.lp.n_cols, k, self.lp.levels[k]).items():
+            h.setOptionValue(key, value)
+        self.set_level(k)
+        self._free_stand_in(True)
+        kept, self._kept = self._kept, None
+        if kept is not None and len(kept.row_status) == len(self._lower):
+            h.setBasis(kept)
+        h.run()
+        status = highs_status(h)
+        if status != "optimal":
+            return status, np.zeros(0), np.zeros(0)
+        solution = h.getSolution()
+        return (status, np.asarray(solution.row_dual)[: self.n_rows].copy(),
+                np.asarray(solution.col_value).copy())
 
     def values(self) -> np.ndarray:
         return self.col_value
