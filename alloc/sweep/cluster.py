@@ -63,7 +63,8 @@ def _client(distributed: Any, scheduler: str | None, workers: int,
     if scheduler is None:
         cluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=processes,
-            dashboard_address=None, silence_logs=logging.ERROR)
+            dashboard_address=None, silence_logs=logging.ERROR,
+            scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})  # no fixed port
         return distributed.Client(cluster), cluster
     timeout = connect_timeout()
     try:

@@ -141,3 +141,19 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
     assert not (tmp_path / "tiny").exists()
     code, _, err = _cli("--draws", "3", "--reports", str(tmp_path), "--scheduler", "tcp://x:1")
     assert code == 2 and "a scheduler is for --executor dask" in err
+
+
+def test_a_spawned_worker_leaves_ctrl_c_to_the_command() -> None:
+    """A LocalCluster's workers are spawned, importing the console script as `__mp_main__`: they
+    must not answer Ctrl-C (sent to the whole process group) with the command's line as well."""
+    import subprocess
+    import sys
+
+    code = ("import signal, sys, types; sys.modules['__mp_main__'] = types.ModuleType('m'); "
+            "import alloc._entry; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "True", done.stderr
+    done = subprocess.run([sys.executable, "-c", code.replace(
+        "sys.modules['__mp_main__'] = types.ModuleType('m'); ", "")], capture_output=True, text=True,
+        timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
