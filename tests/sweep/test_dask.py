@@ -37,7 +37,9 @@ def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def cluster() -> Iterator[distributed.LocalCluster]:
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None, silence_logs=logging.ERROR) as c:
+                                  dashboard_address=None, silence_logs=logging.ERROR,
+                                  scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"}
+                                  ) as c:
         yield c
 
 
