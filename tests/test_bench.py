@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 E2E = ("e2e_alloc_s", "e2e_reference_s", "e2e_ratio", "e2e_alloc_cpu_s", "e2e_reference_cpu_s",
-       "e2e_cpu_ratio", "e2e_ratios", "e2e_alloc_rss_mb", "e2e_reference_rss_mb")
+       "e2e_cpu_ratio", "e2e_ratios")
 SCRIPT = Path(__file__).parent.parent / "bench" / "bench.py"
 FIELDS = ("n_vars", "n_rows", "nnz", "load_s", "build_s", "solve_s", "check_s", "total_s",
           "reference_s", "ratio", "peak_rss_mb", "objective", "reference_objective")
@@ -46,7 +46,7 @@ def test_bench_runs_at_1e3_and_objectives_agree(flags: tuple[str, ...], levels: 
     assert row["e2e_alloc_s"] > row["total_s"] and row["e2e_reference_s"] > row["reference_s"]
     assert abs(row["e2e_ratio"] - row["e2e_alloc_s"] / row["e2e_reference_s"]) <= (
         0.01 * row["e2e_ratio"] + 1e-3)
-    assert row["e2e_alloc_cpu_s"] > 0 and row["e2e_reference_rss_mb"] > 10
+    assert row["e2e_alloc_cpu_s"] > 0 and row["e2e_reference_cpu_s"] > 0
 
 
 def test_bench_end_to_end_only_and_sizes_as_a_list() -> None:
