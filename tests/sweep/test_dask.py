@@ -159,3 +159,13 @@ def test_a_spawned_worker_leaves_ctrl_c_to_the_command() -> None:
         "sys.modules['__mp_main__'] = types.ModuleType('m'); ", "")], capture_output=True, text=True,
         timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_without_dask_installed_the_error_says_how_to_install_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)     # import distributed: ImportError
+    code, _, err = _cli("--draws", "3", "--reports", str(tmp_path), "--executor", "dask")
+    assert code == 2 and "pip install 'alloc[dask]'" in err and "Traceback" not in err
+    assert not (tmp_path / "tiny").exists()
