@@ -15,9 +15,13 @@ def _early(signum: int, frame: object) -> None:
 
 
 # Installed on import, before anything else of alloc loads: the console script and
-# `python -m alloc` import this module first. (Importing `alloc` as a library does not.)
+# `python -m alloc` import this module first. (Importing `alloc` as a library does not.) Not in
+# a process that multiprocessing spawns (a Dask LocalCluster's workers), which imports the
+# console script as `__mp_main__`: Ctrl-C reaches the whole process group, and only the command
+# answers it, with its one line.
+_SPAWNED = "__mp_main__" in sys.modules
 for _signal in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
-    if _signal is not None:
+    if _signal is not None and not _SPAWNED:
         signal.signal(_signal, _early)
 
 

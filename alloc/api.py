@@ -402,7 +402,8 @@ def sweep(scenario: str | Path, project: str | Path = ".", *, draws: int = 0, se
           settings: Mapping[str, Sequence[float]] | None = None,
           workers: int = 1, max_variants: int | None = None,
           progress: Callable[[int, int], None] | None = None,
-          sets: Mapping[str, Any] | None = None) -> SweepResult:
+          sets: Mapping[str, Any] | None = None, executor: str = "local",
+          scheduler: str | None = None) -> SweepResult:
     """Solve many variants of one scenario warm on one built model.
 
     Either `draws` Monte Carlo draws of every fund's receipt rate (Beta around the expected rate,
@@ -413,6 +414,8 @@ def sweep(scenario: str | Path, project: str | Path = ".", *, draws: int = 0, se
     `settings` (any number of the scenario by its dotted key). `sets` (as for `load`) is one
     fixed override layer on the scenario, under every variant.
     A sweep of more than `max_variants` variants (default 100,000) is refused before any work.
+    `executor` "dask" solves the blocks of variants on a Dask cluster: the scheduler at
+    `scheduler` (tcp://HOST:8786), or a LocalCluster of `workers` processes (docs/sweep-dask.md).
     """
     from alloc.sweep.core import prepare, run_variants
 
@@ -420,7 +423,8 @@ def sweep(scenario: str | Path, project: str | Path = ".", *, draws: int = 0, se
         str(scenario), Path(project), draws=draws, seed=seed, spread=spread,
         ceiling=ceiling, receipt_rate=receipt_rate, pledge=pledge, target=target, weight=weight,
         settings=settings, workers=workers, max_variants=max_variants, sets=sets)
-    return SweepResult(plan, made, run_variants(resolved, made, workers, progress))
+    return SweepResult(plan, made, run_variants(resolved, made, workers, progress,
+                                                executor=executor, scheduler=scheduler))
 
 
 def write_sweep(result: SweepResult, reports: str | Path | None = None,

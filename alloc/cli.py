@@ -366,7 +366,14 @@ def _sweep_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
                        help="refuse a sweep of more variants than N (default "
                        f"{options.DEFAULT_MAX_VARIANTS:,})")
     sweep.add_argument("--workers", type=options.workers, default=1, metavar="N",
-                       help=f"processes, 1 to {options.max_workers()} (default 1)")
+                       help=f"processes, 1 to {options.max_workers()} (default 1); with "
+                       "--executor dask and no --scheduler, the workers of the local cluster")
+    sweep.add_argument("--executor", choices=("local", "dask"), default="local",
+                       help="where the blocks of variants are solved: this machine (default) or "
+                       "a Dask cluster (pip install 'alloc[dask]'; docs/sweep-dask.md)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="with --executor dask: the scheduler, e.g. tcp://HOST:8786 (default: "
+                       "a cluster on this machine)")
     sweep.add_argument("--reports", type=Path, default=None,
                        help="folder for reports (default: PROJECT/reports)")
     sweep.add_argument("--quiet", action="store_true")
@@ -395,6 +402,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from alloc.sweep.core import Progress, spread_option
 
     started = time.perf_counter()
+    if args.scheduler is not None and args.executor != "dask":
+        raise InputError([Problem("command line", "--scheduler", "a scheduler is for "
+                                  "--executor dask; add it, or leave out --scheduler")])
     fixed = [item for item in args.set or [] if not _is_grid(item.partition("=")[2])]
     args.set = [item for item in args.set or [] if item not in fixed]
     sets = _sets(fixed)
@@ -424,7 +434,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         receipt_rate=keyed(args.receipt_rate), pledge=keyed(args.pledge),
         target=keyed(args.target), weight=keyed(args.weight), settings=keyed(args.set),
         workers=args.workers, max_variants=limit,
-        progress=Progress(enabled=False if args.quiet else None), sets=sets)
+        progress=Progress(enabled=False if args.quiet else None), sets=sets,
+        executor=args.executor, scheduler=args.scheduler)
     written = api.write_sweep(result, args.reports, args.project)
     if not args.quiet:
         states = ", ".join(f"{n} {s}" for s, n in result.statuses.items())

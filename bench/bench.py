@@ -15,10 +15,14 @@ same instance. Its time starts at the CSC arrays and ends with the solution read
 starts at the files. Both use the same HiGHS options. The objectives of every level must agree to
 1e-6 relative, or the script exits 1.
 
+Beside that in-process ratio, an end-to-end one (`e2e_*`, see `end_to_end`): a fresh `alloc run`
+process writing every report against a fresh bench/reference.py process that loads the same LP
+with numpy and solves the same levels with highspy, each timed from start to exit.
+
 Each size runs in a fresh process, so that peak_rss_mb is that size's own (the whole process:
 alloc's run and the reference).
 
-    python bench/bench.py --size 1e5 --json
+    python bench/bench.py --sizes 1e3,1e4 --json
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from reference import RefLevel, reference_solve
+from reference import save as save_reference
 
 SIZES = (1e3, 1e4, 1e5, 1e6)
 TRANCHES = (("core", 1.0, 0.6), ("current", 0.6, 0.35), ("enhanced", 0.3, 0.15))
@@ -260,103 +266,6 @@ def generate(root: Path, size: float, seed: int = 1) -> str:
     return "synthetic"
 
 
-@dataclass(frozen=True)
-class RefLevel:
-    """One level as the reference hands it to HiGHS: its columns, the (scaled) linear and
-    quadratic costs handed to the solver, the unscaled ones and constant its optimum is measured
-    and bounded with, and the HiGHS options of that level (the same as alloc's)."""
-
-    cols: np.ndarray
-    costs: np.ndarray
-    hessian: np.ndarray | None
-    coefs: np.ndarray
-    quadratic: np.ndarray | None
-    constant: float
-    options: dict
-
-    def value(self, x: np.ndarray) -> float:
-        v = x[self.cols]
-        z = self.constant + float(self.coefs @ v)
-        return z if self.quadratic is None else z + 0.5 * float(self.quadratic @ (v * v))
-
-
-def reference_solve(start: np.ndarray, index: np.ndarray, value: np.ndarray, n_cols: int,
-                    row_lower: np.ndarray, row_upper: np.ndarray, levels: list[RefLevel],
-                    tolerance: float, options: dict) -> tuple[list[float], np.ndarray]:
-    """The level sequence in plain highspy from a CSC matrix; objective per level and x.
-
-    A linear level is held on its optimal face (columns of positive reduced cost fixed at zero,
-    active rows of non-zero dual made equalities) and by a row bounding its objective; a
-    quadratic level (strictly convex in its columns, so their optimum is unique) by fixing its
-    columns at their optimal values.
-    """
-    import highspy
-
-    inf = highspy.kHighsInf
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    for k, v in options.items():
-        h.setOptionValue(k, v)
-    n_rows = len(row_lower)
-    h.passModel(n_cols, n_rows, len(index), int(highspy.MatrixFormat.kColwise),
-                int(highspy.ObjSense.kMinimize), 0.0, np.zeros(n_cols), np.zeros(n_cols),
-                np.full(n_cols, inf), row_lower, row_upper, start[:-1], index, value,
-                np.zeros(n_cols, dtype=np.int32))
-    lower, upper = row_lower.copy(), row_upper.copy()
-    objectives: list[float] = []
-    x = np.zeros(n_cols)
-    previous = np.zeros(0, dtype=np.int32)
-    no_hessian = (np.zeros(n_cols, np.int32), np.zeros(0, np.int32), np.zeros(0))
-    hessian = False
-    for k, level in enumerate(levels):
-        for key, v in level.options.items():
-            h.setOptionValue(key, v)
-        h.changeColsCost(len(previous), previous, np.zeros(len(previous)))
-        h.changeColsCost(len(level.cols), level.cols, level.costs)
-        previous = level.cols
-        if level.hessian is None:
-            if hessian:  # cleared only when set: passing a Hessian drops the warm basis
-                h.passHessian(n_cols, 0, int(highspy.HessianFormat.kTriangular), *no_hessian)
-                hessian = False
-        else:
-            hessian = True
-            diagonal = np.zeros(n_cols)
-            diagonal[level.cols] = level.hessian
-            nz = np.flatnonzero(diagonal).astype(np.int32)
-            h.passHessian(n_cols, len(nz), int(highspy.HessianFormat.kTriangular),
-                          np.searchsorted(nz, np.arange(n_cols)).astype(np.int32), nz,
-                          diagonal[nz])
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"reference: level {k + 1} is {h.getModelStatus()}")
-        sol = h.getSolution()
-        x = np.asarray(sol.col_value)
-        objectives.append(level.value(x))
-        if k == len(levels) - 1:
-            break
-        if level.hessian is not None:
-            at = np.maximum(x[level.cols], 0.0)
-            h.changeColsBounds(len(level.cols), level.cols, at, at)
-            continue
-        # the optimal face: columns of positive reduced cost at zero, active rows of non-zero dual
-        dj, pi, act = np.asarray(sol.col_dual), np.asarray(sol.row_dual), np.asarray(sol.row_value)
-        eps = 1e-9
-        fix = np.flatnonzero((dj > eps) & (np.abs(x) <= 1e-9)).astype(np.int32)
-        h.changeColsBounds(len(fix), fix, np.zeros(len(fix)), np.zeros(len(fix)))
-        le = np.isinf(lower) & np.isfinite(upper)
-        ge = np.isfinite(lower) & np.isinf(upper)
-        hold = np.flatnonzero((np.abs(pi) > eps) & ((le & (np.abs(upper - act) <= 1e-7))
-                                                    | (ge & (np.abs(act - lower) <= 1e-7))))
-        lower[hold] = np.where(le[hold], upper[hold], lower[hold])
-        upper[hold] = lower[hold]
-        h.changeRowsBounds(len(hold), hold.astype(np.int32), lower[hold], upper[hold])
-        z = objectives[-1]
-        bound = z + tolerance * abs(z) + tolerance - level.constant
-        h.addRow(-inf, bound, len(level.cols), level.cols, level.coefs)
-        lower, upper = np.append(lower, -inf), np.append(upper, bound)
-    return objectives, x
-
-
 def to_csc(start: np.ndarray, index: np.ndarray, value: np.ndarray, n_cols: int
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows to columns with numpy alone (the reference's input, made outside its timing)."""
@@ -435,7 +344,66 @@ TIMES = ("load_s", "build_s", "solve_s", "check_s", "total_s", "reference_s", "t
          "reference_cpu_s")
 
 
-def child(size: float, repeat: int, seed: int, quadratic: bool = True) -> dict:
+def timed_process(cmd: list[str]) -> tuple[float, float, str]:
+    """Run a fresh process: its wall time (start to exit), CPU time (user + system, its own and
+    its children's, os.wait4's) and its output. No peak RSS: on Linux a child's ru_maxrss starts
+    from the parent's at the fork, so it would report this benchmark's own memory."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+        assert process.stdout is not None
+        out = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        t1 = time.perf_counter()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        process.stdout.close()
+        if process.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)}: exit {process.returncode}\n"
+                               f"{err.read().decode(errors='replace')}")
+    return t1 - t0, usage.ru_utime + usage.ru_stime, out.decode()
+
+
+def end_to_end(root: Path, scenario: str, inputs: tuple, names: list[str], repeat: int) -> dict:
+    """What a user pays: a fresh `alloc run SCENARIO` process (start, imports, load, build,
+    solve, check, every report written) against a fresh process of bench/reference.py (start,
+    imports of numpy and highspy, the LP loaded from a .npz with numpy, the same levels solved
+    with the same options, the column values saved with numpy). In turns, the order alternating;
+    medians. Every level's optimum must agree (1e-6 relative)."""
+    here = Path(__file__).resolve().parent
+    lp_file = root / "reference-lp.npz"
+    save_reference(str(lp_file), inputs, names)
+    alloc = Path(sys.executable).with_name("alloc")
+    runs = []
+    for i in range(repeat):
+        reports = root / f"reports-{i}"
+        ours = [str(alloc), "run", scenario, "--project", str(root), "--reports", str(reports),
+                "--quiet"]
+        theirs = [sys.executable, str(here / "reference.py"), str(lp_file), str(root / f"x-{i}.npy")]
+        order = [("alloc", ours), ("reference", theirs)]
+        row: dict = {}
+        for name, cmd in order if i % 2 == 0 else order[::-1]:
+            wall, cpu, out = timed_process(cmd)
+            row.update({f"{name}_s": wall, f"{name}_cpu_s": cpu})
+            if name == "reference":
+                row["reference_objectives"] = json.loads(out.strip().splitlines()[-1])
+        row["objectives"] = json.loads((reports / scenario / "run.json").read_text())["objective"]
+        runs.append(row)
+    agree = all(list(r["objectives"]) == names and all(
+        math.isclose(r["objectives"][n], r["reference_objectives"][n], rel_tol=1e-6, abs_tol=1e-9)
+        for n in names) for r in runs)
+    med = {k: statistics.median(r[k] for r in runs) for k in
+           ("alloc_s", "reference_s", "alloc_cpu_s", "reference_cpu_s")}
+    return {**{f"e2e_{k}": round(v, 4) for k, v in med.items()},
+            "e2e_ratio": round(med["alloc_s"] / med["reference_s"], 3),
+            "e2e_cpu_ratio": round(med["alloc_cpu_s"] / med["reference_cpu_s"], 3),
+            "e2e_ratios": [round(r["alloc_s"] / r["reference_s"], 3) for r in runs],
+            "e2e_agree": agree, "e2e_objectives": runs[-1]["objectives"],
+            "e2e_reference_objectives": runs[-1]["reference_objectives"]}
+
+
+def child(size: float, repeat: int, seed: int, quadratic: bool = True,
+          in_process: bool = True, e2e: bool = True) -> dict:
     """Alternate which goes first (alloc, the reference) from one repeat to the next, so that a
     change of load on the machine does not favour either side."""
     with tempfile.TemporaryDirectory(prefix="alloc-bench-") as tmp:
@@ -443,7 +411,7 @@ def child(size: float, repeat: int, seed: int, quadratic: bool = True) -> dict:
         scenario = generate(root, size, seed)
         inputs, names = reference_inputs(root, scenario, quadratic)
         runs = []
-        for i in range(repeat):
+        for i in range(repeat if in_process else 0):
             if i % 2 == 0:
                 ours = alloc_run(root, scenario, quadratic)
                 gc.collect()                  # alloc's HiGHS instance gone before the reference's
@@ -455,11 +423,19 @@ def child(size: float, repeat: int, seed: int, quadratic: bool = True) -> dict:
             gc.collect()
         if any(r["levels"] != names for r in runs):
             raise RuntimeError(f"alloc solved the levels {runs[-1]['levels']}, the reference {names}")
+        shape = {"size": size, "n_vars": int(inputs[3]), "n_rows": len(inputs[4]),
+                 "nnz": len(inputs[1]), "levels": names, "tie_break": names[-1], "repeat": repeat,
+                 "seed": seed}
+        e2e_row = end_to_end(root, scenario, inputs, names, repeat) if e2e else {}
+    if not runs:
+        return {**shape, **e2e_row, "agree": e2e_row.get("e2e_agree", True),
+                "load_average": os.getloadavg()[0]}
     med = {k: statistics.median(r[k] for r in runs) for k in TIMES}
     last = runs[-1]
     agree = all(math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
                 for r in runs for a, b in zip(r["objectives"], r["reference_objectives"], strict=True))
-    return {"size": size, "n_vars": last["n_vars"], "n_rows": last["n_rows"], "nnz": last["nnz"],
+    agree = agree and e2e_row.get("e2e_agree", True)
+    return {**shape, **e2e_row,
             **{k: round(v, 4) for k, v in med.items()},
             "ratio": round(med["total_s"] / med["reference_s"], 3),
             "cpu_ratio": round(med["total_cpu_s"] / med["reference_cpu_s"], 3),
@@ -467,39 +443,63 @@ def child(size: float, repeat: int, seed: int, quadratic: bool = True) -> dict:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "objective": last["objectives"][-1], "reference_objective": last["reference_objectives"][-1],
             "objectives": last["objectives"], "reference_objectives": last["reference_objectives"],
-            "levels": names, "tie_break": names[-1],
-            "repeat": repeat, "seed": seed, "agree": agree, "load_average": os.getloadavg()[0]}
+            "agree": agree, "load_average": os.getloadavg()[0]}
+
+
+def sizes(text: str) -> list[float]:
+    """--sizes 1e3,1e4 (or 1e3 1e4)."""
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes such as 1e3,1e4, not {text!r}") from None
+
+
+E2E_FIELDS = ("e2e_alloc_s", "e2e_reference_s", "e2e_ratio", "e2e_alloc_cpu_s",
+              "e2e_reference_cpu_s", "e2e_cpu_ratio", "e2e_ratios")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", nargs="+", type=float, default=list(SIZES),
-                        help="sizes in LP columns (default: 1e3 1e4 1e5 1e6)")
+    parser.add_argument("--sizes", "--size", dest="size", nargs="+", type=sizes,
+                        default=[list(SIZES)],
+                        help="sizes in LP columns, e.g. 1e3,1e4 (default: 1e3 1e4 1e5 1e6)")
     parser.add_argument("--repeat", type=int, default=None,
                         help="timed runs per size; medians are reported (default: 5 up to 1e4, "
                              "3 at 1e5, 1 at 1e6)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print a JSON list")
+    parser.add_argument("--only", choices=("in-process", "end-to-end"), default=None,
+                        help="measure one ratio only (default: both)")
     parser.add_argument("--linear", action="store_true",
                         help="the linear stand-in instead of the quadratic tie-breaks (what "
-                             "SolveOptions(quadratic=False) solves), to measure what they cost")
+                             "SolveOptions(quadratic=False) solves), to measure what they cost; "
+                             "in-process only")
     parser.add_argument("--quadratic-columns", type=int, default=None,
                         help="solve the quadratic tie-breaks up to this many columns (default: "
-                             "alloc's QUADRATIC_COLUMNS), to measure them beyond it")
+                             "alloc's QUADRATIC_COLUMNS), to measure them beyond it; in-process "
+                             "only")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.size = [x for group in args.size for x in group]
+    changed = args.linear or args.quadratic_columns is not None
+    if changed and args.only == "end-to-end":
+        parser.error("--linear and --quadratic-columns change what alloc solves in process; "
+                     "`alloc run` solves its defaults: measure them in process only")
+    in_process = args.only != "end-to-end"
+    e2e = args.only != "in-process" and not changed
     if args.child:
         (size,) = args.size
         if args.quadratic_columns is not None:
             from alloc.lp.backends import highs
             highs.QUADRATIC_COLUMNS = args.quadratic_columns
-        print(json.dumps(child(size, args.repeat, args.seed, not args.linear)))
+        print(json.dumps(child(size, args.repeat, args.seed, not args.linear, in_process, e2e)))
         return 0
     results = []
     for size in args.size:
         repeat = args.repeat or (5 if size <= 1e4 else 3 if size <= 1e5 else 1)
         cmd = [sys.executable, __file__, "--child", "--size", str(size), "--repeat", str(repeat),
                "--seed", str(args.seed), *(["--linear"] if args.linear else []),
+               *([] if args.only is None else ["--only", args.only]),
                *([] if args.quadratic_columns is None
                  else ["--quadratic-columns", str(args.quadratic_columns)])]
         done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ})
@@ -510,14 +510,18 @@ def main(argv: list[str] | None = None) -> int:
         if not args.json:
             _print_row(results[-1], header=len(results) == 1)
     if args.json:
-        print(json.dumps([{k: r[k] for k in ("size", *FIELDS, "total_cpu_s", "reference_cpu_s",
-                                             "cpu_ratio", "ratios", "repeat", "seed", "load_average",
-                                             "tie_break", "levels")}
-                          for r in results], indent=1))
+        keys = ("size", "n_vars", "n_rows", "nnz")
+        if in_process:
+            keys += (*FIELDS[3:], "total_cpu_s", "reference_cpu_s", "cpu_ratio", "ratios")
+        if e2e:
+            keys += E2E_FIELDS
+        keys += ("repeat", "seed", "load_average", "tie_break", "levels")
+        print(json.dumps([{k: r[k] for k in keys} for r in results], indent=1))
     bad = [r for r in results if not r["agree"]]
     for r in bad:
-        print(f"bench: objectives disagree at {r['size']:.0e}: {r['objectives']} against "
-              f"{r['reference_objectives']}", file=sys.stderr)
+        print(f"bench: objectives disagree at {r['size']:.0e}: alloc "
+              f"{r.get('objectives', r.get('e2e_objectives'))} against the reference "
+              f"{r.get('reference_objectives', r.get('e2e_reference_objectives'))}", file=sys.stderr)
     return 1 if bad else 0
 
 
@@ -525,11 +529,18 @@ def _print_row(r: dict, header: bool) -> None:
     if header:
         print(f"{'size':>6} {'n_vars':>9} {'n_rows':>9} {'nnz':>10} {'load':>7} {'build':>7} "
               f"{'solve':>7} {'check':>7} {'total':>7} {'ref':>7} {'ratio':>6} {'cpu':>6} "
-              f"{'rss MB':>7} {'objective':>13} last level")
+              f"{'rss MB':>7} {'e2e alloc':>9} {'e2e ref':>8} {'e2e':>6} {'e2e cpu':>7} "
+              "last level")
+    def f(key: str, spec: str) -> str:
+        width = int(spec.split(".")[0].lstrip(">").rstrip(",") or 0)
+        return format(r[key], spec) if key in r else "-".rjust(width)
+
     print(f"{r['size']:>6.0e} {r['n_vars']:>9,} {r['n_rows']:>9,} {r['nnz']:>10,} "
-          f"{r['load_s']:>7.3f} {r['build_s']:>7.3f} {r['solve_s']:>7.3f} {r['check_s']:>7.3f} "
-          f"{r['total_s']:>7.3f} {r['reference_s']:>7.3f} {r['ratio']:>6.2f} {r['cpu_ratio']:>6.2f} "
-          f"{r['peak_rss_mb']:>7.0f} {r['objective']:>13.8g} {r['tie_break']}", flush=True)
+          f"{f('load_s', '>7.3f')} {f('build_s', '>7.3f')} {f('solve_s', '>7.3f')} "
+          f"{f('check_s', '>7.3f')} {f('total_s', '>7.3f')} {f('reference_s', '>7.3f')} "
+          f"{f('ratio', '>6.2f')} {f('cpu_ratio', '>6.2f')} {f('peak_rss_mb', '>7.0f')} "
+          f"{f('e2e_alloc_s', '>9.3f')} {f('e2e_reference_s', '>8.3f')} {f('e2e_ratio', '>6.2f')} "
+          f"{f('e2e_cpu_ratio', '>7.2f')} {r['tie_break']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -356,12 +356,30 @@ def _run_block(block: list[tuple[int, tuple[float, ...]]]) -> list[Result]:
     return [engine.run(vid, values) for vid, values in block]
 
 
+EXECUTORS = ("local", "dask")
+
+
 def run_variants(resolved: Resolved, sweep: Sweep, workers: int = 1,
-                 progress: Callable[[int, int], None] | None = None) -> list[Result]:
-    """Solve every variant (in `workers` processes when more than one); results in variant order."""
+                 progress: Callable[[int, int], None] | None = None, *,
+                 executor: str = "local", scheduler: str | None = None,
+                 processes: bool = True) -> list[Result]:
+    """Solve every variant (in `workers` processes when more than one); results in variant order.
+
+    `executor` "dask": the blocks on a Dask cluster instead (`alloc.sweep.cluster`), the
+    scheduler at `scheduler` or a LocalCluster of `workers` workers (threads when `processes` is
+    False); the same blocks, so the same results."""
     todo = list(enumerate(sweep.variants, start=1))
     blocks = [todo[i:i + BLOCK] for i in range(0, len(todo), BLOCK)]
     results: list[Result] = []
+    if executor == "dask":
+        from alloc.sweep.cluster import run_blocks
+
+        return run_blocks(resolved, sweep.parameters, blocks, len(todo), progress,
+                          scheduler=scheduler, workers=workers, processes=processes)
+    if executor != "local" or scheduler is not None:
+        raise InputError([Problem("command line", "--executor", (
+            f"'{executor}' is not one of {', '.join(EXECUTORS)}" if executor != "local"
+            else "--scheduler needs --executor dask"))])
     if workers <= 1 or len(blocks) < 2:
         _init_worker(resolved, sweep.parameters)
         for block in blocks:
