@@ -121,7 +121,7 @@ class Result:
 
 def solve(plan: Plan, *, solver: str = "highs", time_limit: float | None = None,
           support_costs: str = "rows", explain: bool = False, cell: str | None = None,
-          tolerance: float = 0.01, reductions: bool = True) -> Result:
+          tolerance: float = 0.01, reductions: bool = True, prices: bool = True) -> Result:
     """Build the plan's linear program, solve it and check the answer independently.
 
     An optimal answer comes with its rules and shadow prices; with `explain`, also the ranges of
@@ -129,7 +129,9 @@ def solve(plan: Plan, *, solver: str = "highs", time_limit: float | None = None,
     the optimum), and with `cell` ("ENTITY/PRIORITY/OUTPUT") what determines that cell. An
     infeasible plan comes with the rules that conflict, in the user's words. A model too large for
     this machine's memory gives status "too_large". With `reductions` (the default), an optimal
-    answer comes with the options for reducing expenses and what more money buys.
+    answer comes with the options for reducing expenses and what more money buys. Without
+    `prices`, an optimal answer is the checked allocation alone (what a what-if shows): no rules,
+    prices or options.
     """
     _check_choice(solver, SOLVERS, "solver")
     _check_choice(support_costs, SUPPORT_COSTS, "support_costs")
@@ -154,6 +156,8 @@ def solve(plan: Plan, *, solver: str = "highs", time_limit: float | None = None,
     seconds["solve_and_check"] = time.perf_counter() - t
     t = time.perf_counter()
     result = Result(plan, solution, support_costs, seconds=seconds)
+    if solution.optimal and not prices:
+        return result
     _explain(result, program, options, explain, tolerance, cell)
     seconds["explain"] = time.perf_counter() - t
     if reductions and solution.optimal:

@@ -717,15 +717,12 @@ def solve_whatif(project: Path, name: str, overrides: Mapping[str, Any], time_li
     scenario, so that it is validated exactly as a file would be, with the same messages. Runs in
     a worker process (`alloc.web.workers`): takes and returns plain values.
 
-    An optimal what-if needs only its allocation (build, solve and the independent check, as
-    `alloc compare` solves): not the prices of `api.solve`'s explanation, a third of its time.
-    Any other answer goes through `api.solve`, for the diagnosis in the words of `alloc run`."""
+    An optimal what-if needs only its allocation (`api.solve` without prices: build, solve and
+    the independent check): not the explanation's prices, a third of its time. An infeasible
+    one comes with the diagnosis, in the words of `alloc run`."""
     import tempfile
     import time
 
-    from alloc.errors import ModelTooLarge
-    from alloc.lp.build import build
-    from alloc.lp.solve import SolveOptions, solve
     from alloc.report.tables import priority_entity
 
     text = scenario_text(name, f"What-if on {name}", overrides)
@@ -739,16 +736,8 @@ def solve_whatif(project: Path, name: str, overrides: Mapping[str, Any], time_li
             lines = [line.replace(path.as_posix(), "what-if").replace(str(path), "what-if")
                      for line in str(exc).split("\n")]
             return WhatIfSolved("invalid", lines, text)
-    try:
-        solution = solve(build(plan), SolveOptions("highs", time_limit))
-    except ModelTooLarge:
-        solution = None
-    if solution is not None and solution.optimal:
-        figures = a1_totals(priority_entity(solution))
-        return WhatIfSolved("optimal", [], text, time.perf_counter() - started, figures)
-    left = max(time_limit - (time.perf_counter() - started), 1.0)
-    result = api.solve(plan, time_limit=left, reductions=False)
-    if result.optimal:   # not expected (the same LP), but then its figures
+    result = api.solve(plan, time_limit=time_limit, reductions=False, prices=False)
+    if result.optimal:
         figures = a1_totals(priority_entity(result.solution, result.support_costs))
         return WhatIfSolved("optimal", [], text, time.perf_counter() - started, figures)
     return WhatIfSolved(result.status, result.lines or [result.message], text,
