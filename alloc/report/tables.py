@@ -682,6 +682,7 @@ def statement(views: _Views) -> Statement:
         blocks.append(add("subtotal", "", f"Total {name[0].lower() + name[1:]}",
                           _sums(rows, members), members))
     if plan.adjustments:
+        add("heading", "", "Growth rules and cuts")
         members = [add("line", a.code, a.name, line(f"adjustment:{a.code}")) for a in plan.adjustments]
         blocks += members
     support = [label for label in views.rec.rows if label.startswith("support_costs:")]

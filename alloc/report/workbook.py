@@ -598,7 +598,8 @@ def _write_summary(book: _Book, s: Summary) -> None:
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)
     ws.freeze_panes(header + 1, 1)
-    ws.repeat_rows(header)
+    if len(s.overrides) <= 12:      # several small tables: on one page, none cut from its header
+        ws.fit_to_pages(1, 1)
 
 
 def _write_allocation(book: _Book, allocation: pd.DataFrame, unit: str) -> None:

@@ -214,13 +214,13 @@ def test_print_setup_and_panes(book: openpyxl.Workbook, annex: openpyxl.Workbook
     for ws in [*book.worksheets, *annex.worksheets]:
         assert ws.page_setup.orientation == "landscape"
         assert ws.sheet_properties.pageSetUpPr.fitToPage
-        assert ws.page_setup.fitToHeight in ((None, 1) if ws.title == "Cover" else (0,))
+        assert ws.page_setup.fitToHeight in ((None, 1) if ws.title in ("Cover", "Summary") else (0,))
         assert ws.freeze_panes is not None or ws.title in ("Cover", "Charts", "Previous period")
         assert "fractions" in (ws.oddHeader.left.text or "")      # the document reference
         assert ws.oddHeader.right.text == "DRAFT"
         assert "&P of &N" in (ws.oddFooter.center.text or "")
         assert ws.oddFooter.left.text                              # the scenario's title
-    for name in ("Summary", "Financial plan", *ANNEX_SHEETS):
+    for name in ("Financial plan", *ANNEX_SHEETS):
         ws = book[name] if name in book.sheetnames else annex[name]
         assert ws.print_title_rows
     ws = book[TAB["a1-priority-entity"]]
