@@ -37,6 +37,7 @@ from alloc.report.book import (
     Properties,
     Worksheet,
     created_on,
+    lines_of,
     with_unit,
     write_csv,
 )
@@ -90,26 +91,6 @@ def matrices(comparison: Comparison) -> list[Matrix]:
         if len(tables) == len(comparison.scenarios):
             out.append(matrix(tables, axis))
     return out
-
-
-def lines_of(text: str, width: float) -> int:
-    """Lines a wrapped text takes in a column `width` characters wide: words laid out line by
-    line as LibreOffice and Excel do (a line breaks at a space or after a hyphen; a word longer
-    than a line is cut), a little generously (proportional letters vary, bold is wider)."""
-    room = max((width - 1.5) / 0.86, 1.0)
-    total = 0
-    for part in str(text).split("\n"):
-        lines, used = 1, 0.0
-        for word in re.split(r"(?<=-)|(?= )", part):
-            size = float(len(word))
-            if used and used + size > room:
-                lines, used = lines + 1, 0.0
-                size = float(len(word.lstrip()))
-            while size > room:
-                lines, size = lines + 1, size - room
-            used += size
-        total += lines
-    return total
 
 
 def height(text: str, width: float, size: float = 11.0, bold: bool = False,
@@ -211,7 +192,7 @@ def _workbook(comparison: Comparison, path: Path) -> None:
         _attribution_sheet(doc)
     _inputs_sheet(doc)
     book.print_setup(_footer(doc))
-    head = _header(doc)
+    head = doc.book.page_header(reference(doc.comparison), banner=doc.banner)
     for ws in book.wb.worksheets():
         ws.set_header(head)
         ws.set_margins(left=0.5, right=0.5, top=0.9, bottom=0.8)
@@ -220,11 +201,6 @@ def _workbook(comparison: Comparison, path: Path) -> None:
 
 def _amp(text: str) -> str:
     return text.replace("&", "&&")
-
-
-def _header(doc: _Doc) -> str:
-    middle = f'&C&"-,Bold"&KC00000{BANNER}' if doc.banner else ""
-    return f"&L{_amp(reference(doc.comparison))}{middle}&R{DRAFT}"
 
 
 def _footer(doc: _Doc) -> str:

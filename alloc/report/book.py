@@ -505,10 +505,7 @@ class Book:
         `reference` on the left, the banner in the centre when the figures are illustrative,
         DRAFT on the right (`banner`: whether to print it, default: when the figures are
         illustrative)."""
-        shown = self.illustrative if banner is None else banner
-        middle = f'&C&"-,Bold"&KC00000{BANNER}' if shown else ""
-        header = (f"&L{header_text(reference)}" if reference else "") + middle \
-            + ("&RDRAFT" if draft else "")
+        header = self.page_header(reference, draft, banner)
         for ws in self.wb.worksheets():
             ws.set_landscape()
             ws.set_paper(9)
@@ -517,16 +514,45 @@ class Book:
             ws.set_header(header)
             ws.set_footer(footer)
 
+    def page_header(self, reference: str = "", draft: bool = True, banner: bool | None = None
+                    ) -> str:
+        """A page header: the document reference on the left, the banner in the centre (when
+        `banner`, default: when the figures are illustrative), DRAFT on the right."""
+        shown = self.illustrative if banner is None else banner
+        return ((f"&L{header_text(reference)}" if reference else "")
+                + (f'&C&"-,Bold"&KC00000{BANNER}' if shown else "") + ("&RDRAFT" if draft else ""))
+
     def close(self) -> None:
         with _collector_paused():
             self.wb.close()
 
 
+def lines_of(text: str, width: float, bold: bool = False) -> int:
+    """Lines a wrapped text takes in a column `width` characters wide: words laid out line by
+    line as LibreOffice and Excel do (a line breaks at a space or after a hyphen; a word longer
+    than a line is cut), a little generously (proportional letters vary; bold is wider). Row
+    heights come from it: a printout or LibreOffice does not grow a row by itself."""
+    room = max((width - 1.5) / (0.86 * (1.2 if bold else 1.0)), 1.0)
+    total = 0
+    for part in str(text).split("\n"):
+        lines, used = 1, 0.0
+        for word in re.split(r"(?<=-)|(?= )", part):
+            size = float(len(word))
+            if used and used + size > room:
+                lines, used = lines + 1, 0.0
+                size = float(len(word.lstrip()))
+            while size > room:
+                lines, size = lines + 1, size - room
+            used += size
+        total += lines
+    return total
+
+
 def header_text(text: str) -> str:
-    """Text for a page header or footer: & doubled (Excel reads &P, &N... as codes), at most 60
-    characters (Excel refuses a header section of more than 255 with its codes)."""
+    """Text for a page header or footer: & doubled (Excel reads &P, &N... as codes), at most 90
+    characters (a header or footer holds 255 with its codes, and has three sections)."""
     text = " ".join(text.split())
-    return (text if len(text) <= 60 else text[:59] + "…").replace("&", "&&")
+    return (text if len(text) <= 90 else text[:89] + "…").replace("&", "&&")
 
 
 def _layout(frame: pd.DataFrame, headers: Sequence[str] | None,

@@ -34,7 +34,6 @@ from xlsxwriter.utility import (
 
 from alloc.report.book import (
     AMOUNT,
-    BANNER,
     DETAIL,
     Book,
     Format,
@@ -43,6 +42,7 @@ from alloc.report.book import (
     Worksheet,
     created_on,
     header_text,
+    lines_of,
     sheet_name,
     with_unit,
 )
@@ -61,7 +61,6 @@ from alloc.report.tables import (
 
 __all__ = ["ANNEX", "Sheet", "sheet_name", "write_annex", "write_workbook"]
 
-_CHAR_POINTS = 0.85     # rough width of a character in Excel width units, for wrapped heights
 _LINE_POINTS = 15.0
 TITLE = "Appendix A: allocation of resources, linkage with the financial plan"
 ANNEX = "technical-annex.xlsx"
@@ -69,26 +68,6 @@ TABS = {"a1-priority-entity": "A1 Priorities", "a2-goal-entity": "A2 Goals",
         "a3-priority-output": "A3 Offerings", "a4-entity-year": "A4 Entities by year",
         "a5-priority-fund": "A5 Funds"}
 """Sheet tabs, as the tables are titled (with ", all funds" or ", regular budget")."""
-
-
-def lines_of(text: str, width: float, bold: bool = False) -> int:
-    """How many lines a wrapped text takes in a column `width` characters wide (words kept whole;
-    bold is wider), for row heights that a printout or LibreOffice honours (they do not grow rows
-    themselves)."""
-    usable = max(width - 1.0, 4.0) / (_CHAR_POINTS * (1.2 if bold else 1.0))
-    count = 0
-    for paragraph in text.split("\n"):
-        line, n = 0.0, 1
-        for word in paragraph.split():
-            need = len(word) + (1 if line else 0)
-            if line and line + need > usable:
-                n, line = n + 1, float(len(word))
-            else:
-                line += need
-            while line > usable:        # a word longer than the column breaks
-                n, line = n + 1, line - usable
-        count += n
-    return max(count, 1)
 
 
 def _sum(cells: Sequence[tuple[int, int]]) -> str:
@@ -137,10 +116,8 @@ class _Book(Book):
         ws.set_paper(9)            # A4
         ws.fit_to_pages(1, 0)      # one page wide, as many long as needed
         ws.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
-        s = self.summary
-        banner = f'&C&"-,Bold"&KC00000{BANNER}' if s.illustrative else ""
-        ws.set_header(f"&L{header_text(s.reference)}{banner}&RDRAFT")
-        ws.set_footer(f"&L{header_text(s.title)}&CPage &P of &N&R{header_text(name)}")
+        ws.set_header(self.page_header(self.summary.reference))
+        ws.set_footer(f"&L{header_text(self.summary.title)}&CPage &P of &N&R{header_text(name)}")
         return ws
 
     def note(self, ws: Worksheet, row: int, text: str, width_cols: int, widths: Sequence[float],

@@ -206,7 +206,7 @@ def test_print_setup_as_the_other_workbooks(plain) -> None:
         assert ws.sheet_properties.pageSetUpPr.fitToPage
         assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0
         assert "Page &P of &N" in ws.oddFooter.right.text
-        assert ws.oddHeader.right.text == "Draft"
+        assert ws.oddHeader.right.text == "DRAFT"
         assert ws.oddHeader.left.text == "Comparison of " + " vs ".join(NAMES)
 
 
@@ -244,7 +244,7 @@ def test_rendered_by_libreoffice_every_page_marked(marked, tmp_path: Path) -> No
     sheets = len(openpyxl.load_workbook(marked).worksheets)
     assert sheets <= len(pages) <= 4 * sheets
     for k, page in enumerate(pages, start=1):
-        assert BANNER in page and "Draft" in page, k
+        assert BANNER in page and "DRAFT" in page, k
         assert re.search(rf"Page {k} of {len(pages)}", page), k
     # the longest priority name is on one or two lines of its cell, whole
     assert "Inclusive and secure telecommunication/ICT" in text

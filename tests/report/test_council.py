@@ -17,9 +17,9 @@ import openpyxl
 import pytest
 
 import alloc
-from alloc.report.book import BANNER
+from alloc.report.book import BANNER, lines_of
 from alloc.report.tables import appendix_views, summarize
-from alloc.report.workbook import ANNEX, lines_of
+from alloc.report.workbook import ANNEX
 
 PROJECT = Path(__file__).parents[2]
 MODELS = Path(__file__).parents[1] / "appendix_models"
