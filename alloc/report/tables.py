@@ -7,10 +7,12 @@ title, a unit, a source note and, when support costs are distributed, the method
 
 Frames have the CSV's shape: the row labels (codes) as index, then the value columns, `Total`
 and optionally `Share` (percent of the grand total); the last row is `Total`. The rounded frame is
-in whole units and adds up along rows and columns (`alloc.report.rounding`); shares are in tenths of a
-percent and add up to 100.0. The tables that share totals (an entity's total in A1, A2 and A4, a
-priority's in A1, A3 and A5, the regular budget's in A5 and the reconciliation) are rounded to the
-same totals whenever such a rounding exists, and say so when one does not.
+in whole units and adds up along rows and columns (`alloc.report.rounding`). Every allocation
+table is rounded once per year and per kind of money, sharing its totals with the others, and
+all funds, biennia and the period are sums of those figures (`_Views`): every view of every table
+agrees with every other. A share is its rounded amount over the table's rounded total, rounded to
+0.1% on its own (`share_of`): the same amount has the same share everywhere, and shares may not
+add up to 100.0.
 """
 
 from __future__ import annotations
@@ -372,11 +374,6 @@ def regular_total(solution: Solution) -> int:
     """The regular budget allocated over the plan, rounded half up: A5's and the reconciliation's."""
     a = solution.allocation
     return round_half_up(float(a.loc[a["fund"] == REGULAR, "amount"].sum()))
-
-
-def grand_total(solution: Solution) -> int:
-    """The allocation's total rounded half up: every allocation table's rounded grand total."""
-    return round_half_up(float(solution.allocation["amount"].sum()))
 
 
 # -- the tables --------------------------------------------------------------------------------
