@@ -25,6 +25,8 @@ from alloc.text import printable
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
+    from alloc.compare.matrix import Matrix
+
 EXIT_OK, EXIT_NOT_OPTIMAL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_INTERRUPTED = interrupt.EXIT_INTERRUPTED
 
@@ -219,33 +221,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _say_sets(sets, "on every scenario alike; the comparison's folder keeps their names")
         for k, s in enumerate(comparison.scenarios, start=1):
             say(f"  [{k}] {s.name}: {s.plan.title}")
-        for table_id, what in (("a1-priority-entity", "thematic priority or support line"),
-                               ("a4-entity-year", "entity"), ("a2-goal-entity", "strategic goal")):
-            _say_side_by_side(comparison, table_id, what)
+        from alloc.compare.writer import matrices
+
+        for m in matrices(comparison):   # the workbook's matrices: names, order, subtotals
+            _say_matrix(m, len(names))
         say(f"  wrote {written.folder.as_posix()}/ ({', '.join(written.files)})")
     return EXIT_OK
 
 
-def _say_side_by_side(comparison: api.Comparison, table_id: str, what: str) -> None:
-    """A table's totals for each scenario, with names, the differences from [1] and their %."""
-    from alloc.compare.core import totals_side_by_side
-
-    totals = totals_side_by_side(comparison, table_id)
-    names = comparison.names
-    label = {code: name for s in comparison.scenarios if table_id in s.tables
-             for code, name in s.tables[table_id].names.items()}
-    say("", f"  by {what}:")
-    say("  " + f"{'':<40}" + "".join(f"{f'[{k}]':>12}" for k in range(1, len(names) + 1))
-        + "".join(f"{f'[{k}]-[1]':>12}{'%':>8}" for k in range(2, len(names) + 1)))
-    for code, row in totals.iterrows():
-        name = f"{code} {label.get(str(code), '')}".strip() if code != "Total" else "Total"
+def _say_matrix(m: Matrix, n: int) -> None:
+    """A comparison matrix as comparison.xlsx has it: each scenario's figure, the differences
+    from [1] and their %."""
+    say("", f"  by {m.row_title[:1].lower() + m.row_title[1:]}:")
+    say("  " + f"{'':<40}" + "".join(f"{f'[{k}]':>12}" for k in range(1, n + 1))
+        + "".join(f"{f'[{k}]-[1]':>12}{'%':>8}" for k in range(2, n + 1)))
+    for row in m.rows:
+        name = f"{row.code} {row.name}".strip()
         name = name if len(name) <= 38 else name[:37] + "…"
-        base = float(row[names[0]])
-        cells = "".join(f"{_fmt(row[n]):>12}" for n in names)
-        for n in names[1:]:
-            diff = float(row["diff_" + n])
-            pct = f"{100 * diff / base:+.1f}" if base else "n/a"
-            cells += f"{_fmt(diff):>12}{pct:>8}"
+        cells = "".join(f"{_fmt(v):>12}" for v in row.values)
+        for diff, change in zip(row.differences, row.changes, strict=True):
+            cells += f"{_fmt(diff):>12}" + (f"{100 * change:+8.1f}" if change is not None else f"{'n/a':>8}")
         say(f"  {name:<40}{cells}")
 
 
