@@ -57,6 +57,8 @@ def _leave() -> None:
 
 def _on_signal(signum: int, frame: object) -> None:
     global _phase
+    if folders.defer(signum):   # a report is being switched into place: after it, whole
+        return
     if _phase == WORKING:
         _phase = STOPPING
         raise KeyboardInterrupt

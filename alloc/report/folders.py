@@ -273,15 +273,39 @@ def _locked(container: Path, name: str, block: bool = True) -> Iterator[bool]:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold back Ctrl-C and termination while a folder is switched into place."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    """Hold back Ctrl-C and termination while a folder is switched into place.
+
+    The mask covers this thread only: a signal the kernel hands to another thread (a solver's)
+    still runs Python's handler here, between two lines of the switch. So the handler is also
+    told to defer (`holding`), and a signal deferred is raised again once the switch is whole
+    and recorded."""
+    global _holding
+    masked = hasattr(signal, "pthread_sigmask")
+    previous: set[int] = (set(signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}))
+                          if masked else set())
+    _holding += 1
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        _holding -= 1
+        if masked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if not _holding and _deferred:
+            signum = _deferred.pop()
+            _deferred.clear()
+            signal.raise_signal(signum)
+
+
+_holding = 0
+_deferred: list[int] = []
+
+
+def defer(signum: int) -> bool:
+    """Whether a signal arriving now is to wait for the switch under way (and then it will)."""
+    if _holding:
+        _deferred.append(signum)
+        return True
+    return False
 
 
 def _umask() -> int:

@@ -329,3 +329,25 @@ def test_whatever_the_names_nothing_outside_allocs_folders_changes(name: str, re
             holds_ours = after[rel] == "dir" and any(
                 o.startswith(rel + "/") and owned_by_alloc(root, o) for o in new)
             assert owned_by_alloc(root, rel) or holds_ours, (name, reports, rel)
+
+
+def test_a_signal_that_reaches_another_thread_waits_for_the_switch() -> None:
+    """The mask holds this thread only: a signal the kernel gives a solver's thread still runs
+    Python's handler in the main thread, mid-switch. The hold defers it to the switch's end."""
+    calls: list[str] = []
+
+    def handler(signum: int, frame: object) -> None:
+        if folders.defer(signum):
+            calls.append("deferred")
+            return
+        calls.append("handled")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        with folders._signals_held():
+            handler(signal.SIGINT, None)     # what Python runs when another thread got it
+            calls.append("switched")
+        assert calls == ["deferred", "switched", "handled"]
+        assert not folders.defer(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
