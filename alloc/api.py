@@ -121,7 +121,8 @@ class Result:
 
 def solve(plan: Plan, *, solver: str = "highs", time_limit: float | None = None,
           support_costs: str = "rows", explain: bool = False, cell: str | None = None,
-          tolerance: float = 0.01, reductions: bool = True, prices: bool = True) -> Result:
+          tolerance: float = 0.01, reductions: bool | str = "auto", prices: bool = True
+          ) -> Result:
     """Build the plan's linear program, solve it and check the answer independently.
 
     An optimal answer comes with its rules and shadow prices; with `explain`, also the ranges of
@@ -129,12 +130,16 @@ def solve(plan: Plan, *, solver: str = "highs", time_limit: float | None = None,
     the optimum), and with `cell` ("ENTITY/PRIORITY/OUTPUT") what determines that cell. An
     infeasible plan comes with the rules that conflict, in the user's words. A model too large for
     this machine's memory gives status "too_large". With `reductions` (the default), an optimal
-    answer comes with the options for reducing expenses and what more money buys. Without
+    answer comes with the options for reducing expenses and what more money buys: with "auto" (the
+default) for a model up to a size (`alloc.explain.reductions.LISTED_COLUMNS`, beyond it their
+notes say how to ask), with True whatever the size, with False not at all. Without
     `prices`, an optimal answer is the checked allocation alone (what a what-if shows): no rules,
     prices or options.
     """
     _check_choice(solver, SOLVERS, "solver")
     _check_choice(support_costs, SUPPORT_COSTS, "support_costs")
+    if not isinstance(reductions, bool):
+        _check_choice(reductions, ("auto",), "reductions")
     if cell is not None:
         _check_cell(plan, cell)
     from alloc.lp.build import build
@@ -162,17 +167,18 @@ def solve(plan: Plan, *, solver: str = "highs", time_limit: float | None = None,
     seconds["explain"] = time.perf_counter() - t
     if reductions and solution.optimal:
         t = time.perf_counter()
-        result.reductions = _reductions(program, solution, options)
+        result.reductions = _reductions(program, solution, options, reductions is True)
         seconds["reductions"] = time.perf_counter() - t
     return result
 
 
-def _reductions(program: LinearProgram, solution: Solution, options: Any) -> ReductionOptions:
+def _reductions(program: LinearProgram, solution: Solution, options: Any, asked: bool
+                ) -> ReductionOptions:
     """The options along the ceiling; a solver failure on the way is said in their notes."""
     from alloc.explain.reductions import ReductionOptions, reduction_options
 
     try:
-        return reduction_options(program, solution, options)
+        return reduction_options(program, solution, options, asked)
     except SolveError as exc:
         return ReductionOptions(solution.plan, notes=[f"No options this time: {exc}"])
 

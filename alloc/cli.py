@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--support-costs", choices=["rows", "direct", "step-down", "reciprocal"],
                      default="rows", help="Appendix A: support lines as their own rows (default) "
                      "or distributed over the thematic priorities by a cost-accounting method")
+    _add_reduction_options(run)
     _add_set(run)
     _add_set(sub.add_parser("check", parents=[common], help="validate a scenario without solving"))
     explain = sub.add_parser(
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--quiet", action="store_true")
     explain.add_argument("--support-costs", choices=["rows", "direct", "step-down", "reciprocal"],
                          default="rows")
+    _add_reduction_options(explain)
     _add_set(explain)
     _sweep_parser(sub, common)
     compare = sub.add_parser("compare", help="scenarios side by side, and why they differ")
@@ -102,6 +104,14 @@ SET_HELP = ("KEY=VALUE: change one key of the scenario for this command, a dotte
             "scenario files and a TOML value (a bare word is text), e.g. "
             "financial_plan.growth.rule=zero_nominal; repeatable; recorded in run.json as the "
             "override layer '--set'")
+
+
+def _add_reduction_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reduction-options", choices=["auto", "yes", "no"], default="auto",
+        help="options for reducing expenses and what more money buys (up to ten more solves of "
+        "the whole program): auto (default) computes them for a model up to a size "
+        "(docs/explain.md), yes whatever the size, no never")
 
 
 def _add_set(parser: argparse.ArgumentParser, also: str = "") -> None:
@@ -275,7 +285,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     loaded = time.perf_counter() - started
     result = api.solve(plan, solver=args.solver, time_limit=getattr(args, "time_limit", None),
                        support_costs=args.support_costs, explain=explaining,
-                       cell=getattr(args, "cell", None), tolerance=getattr(args, "tolerance", 0.01))
+                       cell=getattr(args, "cell", None), tolerance=getattr(args, "tolerance", 0.01),
+                       reductions={"auto": "auto", "yes": True, "no": False}[args.reduction_options])
     result.seconds = {"load": loaded, **result.seconds}
     written = api.write(result, args.reports, args.project)
     if result.status == "too_large":
@@ -320,6 +331,9 @@ def _print_run(command: str, result: api.Result, written: api.Written,
             say(f"  {line}")
     for line in result.lines:
         say(f"  {line}")
+    if result.reductions is not None and not result.reductions.computed:
+        say("  reduction options: not computed for a model this size; "
+            "--reduction-options yes lists them")
     folder = written.folder.as_posix()
     if written.beside:
         say(f"  wrote {folder}/ ({', '.join(written.files)}); the optimal report in "

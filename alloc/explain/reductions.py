@@ -50,6 +50,10 @@ MAX_RISE = 0.50
 MAX_BLOCKS = 5
 """Blocks per direction: each is one solve of the whole program (about 0.3 s on the reference
 model), and the list is read by people."""
+LISTED_COLUMNS = 2_000
+"""Columns of the quadratic tie-breaks up to which the options are computed unasked (`auto`): each
+block end is a whole solve with them, up to ten in all (0.07 s each on the reference model's 1,164
+columns, some 4 s at 5,500: BENCHMARKS.md), so that beyond, they would cost many runs."""
 MAX_SEARCH = 200
 """Solves of the value level in the search for kinks, per direction."""
 ZERO = 5e-7
@@ -99,6 +103,8 @@ class ReductionOptions:
     ceiling: float = 0.0
     """The ceiling as defined everywhere (revenue lines, growth rules and cuts, programme support
     costs earned: `CeilingParts`), all years, at the plan's optimum: what the % change is of."""
+    computed: bool = True
+    """False when the options were left out for the model's size (`LISTED_COLUMNS`)."""
     solves: int = 0
     """Solves of the whole program (the kink search solves the value level only)."""
     seconds: float = 0.0
@@ -344,9 +350,15 @@ def _direction(path: _Path, direction: str, end: float, base: np.ndarray, base_v
     return blocks
 
 
-def reduction_options(lp: LinearProgram, solution: Solution,
-                      options: SolveOptions | None = None) -> ReductionOptions:
-    """The options for an optimal solution of `lp` (see the module's docstring)."""
+def tie_break_columns(lp: LinearProgram) -> int:
+    """Columns in the quadratic tie-break levels: what a block end's solve grows with."""
+    return sum(len(level.cols) for level in lp.levels if level.quadratic is not None)
+
+
+def reduction_options(lp: LinearProgram, solution: Solution, options: SolveOptions | None = None,
+                      asked: bool = False) -> ReductionOptions:
+    """The options for an optimal solution of `lp` (see the module's docstring); unless `asked`,
+    only for a program whose tie-breaks have at most LISTED_COLUMNS columns (the notes say so)."""
     started = time.perf_counter()
     options = options or SolveOptions()
     plan = lp.plan
@@ -359,6 +371,19 @@ def reduction_options(lp: LinearProgram, solution: Solution,
         out.notes.append("Options are computed with the HiGHS solver only: it re-solves the "
                          "program warm along the path and solves the quadratic tie-breaks that "
                          "make each point unique.")
+        return out
+    if solution.not_unique:
+        out.notes.append("Options are listed only where the optimum is proven unique, so that "
+                         "each is what a re-run with the ceiling moved gives; here it is not ("
+                         f"{solution.not_unique}).")
+        return out
+    columns = tie_break_columns(lp)
+    if not asked and columns > LISTED_COLUMNS:
+        out.computed = False
+        out.notes.append(f"Not computed for a model this size unless asked: each option is a "
+                         f"whole solve with the tie-breaks ({columns:,} columns here, above "
+                         f"{LISTED_COLUMNS:,}), up to ten in all. `alloc run --reduction-options "
+                         "yes` lists them.")
         return out
     path = _Path(plan, lp, options)
     base = np.zeros((len(plan.mandate), len(plan.years)))

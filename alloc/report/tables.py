@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -171,6 +171,18 @@ class Summary:
 def figure(frame: pd.DataFrame, row: str, column: str) -> float:
     """One figure of a table (an int or a float of numpy; pandas types a cell as any scalar)."""
     return cast(float, frame.at[row, column])
+
+
+Grid = dict[Any, dict[Any, Any]]
+"""A table's figures by row label, then column label: for reading many figures one at a time
+(`frame.at` costs some 20 microseconds a call, a dict lookup a hundredth of that)."""
+
+
+def grid(frame: pd.DataFrame) -> Grid:
+    """The frame's figures by row and column label, each a Python int or float."""
+    columns = list(frame.columns)
+    return {row: dict(zip(columns, values, strict=True))
+            for row, values in zip(frame.index, frame.to_numpy(dtype=object).tolist(), strict=True)}
 
 
 def _period(plan: Plan) -> str:

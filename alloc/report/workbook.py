@@ -52,11 +52,13 @@ from alloc.report.tables import (
     TOTAL,
     Appendix,
     Column,
+    Grid,
     PreviousPeriod,
     Statement,
     Summary,
     Table,
     figure,
+    grid,
 )
 
 __all__ = ["ANNEX", "Sheet", "sheet_name", "write_annex", "write_workbook"]
@@ -175,9 +177,9 @@ def _write_table(book: _Book, ws: Worksheet, table: Table, top: int,
     row_at: dict[str, int] = {}
     subtotal_rows: list[int] = []
     data_rows: list[int] = []
-    rounded = table.rounded
+    rounded = grid(table.rounded)
     total_row = header + 1 + len(table.rows) + (len(groups) if table.row_groups else 0)
-    grand = float(figure(rounded, TOTAL, TOTAL))
+    grand = float(rounded[TOTAL][TOTAL])
     for name, labels in groups:
         start = r
         for label in labels:
@@ -196,7 +198,7 @@ def _write_table(book: _Book, ws: Worksheet, table: Table, top: int,
                 c = col_at[label]
                 cells = [(row, c) for row in range(start, r)]
                 if kind == "share":
-                    amount = sum(float(figure(rounded, lab, TOTAL)) for lab in labels)
+                    amount = sum(float(rounded[lab][TOTAL]) for lab in labels)
                     _share(ws, r, c, col_at[TOTAL], total_row, amount, grand, f["sub_pct"])
                     continue
                 value = sum(_cached(rounded, lab, label, cols) for lab in labels)
@@ -430,12 +432,12 @@ def _write_cover(book: _Book, s: Summary, contents: Sequence[tuple[str, str]]) -
     ws.fit_to_pages(1, 1)
 
 
-def _cached(frame: pd.DataFrame, row: str, label: str, cols: Sequence[Column]) -> float:
+def _cached(cells: Grid, row: str, label: str, cols: Sequence[Column]) -> float:
     """The value a cell shows: the rounded figure, or the sum of a column group's figures."""
     for kind, lab, members in cols:
         if lab == label and kind == "group":
-            return float(sum(figure(frame, row, m) for m in members))
-    value = float(figure(frame, row, label))
+            return float(sum(cells[row][m] for m in members))
+    value = float(cells[row][label])
     return value / 100.0 if label == SHARE else value
 
 
@@ -444,22 +446,23 @@ def _clean(value: float, kind: str) -> float | int:
 
 
 def _write_row(ws: Worksheet, r: int, cols: Sequence[Column], col_at: Mapping[str, int],
-               frame: pd.DataFrame, row: str, num: Format, pct: Format, total_row: int) -> None:
-    """A data row (`row` of `frame`): numbers for the values, SUM formulas for groups and the
-    total, the share as a formula of the amount and the table's total."""
+               cells: Grid, row: str, num: Format, pct: Format, total_row: int) -> None:
+    """A data row (`row` of the table's `cells`): numbers for the values, SUM formulas for groups
+    and the total, the share as a formula of the amount and the table's total."""
+    figures = cells[row]
     for kind, label, members in cols:
         c = col_at[label]
         if kind == "value":
-            ws.write_number(r, c, int(figure(frame, row, label)), num)
+            ws.write_number(r, c, int(figures[label]), num)
         elif kind == "group":
             ws.write_formula(r, c, _sum([(r, col_at[m]) for m in members]), num,
-                             int(sum(int(figure(frame, row, m)) for m in members)))
+                             int(sum(int(figures[m]) for m in members)))
         elif kind == "total":
             values = [(r, col_at[lab]) for k, lab, _ in cols if k == "value"]
-            ws.write_formula(r, c, _sum(values), num, int(figure(frame, row, TOTAL)))
+            ws.write_formula(r, c, _sum(values), num, int(figures[TOTAL]))
         else:
-            _share(ws, r, c, col_at[TOTAL], total_row, float(figure(frame, row, TOTAL)),
-                   float(figure(frame, TOTAL, TOTAL)), pct)
+            _share(ws, r, c, col_at[TOTAL], total_row, float(figures[TOTAL]),
+                   float(cells[TOTAL][TOTAL]), pct)
 
 
 def _write_summary(book: _Book, s: Summary) -> None:
