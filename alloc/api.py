@@ -132,7 +132,7 @@ def solve(plan: Plan, *, solver: str = "highs", time_limit: float | None = None,
     this machine's memory gives status "too_large". With `reductions` (the default), an optimal
     answer comes with the options for reducing expenses and what more money buys: with "auto" (the
 default) for a model up to a size (`alloc.explain.reductions.LISTED_COLUMNS`, beyond it their
-notes say how to ask), with True whatever the size, with False not at all. Without
+notes say how to ask), with True whatever the size, with False none (their notes say so). Without
     `prices`, an optimal answer is the checked allocation alone (what a what-if shows): no rules,
     prices or options.
     """
@@ -165,20 +165,23 @@ notes say how to ask), with True whatever the size, with False not at all. Witho
         return result
     _explain(result, program, options, explain, tolerance, cell)
     seconds["explain"] = time.perf_counter() - t
-    if reductions and solution.optimal:
+    if solution.optimal:
         t = time.perf_counter()
-        result.reductions = _reductions(program, solution, options, reductions is True)
+        result.reductions = _reductions(program, solution, options, reductions)
         seconds["reductions"] = time.perf_counter() - t
     return result
 
 
-def _reductions(program: LinearProgram, solution: Solution, options: Any, asked: bool
+def _reductions(program: LinearProgram, solution: Solution, options: Any, asked: bool | str
                 ) -> ReductionOptions:
     """The options along the ceiling; a solver failure on the way is said in their notes."""
     from alloc.explain.reductions import ReductionOptions, reduction_options
 
+    if asked is False:
+        return ReductionOptions(solution.plan, computed=False, notes=[
+            "Not computed in this run: it was asked not to (--reduction-options no)."])
     try:
-        return reduction_options(program, solution, options, asked)
+        return reduction_options(program, solution, options, asked is True)
     except SolveError as exc:
         return ReductionOptions(solution.plan, notes=[f"No options this time: {exc}"])
 

@@ -106,9 +106,13 @@ SET_HELP = ("KEY=VALUE: change one key of the scenario for this command, a dotte
             "override layer '--set'")
 
 
+REDUCTION_OPTIONS: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
+"""--reduction-options as `api.solve` takes it."""
+
+
 def _add_reduction_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--reduction-options", choices=["auto", "yes", "no"], default="auto",
+        "--reduction-options", choices=list(REDUCTION_OPTIONS), default="auto",
         help="options for reducing expenses and what more money buys (up to ten more solves of "
         "the whole program): auto (default) computes them for a model up to a size "
         "(docs/explain.md), yes whatever the size, no never")
@@ -286,19 +290,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = api.solve(plan, solver=args.solver, time_limit=getattr(args, "time_limit", None),
                        support_costs=args.support_costs, explain=explaining,
                        cell=getattr(args, "cell", None), tolerance=getattr(args, "tolerance", 0.01),
-                       reductions={"auto": "auto", "yes": True, "no": False}[args.reduction_options])
+                       reductions=REDUCTION_OPTIONS[args.reduction_options])
     result.seconds = {"load": loaded, **result.seconds}
     written = api.write(result, args.reports, args.project)
     if result.status == "too_large":
         say(f"alloc: {result.message}", file=sys.stderr)
         return EXIT_NOT_OPTIMAL
     if not args.quiet:
-        _print_run(args.command, result, written, sets)
+        _print_run(args.command, result, written, sets, args.reduction_options)
     return EXIT_OK if result.optimal else EXIT_NOT_OPTIMAL
 
 
 def _print_run(command: str, result: api.Result, written: api.Written,
-               sets: dict[str, object] | None = None) -> None:
+               sets: dict[str, object] | None = None, reduction_options: str = "auto") -> None:
     plan, solution = result.plan, result.solution
     chain = " <- ".join(plan.scenario_chain)
     say(f"alloc {command} {plan.name}: {solution.status} ({solution.solver}); model "
@@ -331,7 +335,8 @@ def _print_run(command: str, result: api.Result, written: api.Written,
             say(f"  {line}")
     for line in result.lines:
         say(f"  {line}")
-    if result.reductions is not None and not result.reductions.computed:
+    if result.reductions is not None and not result.reductions.computed \
+            and reduction_options == "auto":
         say("  reduction options: not computed for a model this size; "
             "--reduction-options yes lists them")
     folder = written.folder.as_posix()

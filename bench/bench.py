@@ -344,24 +344,37 @@ TIMES = ("load_s", "build_s", "solve_s", "check_s", "total_s", "reference_s", "t
          "reference_cpu_s")
 
 
-def timed_process(cmd: list[str]) -> tuple[float, float, str]:
+LAUNCHER = """
+import json, os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+t1 = time.perf_counter()
+print(json.dumps({"wall": t1 - t0, "cpu": usage.ru_utime + usage.ru_stime,
+                  "rss_kb": usage.ru_maxrss, "code": os.waitstatus_to_exitcode(status)}),
+      file=sys.stderr)
+"""
+"""A small Python process that runs the command and reports its wall time, CPU time and peak RSS.
+Why: on Linux a child's ru_maxrss starts from its parent's at the fork (the kernel keeps the old
+memory's high-water mark across exec), so measured from this benchmark (which holds the LP) it
+would report the benchmark's memory; forked from this small launcher it is the command's own
+(plus the launcher's ~10 MB at most). Wall time is from just before the fork to the exit."""
+
+
+def timed_process(cmd: list[str]) -> tuple[float, float, str, float]:
     """Run a fresh process: its wall time (start to exit), CPU time (user + system, its own and
-    its children's, os.wait4's) and its output. No peak RSS: on Linux a child's ru_maxrss starts
-    from the parent's at the fork, so it would report this benchmark's own memory."""
+    its children's, os.wait4's), its output and its peak RSS in MB (see LAUNCHER)."""
     with tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
-        assert process.stdout is not None
-        out = process.stdout.read()
-        _, status, usage = os.wait4(process.pid, 0)
-        t1 = time.perf_counter()
-        process.returncode = os.waitstatus_to_exitcode(status)
-        process.stdout.close()
-        if process.returncode != 0:
-            err.seek(0)
-            raise RuntimeError(f"{' '.join(cmd)}: exit {process.returncode}\n"
-                               f"{err.read().decode(errors='replace')}")
-    return t1 - t0, usage.ru_utime + usage.ru_stime, out.decode()
+        done = subprocess.run([sys.executable, "-c", LAUNCHER, *cmd], stdout=subprocess.PIPE,
+                              stderr=err)
+        err.seek(0)
+        lines = err.read().decode(errors="replace").strip().splitlines()
+        record = json.loads(lines[-1]) if lines else {"code": done.returncode}
+        if done.returncode != 0 or record["code"] != 0:
+            raise RuntimeError(f"{' '.join(cmd)}: exit {record['code']}\n" + "\n".join(lines))
+    return record["wall"], record["cpu"], done.stdout.decode(), record["rss_kb"] / 1024
 
 
 def end_to_end(root: Path, scenario: str, inputs: tuple, names: list[str], repeat: int) -> dict:
@@ -383,8 +396,8 @@ def end_to_end(root: Path, scenario: str, inputs: tuple, names: list[str], repea
         order = [("alloc", ours), ("reference", theirs)]
         row: dict = {}
         for name, cmd in order if i % 2 == 0 else order[::-1]:
-            wall, cpu, out = timed_process(cmd)
-            row.update({f"{name}_s": wall, f"{name}_cpu_s": cpu})
+            wall, cpu, out, rss = timed_process(cmd)
+            row.update({f"{name}_s": wall, f"{name}_cpu_s": cpu, f"{name}_rss_mb": rss})
             if name == "reference":
                 row["reference_objectives"] = json.loads(out.strip().splitlines()[-1])
         row["objectives"] = json.loads((reports / scenario / "run.json").read_text())["objective"]
@@ -394,12 +407,63 @@ def end_to_end(root: Path, scenario: str, inputs: tuple, names: list[str], repea
         for n in names) for r in runs)
     med = {k: statistics.median(r[k] for r in runs) for k in
            ("alloc_s", "reference_s", "alloc_cpu_s", "reference_cpu_s")}
+    peaks = {k: max(r[k] for r in runs) for k in ("alloc_rss_mb", "reference_rss_mb")}
     return {**{f"e2e_{k}": round(v, 4) for k, v in med.items()},
+            **{f"e2e_{k}": round(v, 1) for k, v in peaks.items()},
             "e2e_ratio": round(med["alloc_s"] / med["reference_s"], 3),
             "e2e_cpu_ratio": round(med["alloc_cpu_s"] / med["reference_cpu_s"], 3),
             "e2e_ratios": [round(r["alloc_s"] / r["reference_s"], 3) for r in runs],
             "e2e_agree": agree, "e2e_objectives": runs[-1]["objectives"],
             "e2e_reference_objectives": runs[-1]["reference_objectives"]}
+
+
+def alternated(commands: dict[str, list[str]], repeat: int) -> dict[str, dict[str, float]]:
+    """Each command once per repeat, the order rotating from one repeat to the next; per command
+    the median wall and CPU time and the largest peak RSS."""
+    names = list(commands)
+    runs: dict[str, list[tuple[float, float, float]]] = {n: [] for n in names}
+    for i in range(repeat):
+        for name in names[i % len(names):] + names[: i % len(names)]:
+            wall, cpu, _, rss = timed_process(commands[name])
+            runs[name].append((wall, cpu, rss))
+    return {n: {"s": statistics.median(r[0] for r in runs[n]),
+                "cpu_s": statistics.median(r[1] for r in runs[n]),
+                "rss_mb": max(r[2] for r in runs[n])} for n in names}
+
+
+def commands(repeat: int, seed: int) -> dict:
+    """The command-level targets of issue 16, fresh processes in turns: `alloc run baseline` on
+    the reference model (a project made by `alloc init`) against `python -c "import numpy,
+    pandas, highspy"`, `alloc explain` against `alloc run` on it and on a 1e4 organisation."""
+    alloc = str(Path(sys.executable).with_name("alloc"))
+    out: dict = {"repeat": repeat, "seed": seed}
+    with tempfile.TemporaryDirectory(prefix="alloc-bench-") as tmp:
+        ref = Path(tmp) / "reference"
+        subprocess.run([alloc, "init", str(ref)], check=True, capture_output=True)
+
+        def command(verb: str, project: Path, scenario: str) -> list[str]:
+            return [alloc, verb, scenario, "--project", str(project), "--reports",
+                    str(project / f"reports-{verb}"), "--quiet"]
+
+        got = alternated({"imports": [sys.executable, "-c", "import numpy, pandas, highspy"],
+                          "run": command("run", ref, "baseline"),
+                          "explain": command("explain", ref, "baseline")}, repeat)
+        big = Path(tmp) / "synthetic"
+        scenario = generate(big, 1e4, seed)
+        got_big = alternated({"run": command("run", big, scenario),
+                              "explain": command("explain", big, scenario)}, repeat)
+    for label, table in (("reference", got), ("1e4", got_big)):
+        for name, m in table.items():
+            out.update({f"{label}_{name}_{k}": round(v, 4 if k != "rss_mb" else 1)
+                        for k, v in m.items()})
+    out["run_over_imports"] = round(got["run"]["s"] / got["imports"]["s"], 3)
+    out["run_over_imports_cpu"] = round(got["run"]["cpu_s"] / got["imports"]["cpu_s"], 3)
+    for label, table in (("reference", got), ("1e4", got_big)):
+        out[f"{label}_explain_over_run"] = round(table["explain"]["s"] / table["run"]["s"], 3)
+        out[f"{label}_explain_over_run_cpu"] = round(
+            table["explain"]["cpu_s"] / table["run"]["cpu_s"], 3)
+    out["load_average"] = os.getloadavg()[0]
+    return out
 
 
 def child(size: float, repeat: int, seed: int, quadratic: bool = True,
@@ -455,7 +519,8 @@ def sizes(text: str) -> list[float]:
 
 
 E2E_FIELDS = ("e2e_alloc_s", "e2e_reference_s", "e2e_ratio", "e2e_alloc_cpu_s",
-              "e2e_reference_cpu_s", "e2e_cpu_ratio", "e2e_ratios")
+              "e2e_reference_cpu_s", "e2e_cpu_ratio", "e2e_ratios", "e2e_alloc_rss_mb",
+              "e2e_reference_rss_mb")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -468,8 +533,12 @@ def main(argv: list[str] | None = None) -> int:
                              "3 at 1e5, 1 at 1e6)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print a JSON list")
-    parser.add_argument("--only", choices=("in-process", "end-to-end"), default=None,
-                        help="measure one ratio only (default: both)")
+    parser.add_argument("--only", choices=("in-process", "end-to-end", "commands"),
+                        default=None,
+                        help="measure one ratio only (default: both), or the command-level "
+                        "ratios: `alloc run` on the reference model against importing numpy, "
+                        "pandas and highspy, `alloc explain` against `alloc run` (reference "
+                        "model and 1e4)")
     parser.add_argument("--linear", action="store_true",
                         help="the linear stand-in instead of the quadratic tie-breaks (what "
                              "SolveOptions(quadratic=False) solves), to measure what they cost; "
@@ -487,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
                      "`alloc run` solves its defaults: measure them in process only")
     in_process = args.only != "end-to-end"
     e2e = args.only != "in-process" and not changed
+    if args.only == "commands":
+        print(json.dumps(commands(args.repeat or 5, args.seed), indent=1))
+        return 0
     if args.child:
         (size,) = args.size
         if args.quadratic_columns is not None:

@@ -246,3 +246,80 @@ def test_without_requirements_the_file_has_its_header_and_the_sheet_says_why(
     notes = " ".join(str(c.value) for row in book["Reduction options"].iter_rows() for c in row
                      if c.value)
     assert "no costed requirements" in notes
+
+
+def test_beyond_the_listed_size_the_options_wait_to_be_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`auto` leaves them out (and says how to ask) above LISTED_COLUMNS tie-break columns, before
+    any solve; asked, they are the same as below the size."""
+    from alloc.explain import reductions
+
+    root = hand_project(tmp_path / "p")
+    plan = alloc.load("hand", project=root)
+    lp = build(plan)
+    solution = solve(lp)
+    listed = reduction_options(lp, solution)
+    assert listed.computed and listed.blocks
+    columns = reductions.tie_break_columns(lp)
+    assert columns == sum(len(lv.cols) for lv in lp.levels if lv.role == "tie-break") > 0
+    monkeypatch.setattr(reductions, "LISTED_COLUMNS", columns - 1)
+    monkeypatch.setattr(reductions, "_Path", None)          # nothing may be solved
+    left = reduction_options(lp, solution)
+    assert not left.computed and not left.blocks and left.solves == 0
+    assert any("--reduction-options yes" in n and f"{columns:,} columns" in n for n in left.notes)
+    monkeypatch.undo()
+    monkeypatch.setattr(reductions, "LISTED_COLUMNS", columns - 1)
+    asked = reduction_options(lp, solution, asked=True)
+    assert asked.computed
+    assert [(b.direction, b.number, b.end, b.value_per_unit) for b in asked.blocks] == [
+        (b.direction, b.number, b.end, b.value_per_unit) for b in listed.blocks]
+
+    result = alloc.run("hand", project=root)
+    assert result.reductions is not None and not result.reductions.computed
+    written = alloc.write(result, reports=tmp_path / "reports", project=root)
+    text = (written.folder / "tables" / "reduction-options.csv").read_text()
+    assert len(text.splitlines()) == 1
+    assert alloc.run("hand", project=root, reductions=True).reductions.blocks
+    unasked = alloc.run("hand", project=root, reductions=False).reductions
+    assert unasked is not None and not unasked.computed and not unasked.blocks
+    assert "asked not to" in unasked.notes[0]
+
+
+def test_no_options_are_solved_where_the_optimum_is_not_proven_unique(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the size where the tie-breaks are the linear stand-in, a re-run may share ties otherwise:
+    the options would mean nothing, and the path is not even started."""
+    from alloc.explain import reductions
+    from alloc.lp.solve import SolveOptions
+
+    plan = alloc.load("hand", project=hand_project(tmp_path / "p"))
+    lp = build(plan)
+    solution = solve(lp, SolveOptions(quadratic=False))
+    assert solution.not_unique
+    monkeypatch.setattr(reductions, "_Path", None)
+    out = reduction_options(lp, solution, SolveOptions(quadratic=False), asked=True)
+    assert not out.blocks and out.solves == 0
+    assert any("proven unique" in n and solution.not_unique in n for n in out.notes)
+
+
+def test_the_command_line_asks_for_the_options_or_leaves_them_out(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = hand_project(tmp_path / "p")
+
+    def rows(choice: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-m", "alloc", "run", "hand", "--project", str(root),
+             "--reports", str(tmp_path / choice), "--reduction-options", choice],
+            capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        csv_text = (tmp_path / choice / "hand" / "tables" / "reduction-options.csv").read_text()
+        return len(csv_text.splitlines()) - 1
+
+    assert rows("yes") == rows("auto") > 0
+    assert rows("no") == 0
+    bad = subprocess.run([sys.executable, "-m", "alloc", "run", "hand", "--project", str(root),
+                          "--reduction-options", "maybe"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--reduction-options" in bad.stderr
+    assert "Traceback" not in bad.stderr
