@@ -20,7 +20,10 @@ from alloc.explain.program import (
     _Copy,
     _Rows,
     is_goal,
+    on_instances,
+    probe_threads,
 )
+from alloc.lp.backends.base import Backend
 from alloc.lp.build import Level, LinearProgram, level_bound
 from alloc.lp.solve import SolveOptions, backend, solver_name
 
@@ -63,11 +66,14 @@ def _group_cols(lp: LinearProgram, kind: str, code: str) -> np.ndarray:
 
 def flexibility(lp: LinearProgram, objectives: Mapping[str, float], values: np.ndarray | None,
                 tolerance: float = DEFAULT_TOLERANCE, options: SolveOptions | None = None,
-                items: Sequence[tuple[str, str]] | None = None) -> list[Room]:
+                items: Sequence[tuple[str, str]] | None = None, threads: int | None = None
+                ) -> list[Room]:
     """Per thematic priority and entity (or the `items` given as (kind, code)): the range of its
     total while every target level stays within `tolerance` of its optimum.
 
-    `values` are the solution's column values (for the amount it got), or None.
+    `values` are the solution's column values (for the amount it got), or None. Each item's ends
+    are solved from the same basis (the first end's), on `threads` threads (default
+    `probe_threads`), with the same results whatever their number.
     """
     options = options or SolveOptions()
     plan = lp.plan
@@ -88,17 +94,33 @@ def flexibility(lp: LinearProgram, objectives: Mapping[str, float], values: np.n
     groups = [_group_cols(lp, kind, code) for kind, code in items]
     ends = [Level("room", cols, np.full(len(cols), sign), "")
             for cols in groups for sign in (1.0, -1.0)]
-    model = backend(copy.program(ends), solver_name(options.solver), options.verbose)
-    out = []
-    for j, ((kind, code), cols) in enumerate(zip(items, groups, strict=True)):
+    program = copy.program(ends)
+    solver = solver_name(options.solver)
+    model = backend(program, solver, options.verbose)
+    basis = None
+    if len(ends):       # the basis every item starts from: the first end's optimum
+        _solve_end(model, 0, items[0][1], options)
+        basis = model.basis()
+
+    def one(model: Backend, j: int) -> Room:
+        kind, code = items[j]
+        cols = groups[j]
+        if basis is not None:
+            model.start_from(basis)
         amount = float(np.sum(values[cols])) if values is not None else math.nan
-        found = []
-        for k in (2 * j, 2 * j + 1):
-            status = model.solve_level(k, options.time_limit)
-            if status != "optimal":
-                raise SolveError(f"room for manoeuvre of {code}: the solver said {status}")
-            found.append(float(np.sum(model.values()[cols])))
-        low, high = found
-        out.append(Room(kind, code, names.get((kind, code), code), amount, min(low, high),  # type: ignore[arg-type]
-                        max(low, high)))
-    return out
+        low, high = (float(np.sum(_solve_end(model, k, code, options)[cols]))
+                     for k in (2 * j, 2 * j + 1))
+        return Room(kind, code, names.get((kind, code), code), amount,  # type: ignore[arg-type]
+                    min(low, high), max(low, high))
+
+    if threads is None:
+        threads = probe_threads(lp, options, len(items)) if basis is not None else 1
+    return on_instances(model, lambda: backend(program, solver, options.verbose),
+                        range(len(items)), one, threads)
+
+
+def _solve_end(model: Backend, k: int, code: str, options: SolveOptions) -> np.ndarray:
+    status = model.solve_level(k, options.time_limit)
+    if status != "optimal":
+        raise SolveError(f"room for manoeuvre of {code}: the solver said {status}")
+    return model.values()

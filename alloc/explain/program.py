@@ -19,8 +19,12 @@ re-solves confirm:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -30,6 +34,10 @@ from alloc.lp.build import LE, RULE_GROUPS, Lazy, Level, LinearProgram
 from alloc.lp.program import GOAL
 from alloc.lp.solution import Status
 from alloc.lp.solve import SolveOptions, backend, solve_levels, solve_raw, solver_name
+
+S = TypeVar("S")
+T = TypeVar("T")
+R = TypeVar("R")
 
 SOFT_RULES = ("target", "reference", "level")
 """Rule groups that cannot make a plan infeasible: their deviation columns absorb any gap."""
@@ -193,6 +201,25 @@ class _Warm:
         self._shape = (lp.n_cols, start, index)
         return self.model
 
+    def base(self, lp: LinearProgram) -> tuple[Status, np.ndarray | None, object | None]:
+        """`solve` of the plan's own program, and the basis every sequence of probes is to start
+        from (`start`): the solver's, the holding of the levels undone (None if it has none)."""
+        status, values = self.solve(lp)
+        basis = None
+        if status == "optimal" and self.model is not None and self.model.can_update:
+            self.model.update(lp)
+            basis = self.model.basis()
+        return status, values, basis
+
+    def start(self, lp: LinearProgram, basis: object | None) -> None:
+        """Hold `lp` and start the next solve from `basis` (`base`'s), whatever this instance
+        solved before. Why: what a sequence of probes finds then depends neither on the
+        sequences solved before it nor on which instance (or thread) solves it."""
+        if basis is None:
+            self.model = None
+            return
+        self._model_for(lp).start_from(basis)
+
     def solve(self, lp: LinearProgram) -> tuple[Status, np.ndarray | None]:
         """The levels of `lp` solved in order: status and column values (None unless optimal)."""
         model = self._model_for(lp)
@@ -201,6 +228,51 @@ class _Warm:
             self.model = None
             return status, None
         return status, np.array(model.values(), dtype=float)
+
+
+PROBE_THREADS = 4
+"""Threads that solve independent sequences of probes at once, at most (HiGHS releases Python's
+lock while it solves, so each thread keeps a core busy with its own instance)."""
+
+
+def probe_threads(lp: LinearProgram, options: SolveOptions, items: int) -> int:
+    """Threads for `items` independent sequences of probes: one per core up to PROBE_THREADS,
+    and one where the solver is not HiGHS or the program is large enough for HiGHS to solve it
+    by interior point, itself on several threads (each instance also holds a copy)."""
+    if solver_name(options.solver) != "highs":
+        return 1
+    from alloc.lp.backends.highs import LARGE
+
+    if lp.n_cols > LARGE:
+        return 1
+    return max(1, min(PROBE_THREADS, os.cpu_count() or 1, items))
+
+
+def on_instances(first: S, make: Callable[[], S], items: Sequence[T],
+                 work: Callable[[S, T], R], threads: int = 1) -> list[R]:
+    """`work(instance, item)` for every item, results in the items' order, on `threads` threads,
+    each with its own solver instance: `first` the calling thread's, `make()` each other's. For
+    the results to be the same whatever the number of threads, `work` starts each item from the
+    same basis. A signal (Ctrl-C) while waiting cancels the items not started."""
+    local = threading.local()
+    local.instance = first
+
+    def run(item: T) -> R:
+        instance = getattr(local, "instance", None)
+        if instance is None:
+            instance = local.instance = make()
+        return work(instance, item)
+
+    if threads <= 1 or len(items) <= 1:
+        return [run(item) for item in items]
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="alloc-probes")
+    try:
+        results = list(pool.map(run, items))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return results
 
 
 def _normalised(name: str, cols: np.ndarray, coefs: np.ndarray, text: str = ""

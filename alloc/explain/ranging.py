@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from alloc.explain.program import AMOUNT_STEP, _Rows, _Warm
+from alloc.explain.program import AMOUNT_STEP, _Rows, _Warm, on_instances, probe_threads
 from alloc.lp.build import EQ, LE, LinearProgram, build
 from alloc.lp.solve import SolveOptions
 from alloc.model.domain import CeilingAdjustment, Plan
@@ -138,14 +138,19 @@ def _path_point(b: _Rows, watched: np.ndarray, values: np.ndarray) -> np.ndarray
 
 
 def ranging(lp: LinearProgram, values: np.ndarray, options: SolveOptions | None = None,
-            items: Sequence[tuple[str, str]] | None = None) -> list[Range]:
+            items: Sequence[tuple[str, str]] | None = None, threads: int | None = None
+            ) -> list[Range]:
     """For each ceiling and each thematic priority's target: the interval of its amount (or
-    share) over which re-solving the plan keeps the same set of binding rules."""
+    share) over which re-solving the plan keeps the same set of binding rules.
+
+    Each item's probes are re-solved warm on one solver instance, starting from the plan's own
+    optimal basis; items run on `threads` threads (default `probe_threads`), with the same
+    results whatever their number."""
     # the probes compare binding rules, which the goal levels decide: the linear stand-in of the
     # tie-breaks is enough there, and a fraction of the quadratic levels' time
     options = dataclasses.replace(options or SolveOptions(), quadratic=False)
-    warm = _Warm(lp, options)  # every probe re-solved on one solver instance, warm
-    status, linear = warm.solve(lp)
+    warm = _Warm(lp, options)
+    status, linear, basis = warm.base(lp)
     if status == "optimal" and linear is not None:
         values = linear  # the same tie-break as the probes', so that paths compare
     plan = lp.plan
@@ -157,8 +162,11 @@ def ranging(lp: LinearProgram, values: np.ndarray, options: SolveOptions | None 
     base_set = binding_set(lp, values)
     rows = _Rows(lp)
     watched = rows.hard[rows.sense[rows.hard] != EQ]
-    out = []
-    for kind, code in items:
+    q0 = _path_point(rows, watched, values)
+
+    def one(warm: _Warm, item: tuple[str, str]) -> Range:
+        warm.start(lp, basis)
+        kind, code = item
         if kind == "ceiling":
             value = next(amount for label, _, amount in plan.ceiling_periods() if label == code)
             parameter, name = "amount", f"ceiling[{code}]"
@@ -172,18 +180,20 @@ def ranging(lp: LinearProgram, values: np.ndarray, options: SolveOptions | None 
             domain = (0.0, 1.0) if parameter == "share" else (0.0, math.inf)
             precision = 1e-5 if parameter == "share" else max(1e-4 * abs(value), AMOUNT_STEP)
 
-        def same(p: float, kind: str = kind, code: str = code, value: float = value
-                 ) -> np.ndarray | None:
+        def same(p: float) -> np.ndarray | None:
             variant = build(_variant(plan, kind, code, p, value))
             status, v = warm.solve(variant)
             if status != "optimal" or v is None or binding_set(variant, v) != base_set:
                 return None
             return _path_point(_Rows(variant), watched, v)
 
-        q0 = _path_point(rows, watched, values)
         far = value * 4 + 1.0 if math.isinf(domain[1]) else domain[1]
         high, n_up = _edge(same, value, q0, 1.0, far, precision)
+        warm.start(lp, basis)    # the other way from the plan's own optimum too
         low, n_down = _edge(same, value, q0, -1.0, domain[0], precision)
-        out.append(Range(kind, code, name, source, parameter, value,  # type: ignore[arg-type]
-                         low, high, n_up + n_down))
-    return out
+        return Range(kind, code, name, source, parameter, value,  # type: ignore[arg-type]
+                     low, high, n_up + n_down)
+
+    if threads is None:
+        threads = probe_threads(lp, options, len(items))
+    return on_instances(warm, lambda: _Warm(lp, options), list(items), one, threads)

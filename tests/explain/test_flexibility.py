@@ -88,3 +88,20 @@ def test_room_for_manoeuvre_on_random_models(model: GeneratedModel, tolerance: f
         except InputError:
             assume(False)
     assert_rooms(build(plan), tolerance)
+
+
+def test_the_room_is_the_same_whatever_the_threads() -> None:
+    """Every item's ends start from the same basis: one thread and three give the very same
+    rooms on the reference model."""
+    from alloc.explain.flexibility import flexibility
+    from alloc.lp.build import build
+    from alloc.lp.solve import solve_raw
+    from alloc.model.load import load_plan
+
+    root = Path(__file__).resolve().parents[2]
+    lp = build(load_plan("baseline", root))
+    status, objectives, values, _ = solve_raw(lp)
+    assert status == "optimal"
+    one = flexibility(lp, objectives, values, threads=1)
+    three = flexibility(lp, objectives, values, threads=3)
+    assert one == three and len(one) > 3

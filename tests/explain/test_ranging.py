@@ -89,3 +89,26 @@ def test_one_instance_answers_as_a_fresh_one_after_an_infeasible_probe(project: 
     _, _, fresh, _ = solve_raw(lp, SolveOptions(quadratic=False))
     assert status == "optimal" and again is not None and fresh is not None
     assert again == pytest.approx(fresh, abs=1e-9) and first == pytest.approx(fresh, abs=1e-9)
+
+
+def test_the_ends_are_the_same_whatever_the_threads_and_the_order_of_items() -> None:
+    """Each item's probes start from the plan's own optimal basis, so that neither the items
+    probed before it nor the instance (thread) that probes it moves its ends: on the reference
+    model, whose probes leave ties (so that where a solve starts matters), one thread, three
+    threads and the items in reverse order give the very same ranges."""
+    from alloc.explain.ranging import ranging
+    from alloc.lp.solve import SolveOptions, solve_raw
+
+    root = Path(__file__).resolve().parents[2]
+    plan = load_plan("baseline", root)
+    lp = build(plan)
+    _, _, values, _ = solve_raw(lp, SolveOptions(quadratic=False))
+    items = [("ceiling", label) for label, _, _ in plan.ceiling_periods()][:3]
+    thematic = {p.code for p in plan.priorities if not p.support}
+    items += [("target", t.code) for t in plan.targets
+              if t.selection.priorities is not None and t.selection.priorities <= thematic][:3]
+    one = ranging(lp, values, items=items, threads=1)
+    three = ranging(lp, values, items=items, threads=3)
+    backwards = ranging(lp, values, items=items[::-1], threads=1)[::-1]
+    assert one == three == backwards
+    assert all(r.probes > 0 for r in one)

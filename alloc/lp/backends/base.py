@@ -24,6 +24,15 @@ class Backend(ABC):
     """The duals and values right after the priced level was solved (`alloc.lp.solve.
     solve_levels`), when it was the first level solved (else None)."""
 
+    def basis(self) -> object | None:
+        """Where the solver stands (its basis), to start another solve from (`start_from`);
+        None for a solver that starts from scratch."""
+        return None
+
+    def start_from(self, basis: object) -> None:
+        """Start the next solve from a `basis` taken from an instance of the same program."""
+        return None
+
     def keep_basis(self) -> None:
         """Remember where the solver stands (the priced level just solved): `solve_alone`
         starts from there. Nothing to remember for a solver that starts from scratch."""

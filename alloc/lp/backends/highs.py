@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import highspy
 import numpy as np
@@ -340,6 +340,16 @@ class HighsModel(Backend):
                  level.coefs.astype(float))
         self._lower = np.append(lower, -INF)
         self._upper = np.append(upper, bound)
+
+    def basis(self) -> highspy.HighsBasis | None:
+        basis = self.highs.getBasis()
+        return basis if basis.valid else None
+
+    def start_from(self, basis: object) -> None:
+        """The basis alone: what the instance kept of its last solve (factors, edge weights) is
+        cleared first, so that the next solve is the same on this instance as on a fresh one."""
+        self.highs.clearSolver()
+        self.highs.setBasis(cast(highspy.HighsBasis, basis))
 
     def keep_basis(self) -> None:
         self._kept = self.highs.getBasis()
