@@ -383,6 +383,7 @@ def end_to_end(root: Path, scenario: str, inputs: tuple, names: list[str], repea
     imports of numpy and highspy, the LP loaded from a .npz with numpy, the same levels solved
     with the same options, the column values saved with numpy). In turns, the order alternating;
     medians. Every level's optimum must agree (1e-6 relative)."""
+    precompile()
     here = Path(__file__).resolve().parent
     lp_file = root / "reference-lp.npz"
     save_reference(str(lp_file), inputs, names)
@@ -417,6 +418,17 @@ def end_to_end(root: Path, scenario: str, inputs: tuple, names: list[str], repea
             "e2e_reference_objectives": runs[-1]["reference_objectives"]}
 
 
+def precompile() -> None:
+    """alloc's modules compiled to bytecode, as `pip install` does: an editable install with
+    PYTHONDONTWRITEBYTECODE set (as on the project's machine) would otherwise compile every module
+    from source in every fresh process (0.15-0.3 s), which no installed alloc pays."""
+    import compileall
+
+    import alloc
+
+    compileall.compile_dir(str(Path(alloc.__file__).parent), quiet=1)
+
+
 def alternated(commands: dict[str, list[str]], repeat: int) -> dict[str, dict[str, float]]:
     """Each command once per repeat, the order rotating from one repeat to the next; per command
     the median wall and CPU time and the largest peak RSS."""
@@ -435,6 +447,7 @@ def commands(repeat: int, seed: int) -> dict:
     """The command-level targets of issue 16, fresh processes in turns: `alloc run baseline` on
     the reference model (a project made by `alloc init`) against `python -c "import numpy,
     pandas, highspy"`, `alloc explain` against `alloc run` on it and on a 1e4 organisation."""
+    precompile()
     alloc = str(Path(sys.executable).with_name("alloc"))
     out: dict = {"repeat": repeat, "seed": seed}
     with tempfile.TemporaryDirectory(prefix="alloc-bench-") as tmp:

@@ -32,9 +32,10 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def one(name: str, draws: int, seed: int, scenario: str, reports: Path) -> dict:
+def one(name: str, draws: int, seed: int, scenario: str, reports: Path, project: Path = REPO
+        ) -> dict:
     alloc = Path(sys.executable).with_name("alloc")
-    cmd = [str(alloc), "sweep", scenario, "--project", str(REPO), "--draws", str(draws), "--seed",
+    cmd = [str(alloc), "sweep", scenario, "--project", str(project), "--draws", str(draws), "--seed",
            str(seed), "--max-variants", str(draws), "--reports", str(reports), "--quiet",
            *CONFIGS[name]]
     c0, t0 = _children_cpu(), time.perf_counter()
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scenario", default="baseline")
+    parser.add_argument("--project", type=Path, default=REPO,
+                        help="the project holding the scenario (default: the repository's, the "
+                        "reference model; tests/project has the small model `tiny`)")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -61,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.repeat):
             k = i % len(args.configs)
             for name in args.configs[k:] + args.configs[:k]:
-                run = one(name, args.draws, args.seed, args.scenario, Path(tmp) / f"{name}-{i}")
+                run = one(name, args.draws, args.seed, args.scenario, Path(tmp) / f"{name}-{i}",
+                          args.project)
                 runs.append(run)
                 print(f"# {name}: {run['wall_s']:.1f} s wall, load {run['load_average']:.1f}",
                       file=sys.stderr, flush=True)

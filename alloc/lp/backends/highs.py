@@ -50,6 +50,13 @@ QP_REGULARISATION = (0.0, 1e-7)
 """HiGHS' QP regularisation: none first (its default, 1e-7, moves the optimum by some 1e-6 of
 the amounts, and fails on a few small programs); its default when the first ends in a solve error
 or the iteration limit."""
+QP_RETRIES = ((QP_REGULARISATION[1], 1.0), (QP_REGULARISATION[0], 1e3), (QP_REGULARISATION[0], 1e-3))
+"""When the quadratic level fails: HiGHS' regularisation, then the objective (costs and curvature)
+times 1,000 and times 1/1,000 (the optimum is the same; the duals are divided back). Why: its
+active-set solver cycles on some degenerate programs with a small objective (a dozen columns, a
+2020-2021 plan of 1 unit a year, tests/lp/test_qp_retries.py) and ends at the iteration limit on
+a point that is not optimal; the same program with its objective scaled is solved in a few
+iterations."""
 QUADRATIC_COLUMNS = 6_000
 """Columns in quadratic levels up to which they are solved (HiGHS' active-set QP solver); beyond,
 their linear stand-in is, and the optimum is not proven unique. Measured in BENCHMARKS.md: the
@@ -236,14 +243,15 @@ class HighsModel(Backend):
         n = sum(len(level.cols) for level in self.lp.levels if level.quadratic is not None)
         return n <= QUADRATIC_COLUMNS
 
-    def set_level(self, k: int) -> None:
-        """The objective: level k's scaled costs only (the previous level's reset to 0)."""
+    def set_level(self, k: int, factor: float = 1.0) -> None:
+        """The objective: level k's scaled costs only (the previous level's reset to 0), times
+        `factor` (the quadratic levels' retries: `QP_RETRIES`)."""
         h = self.highs
         if len(self._costed):
             h.changeColsCost(len(self._costed), self._costed, np.zeros(len(self._costed)))
         level = self.lp.levels[k]
         cols = level.cols.astype(np.int32)
-        h.changeColsCost(len(cols), cols, level.solver_coefs)
+        h.changeColsCost(len(cols), cols, level.solver_coefs * factor)
         self._costed = cols
         quadratic = level.solver_quadratic
         self._free_stand_in(quadratic is not None)
@@ -252,7 +260,7 @@ class HighsModel(Backend):
             return
         n = self.lp.n_cols
         diagonal = np.zeros(n)
-        diagonal[level.cols] = quadratic
+        diagonal[level.cols] = quadratic * factor
         nz = np.flatnonzero(diagonal).astype(np.int32)
         start = np.searchsorted(nz, np.arange(n)).astype(np.int32)
         status = h.passHessian(n, len(nz), int(highspy.HessianFormat.kTriangular), start, nz,
@@ -293,17 +301,22 @@ class HighsModel(Backend):
         self.set_level(k)
         h.run()
         status = highs_status(h)
+        factor = 1.0
         if status == "error" and self.lp.levels[k].quadratic is not None:
-            h.setOptionValue("qp_regularization_value", QP_REGULARISATION[1])
-            h.clearSolver()
-            h.run()
-            status = highs_status(h)
+            for regularisation, factor in QP_RETRIES:
+                h.setOptionValue("qp_regularization_value", regularisation)
+                self.set_level(k, factor)
+                h.clearSolver()
+                h.run()
+                status = highs_status(h)
+                if status != "error":
+                    break
         if status == "optimal":
             solution = h.getSolution()
             self.col_value = np.asarray(solution.col_value)
-            self.col_dual = np.asarray(solution.col_dual)
+            self.col_dual = np.asarray(solution.col_dual) / factor
             self.row_value = np.asarray(solution.row_value)
-            self.row_dual = np.asarray(solution.row_dual)
+            self.row_dual = np.asarray(solution.row_dual) / factor
         return status
 
     def hold_level(self, k: int, optimum: float) -> None:
