@@ -533,6 +533,9 @@ def lines_of(text: str, width: float, bold: bool = False) -> int:
     than a line is cut), a little generously (proportional letters vary; bold is wider). Row
     heights come from it: a printout or LibreOffice does not grow a row by itself."""
     room = max((width - 1.5) / (0.86 * (1.2 if bold else 1.0)), 1.0)
+    text = str(text)
+    if len(text) <= room and "\n" not in text:
+        return 1        # what the layout below gives a text shorter than a line, without it
     total = 0
     for part in str(text).split("\n"):
         lines, used = 1, 0.0

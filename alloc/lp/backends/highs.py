@@ -370,7 +370,9 @@ class HighsModel(Backend):
     def solve_alone(self, k: int, bounds: Sequence[tuple[int, float]], time_limit: float | None
                     ) -> tuple[Status, np.ndarray, np.ndarray] | None:
         """Level k alone on this instance, warm from the basis kept right after the run solved
-        it (`keep_basis`; still primal feasible: only bounds are relaxed), else from the last:
+        it (`keep_basis`; still primal feasible: only bounds are relaxed), else from the last;
+        above LARGE columns by interior point and crossover from scratch instead (at 1e5 columns
+        5.6 s against 10.2 s warm by primal simplex, the same duals to 1e-17: BENCHMARKS.md):
         the faces held undone, the stand-in taken out (as for a quadratic level), each bounded
         level's row scaled to a largest coefficient of 1 (as `alloc.explain` bounds a level).
         The answer read is not kept as the instance's (`values` stays the run's)."""
@@ -385,12 +387,18 @@ class HighsModel(Backend):
             self._lower = np.append(self._lower, -INF)
             self._upper = np.append(self._upper, bound / scale)
         h.setOptionValue("time_limit", INF if time_limit is None else float(time_limit))
-        for key, value in level_options(self.lp.n_cols, k, self.lp.levels[k]).items():
+        options = level_options(self.lp.n_cols, k, self.lp.levels[k])
+        large = self.lp.n_cols > LARGE
+        if large:
+            options = {**options, "solver": "ipm", "run_crossover": "on"}
+        for key, value in options.items():
             h.setOptionValue(key, value)
         self.set_level(k)
         self._free_stand_in(True)
         kept, self._kept = self._kept, None
-        if kept is not None and len(kept.row_status) == len(self._lower):
+        if large:
+            h.clearSolver()
+        elif kept is not None and len(kept.row_status) == len(self._lower):
             h.setBasis(kept)
         h.run()
         status = highs_status(h)
