@@ -245,7 +245,8 @@ def probe_threads(lp: LinearProgram, options: SolveOptions, items: int) -> int:
 
     if lp.n_cols > LARGE:
         return 1
-    return max(1, min(PROBE_THREADS, os.cpu_count() or 1, items))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(PROBE_THREADS, cores or 1, items))
 
 
 def on_instances(first: S, make: Callable[[], S], items: Sequence[T],
