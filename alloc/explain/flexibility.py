@@ -98,7 +98,7 @@ def flexibility(lp: LinearProgram, objectives: Mapping[str, float], values: np.n
     solver = solver_name(options.solver)
     model = backend(program, solver, options.verbose)
     basis = None
-    if len(ends):       # the basis every item starts from: the first end's optimum
+    if len(ends) and model.can_update:  # the basis every item starts from: the first end's
         _solve_end(model, 0, items[0][1], options)
         basis = model.basis()
 
