@@ -113,6 +113,7 @@ class Site:
         self.solvers.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.waiters.shutdown(wait=False, cancel_futures=True)
+        self._scratch.cleanup()
 
     # -- CSRF: a random token signed with the server's secret, in a cookie and in the form --
     def new_token(self) -> str:

@@ -319,3 +319,11 @@ def test_pages_of_an_illustrative_model_say_so(tmp_path: Path) -> None:
     assert "ILLUSTRATIVE FIGURES" in page.text
     assert "ILLUSTRATIVE FIGURES" in client.get("/whatif/zng").text
     assert "ILLUSTRATIVE FIGURES" in client.get("/compare?s=baseline&s=zng").text
+
+
+def test_the_server_removes_its_scratch_folder_when_it_stops(project: Path) -> None:
+    app = create_app(project)
+    with TestClient(app):
+        scratch = app.state.site.scratch
+        assert scratch.is_dir()
+    assert not scratch.exists()
