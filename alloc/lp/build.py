@@ -20,6 +20,7 @@ This module knows no solver: the program (`alloc.lp.program`) is handed to one b
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -420,10 +421,9 @@ def requirements(lp: LinearProgram, plan: Plan, ix: Index) -> Funded:
     n = len(reqs)
     if not n:
         return Funded(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
-    keys = ["/".join(r.cell) for r in reqs]
+    arrays = _requirement_arrays(plan)
+    keys, amount, value, gid = arrays.keys, arrays.amount, arrays.value, arrays.cell_year
     cols = lp.add_cols(Lazy(n, lambda i: f"funded[{keys[i]},{reqs[i].year},{reqs[i].tranche}]"))
-    amount = np.array([r.amount for r in reqs])
-    value = np.array([r.value for r in reqs])
     tranche_name = {t.code: t.name for t in plan.valuation.tranches}
     sources = plan.sources
 
@@ -438,10 +438,7 @@ def requirements(lp: LinearProgram, plan: Plan, ix: Index) -> Funded:
                 Lazy(n, lambda i: (f"{keys[i]} in {reqs[i].year}, "
                                    f"{tranche_name[reqs[i].tranche]}: funded at most the "
                                    f"requirement of {_fmt(reqs[i].amount)}")))
-    cell_pos = {m.cell: c for c, m in enumerate(plan.mandate)}
     n_years = ix.n_years
-    year_pos = {y: i for i, y in enumerate(plan.years)}
-    gid = np.array([cell_pos[r.cell] * n_years + year_pos[r.year] for r in reqs], np.int64)
     groups, first = np.unique(gid, return_index=True)
     order, start = _groups(ix.cell * n_years + ix.yi, ix.n_cells * n_years)
     counts_x, index_x = _gather(order, start, groups)
@@ -468,6 +465,52 @@ def requirements(lp: LinearProgram, plan: Plan, ix: Index) -> Funded:
                                              "within its spending of all funds")))
     lp.funded = cols
     return Funded(cols, amount, value)
+
+
+@dataclass(frozen=True)
+class _RequirementArrays:
+    """What the requirements give the program, whatever else the plan states."""
+
+    keys: list[str]
+    """Per requirement: its cell as entity/priority/output."""
+    amount: np.ndarray
+    value: np.ndarray
+    cell_year: np.ndarray
+    """Per requirement: its (mandate cell, year) as cell x years + year."""
+    need: np.ndarray
+    """Per (mandate cell, year), in the same numbering: the requirements' total."""
+
+
+_REQUIREMENT_ARRAYS: dict[tuple[int, int, int], tuple[tuple[object, ...], _RequirementArrays]] = {}
+_KEPT = 8
+
+
+def _requirement_arrays(plan: Plan) -> _RequirementArrays:
+    """The requirements' arrays, made once for the same requirements, mandate and years.
+
+    Why: `alloc explain` builds hundreds of variants of one plan (a ceiling or a target moved),
+    which share these objects; reading every requirement was a third of each build. Kept by the
+    objects' identity (checked, not only their ids), a few plans at a time."""
+    parts = (plan.requirements, plan.mandate, plan.years)
+    key = (id(parts[0]), id(parts[1]), id(parts[2]))
+    kept = _REQUIREMENT_ARRAYS.get(key)
+    if kept is not None and all(a is b for a, b in zip(kept[0], parts, strict=True)):
+        return kept[1]
+    reqs = plan.requirements
+    n_years = len(plan.years)
+    cell_pos = {m.cell: c for c, m in enumerate(plan.mandate)}
+    year_pos = {y: i for i, y in enumerate(plan.years)}
+    cell_year = np.array([cell_pos[r.cell] * n_years + year_pos[r.year] for r in reqs], np.int64)
+    amount = np.array([r.amount for r in reqs], dtype=float)
+    need = np.bincount(cell_year, weights=amount, minlength=len(plan.mandate) * n_years)
+    arrays = _RequirementArrays(["/".join(r.cell) for r in reqs], amount,
+                                np.array([r.value for r in reqs], dtype=float), cell_year, need)
+    for array in (cell_year, amount, need, arrays.value):
+        array.flags.writeable = False   # shared by every program built from these objects
+    if len(_REQUIREMENT_ARRAYS) >= _KEPT:
+        _REQUIREMENT_ARRAYS.pop(next(iter(_REQUIREMENT_ARRAYS)), None)
+    _REQUIREMENT_ARRAYS[key] = (parts, arrays)
+    return arrays
 
 
 def goal_levels(lp: LinearProgram, plan: Plan, funded: Funded, costs: LevelCosts) -> None:
@@ -600,13 +643,7 @@ def reference_distribution(plan: Plan, lp: LinearProgram, ix: Index) -> np.ndarr
 def _by_requirements(plan: Plan, lp: LinearProgram, ix: Index) -> np.ndarray:
     """Each fund's money in a year over the cells it admits, in proportion to their requirements
     (evenly where it admits no cell with requirements)."""
-    n_years = ix.n_years
-    need = np.zeros(ix.n_cells * n_years)
-    cell_pos = {m.cell: c for c, m in enumerate(plan.mandate)}
-    year_pos = {y: i for i, y in enumerate(plan.years)}
-    for r in plan.requirements:
-        need[cell_pos[r.cell] * n_years + year_pos[r.year]] += r.amount
-    return _over_funds(plan, lp, ix, need[ix.cell * n_years + ix.yi])
+    return _over_funds(plan, lp, ix, _requirement_arrays(plan).need[ix.cell * ix.n_years + ix.yi])
 
 
 def _over_funds(plan: Plan, lp: LinearProgram, ix: Index, w: np.ndarray) -> np.ndarray:

@@ -226,7 +226,8 @@ class LinearProgram:
     def add_row(self, name: str, rule: str, sense: Sense, rhs: float, cols: np.ndarray,
                 coefs: np.ndarray | float, source: str, text: str) -> None:
         cols = np.asarray(cols, dtype=np.int64)
-        coefs = np.broadcast_to(np.asarray(coefs, dtype=float), cols.shape).copy()
+        coefs = (np.full(len(cols), float(coefs)) if isinstance(coefs, (int, float))
+                 else np.broadcast_to(np.asarray(coefs, dtype=float), cols.shape).copy())
         self.add_rows(rule, np.array([SENSES.index(sense)], np.int8), np.array([float(rhs)]),
                       np.array([len(cols)]), cols, coefs, [name], [source], [text])
 
