@@ -9,6 +9,7 @@ run beside the web server's own work instead of sharing its interpreter lock.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import threading
 import time
@@ -65,16 +66,27 @@ class _Worker:
         self.process.start()
         child.close()
         self.ready = False
+        self.ended = False
+        self._ending = threading.Lock()
 
     def wait_ready(self, timeout: float) -> bool:
-        if not self.ready and self.conn.poll(max(timeout, 0)):
-            self.ready = self.conn.recv() == (True, "ready")
+        try:
+            if not self.ready and self.conn.poll(max(timeout, 0)):
+                self.ready = self.conn.recv() == (True, "ready")
+        except (EOFError, OSError):     # ended while starting (the server stopping)
+            self.ready = False
         return self.ready
 
     def end(self) -> None:
+        """Idempotent, from any thread (the pool's `close` and `warm` may both end a worker)."""
+        with self._ending:
+            if self.ended:
+                return
+            self.ended = True
         self.process.kill()
         self.process.join(5)
-        self.conn.close()
+        with contextlib.suppress(OSError):
+            self.conn.close()
 
 
 class WorkerPool:
@@ -90,6 +102,9 @@ class WorkerPool:
         self.slots = threading.BoundedSemaphore(size)
         self.lock = threading.Lock()
         self.closed = False
+        self.starting: set[_Worker] = set()
+        """Workers `warm` is starting: ended by `close` too, so that a server stopped right
+        after it started leaves no process behind and says nothing of it."""
 
     def warm(self) -> None:
         """Start the workers now (in the background), so that the first users do not wait."""
@@ -98,9 +113,18 @@ class WorkerPool:
                 if not self.slots.acquire(blocking=False):
                     return
                 try:
-                    worker = _Worker(self.ctx)
-                    worker.wait_ready(120)
-                    self._give_back(worker)
+                    with self.lock:
+                        if self.closed:
+                            return
+                        worker = _Worker(self.ctx)
+                        self.starting.add(worker)
+                    ready = worker.wait_ready(120)
+                    with self.lock:
+                        self.starting.discard(worker)
+                    if ready:
+                        self._give_back(worker)
+                    else:
+                        worker.end()
                 finally:
                     self.slots.release()
 
@@ -150,5 +174,6 @@ class WorkerPool:
         with self.lock:
             self.closed = True
             idle, self.free = self.free, []
+            idle += list(self.starting)
         for worker in idle:
             worker.end()

@@ -119,6 +119,28 @@ def test_a_worker_past_its_deadline_is_ended_and_replaced() -> None:
         pool.close()
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_pool_closed_while_its_workers_start_ends_them_quietly() -> None:
+    """`alloc serve` stopped right after it started: the workers being warmed are ended too, and
+    the thread warming them ends without a traceback."""
+    pool = WorkerPool(2)
+    pool.warm()
+    deadline = time.monotonic() + 30
+    while not pool.starting and time.monotonic() < deadline:
+        time.sleep(0.01)
+    starting = list(pool.starting)
+    assert starting
+    pool.close()
+    for worker in starting:
+        worker.process.join(10)
+        assert not worker.process.is_alive()
+    warmers = [t for t in threading.enumerate() if t.name == "alloc-warm"]
+    for thread in warmers:
+        thread.join(10)
+    assert not any(t.is_alive() for t in warmers)
+    assert not pool.free and not pool.starting
+
+
 def test_a_workers_input_error_comes_back_as_itself(project: Path) -> None:
     pool = WorkerPool(1)
     try:
