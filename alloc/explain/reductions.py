@@ -34,8 +34,10 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 import pandas as pd
 
+from alloc.explain.program import on_instances, probe_threads
 from alloc.lp.build import build
 from alloc.lp.program import RULE_GROUPS, LinearProgram, solved_levels
+from alloc.lp.solution import AMOUNT_DECIMALS
 from alloc.lp.solve import SolveOptions, backend, solve_levels, solver_name, uniqueness
 from alloc.model.domain import CeilingAdjustment, Cell, Plan
 
@@ -339,10 +341,13 @@ def _direction(path: _Path, direction: str, end: float, base: np.ndarray, base_v
         after, v_after = path.allocation(s1)
         change = sign * (after - before)
         cells, years = np.nonzero(np.abs(change) >= ZERO)
+        # ordered by the amount as stated (to AMOUNT_DECIMALS): amounts equal there are in cell
+        # and year order, not in the order the solver's last digits would give them
         frame = pd.DataFrame({"cell": cells, "year": np.asarray(path.plan.years)[years],
-                              "amount": change[cells, years]})
-        frame = frame.sort_values(["amount", "cell", "year"], ascending=[False, True, True],
-                                  kind="stable").reset_index(drop=True)
+                              "amount": change[cells, years],
+                              "stated": np.round(change[cells, years], AMOUNT_DECIMALS)})
+        frame = frame.sort_values(["stated", "cell", "year"], ascending=[False, True, True],
+                                  kind="stable").drop(columns="stated").reset_index(drop=True)
         moved = abs(path.ceiling(s1) - path.ceiling(s0)) or abs(s1 - s0) * path.total
         blocks.append(Block(direction, number, s0, s1, abs(path.ceiling(s1) - path.ceiling(0.0)),
                             sign * (v_before - v_after) / moved, frame))
@@ -385,7 +390,6 @@ def reduction_options(lp: LinearProgram, solution: Solution, options: SolveOptio
                          f"{LISTED_COLUMNS:,}), up to ten in all. `alloc run --reduction-options "
                          "yes` lists them.")
         return out
-    path = _Path(plan, lp, options)
     base = np.zeros((len(plan.mandate), len(plan.years)))
     where = {m.cell: i for i, m in enumerate(plan.mandate)}
     alloc = solution.allocation
@@ -394,19 +398,35 @@ def reduction_options(lp: LinearProgram, solution: Solution, options: SolveOptio
         base[where[Cell(e, p, o)], plan.years.index(int(y))] += a
     base_value = solution.objectives["value"]
     parts = [solution.ceiling_parts(y) for y in plan.years]
-    path.earned[0.0] = sum(p.support_costs_earned for p in parts)
+    earned = sum(p.support_costs_earned for p in parts)
     out.ceiling = sum(p.total for p in parts)
+    total = float(sum(plan.ceiling(y) for y in plan.years))
     total_requirement = sum(plan.requirement_total(y) for y in plan.years)
-    rise = min(MAX_RISE, max(0.0, total_requirement / path.total - 1.0)) if path.total > 0 else 0
-    try:
-        out.blocks += _direction(path, REDUCE, -MAX_CUT, base, base_value, out.notes)
-        if rise > 0:
-            out.blocks += _direction(path, FUND, rise, base, base_value, out.notes)
-        else:
+    rise = min(MAX_RISE, max(0.0, total_requirement / total - 1.0)) if total > 0 else 0
+    ends = [(REDUCE, -MAX_CUT)] + ([(FUND, rise)] if rise > 0 else [])
+
+    def one(_: None, end: tuple[str, float]) -> tuple[_Path, list[Block], list[str], str]:
+        path = _Path(plan, lp, options)
+        path.earned[0.0] = earned
+        notes: list[str] = []
+        try:
+            return path, _direction(path, *end, base, base_value, notes), notes, ""
+        except _Stop as why:
+            return path, [], notes, str(why)
+
+    # each direction on a solver instance of its own, from the plan itself: the same options
+    # whether they are solved in turn or at once (HiGHS releases Python's lock as it solves)
+    directions = on_instances(None, lambda: None, ends, one, probe_threads(lp, options, len(ends)))
+    for path, blocks, notes, stop in directions:
+        out.notes += notes
+        out.solves += path.solves
+        if stop:
+            out.notes.append(f"The options stop early: {stop}.")
+            break
+        out.blocks += blocks
+    else:
+        if rise <= 0:
             out.notes.append("The requirements do not exceed the ceiling: more money buys "
                              "nothing of value.")
-    except _Stop as why:
-        out.notes.append(f"The options stop early: {why}.")
-    out.solves = path.solves
     out.seconds = time.perf_counter() - started
     return out

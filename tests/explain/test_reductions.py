@@ -323,3 +323,23 @@ def test_the_command_line_asks_for_the_options_or_leaves_them_out(tmp_path: Path
                           "--reduction-options", "maybe"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--reduction-options" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("model", ["hand", "tiny", "baseline"])
+def test_the_two_directions_give_the_same_options_in_turn_or_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: str) -> None:
+    """Each direction is solved on an instance of its own from the plan itself, so that the
+    options do not depend on whether the directions ran on one thread or two."""
+    from alloc.explain import reductions
+
+    root = {"hand": lambda: hand_project(tmp_path / "p"), "tiny": lambda: tiny_project(
+        tmp_path / "p"), "baseline": lambda: Path(__file__).parents[2]}[model]()
+    plan = alloc.load("baseline" if model == "baseline" else model, project=root)
+    found = []
+    for threads in (1, 2):
+        monkeypatch.setattr(reductions, "probe_threads", lambda *_, n=threads: n)
+        _, options = options_of(plan)
+        found.append((options.frame, options.notes, options.solves))
+    assert found[0][0].shape[0] > 0
+    pd.testing.assert_frame_equal(found[0][0], found[1][0], check_exact=True)
+    assert found[0][1:] == found[1][1:]
