@@ -19,7 +19,6 @@ re-solves confirm:
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +32,7 @@ from alloc.lp.backends.base import Backend
 from alloc.lp.build import LE, RULE_GROUPS, Lazy, Level, LinearProgram
 from alloc.lp.program import GOAL
 from alloc.lp.solution import Status
-from alloc.lp.solve import SolveOptions, backend, solve_levels, solve_raw, solver_name
+from alloc.lp.solve import SolveOptions, backend, cores, solve_levels, solve_raw, solver_name
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -245,8 +244,7 @@ def probe_threads(lp: LinearProgram, options: SolveOptions, items: int) -> int:
 
     if lp.n_cols > LARGE:
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(PROBE_THREADS, cores or 1, items))
+    return max(1, min(PROBE_THREADS, cores(), items))
 
 
 def on_instances(first: S, make: Callable[[], S], items: Sequence[T],

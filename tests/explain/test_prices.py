@@ -24,7 +24,7 @@ from strategies import GeneratedModel, feasible_models
 
 from alloc.errors import InputError
 from alloc.lp.build import LinearProgram, build
-from alloc.lp.program import GOAL
+from alloc.lp.program import GOAL, priced_level
 from alloc.model.load import load_plan
 
 
@@ -139,3 +139,34 @@ def test_prices_read_from_the_run_are_those_solved_for_on_random_models(
         return
     event("prices compared")
     np.testing.assert_allclose(read.prices, solved.prices, rtol=1e-6, atol=1e-9)
+
+
+def test_prices_solved_beside_the_last_levels_are_those_solved_after_them(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above LARGE columns the priced level is solved again from scratch, on an instance of its
+    own and a thread while the run goes on (two cores or more): the same prices, bit for bit, as
+    on the run's own instance after its levels (one core). LARGE is lowered so that the tiny
+    model takes that path."""
+    from alloc.lp import solve as solving
+    from alloc.lp.backends import highs
+
+    monkeypatch.setattr(highs, "LARGE", 0)
+    plan = load_plan("tiny", project)
+    p2 = next(t for t in plan.targets if t.code == "P2")
+    lp = build(dataclasses.replace(plan, targets=tuple(
+        dataclasses.replace(t, level=2) if t is p2 else t for t in plan.targets)))
+    started = []
+    original = solving._PricedBeside.start
+    monkeypatch.setattr(solving._PricedBeside, "start",
+                        lambda self, objectives: (started.append(1), original(self, objectives)))
+    runs = {}
+    for n in (1, 2):
+        monkeypatch.setattr(solving, "cores", lambda n=n: n)
+        runs[n] = solving._run_levels(lp, solving.SolveOptions(), price=True)
+    assert started == [1]                     # beside with two cores only
+    one, two = runs[1].priced, runs[2].priced
+    assert one is not None and two is not None
+    assert one.level == two.level == priced_level(lp) > 0   # not the first level solved
+    np.testing.assert_array_equal(one.duals, two.duals)
+    np.testing.assert_array_equal(one.values, two.values)
+    np.testing.assert_array_equal(runs[1].values, runs[2].values)

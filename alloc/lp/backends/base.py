@@ -33,6 +33,12 @@ class Backend(ABC):
         """Start the next solve from a `basis` taken from an instance of the same program."""
         return None
 
+    def prices_beside(self) -> bool:
+        """Whether `solve_alone` gives the same answer on a fresh instance of the program as on
+        this one after its levels, so that the priced level can be solved on an instance of its
+        own while this one goes on with the levels after it (`alloc.lp.solve`)."""
+        return False
+
     def keep_basis(self) -> None:
         """Remember where the solver stands (the priced level just solved): `solve_alone`
         starts from there. Nothing to remember for a solver that starts from scratch."""

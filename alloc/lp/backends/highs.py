@@ -388,6 +388,11 @@ class HighsModel(Backend):
         self.highs.clearSolver()
         self.highs.setBasis(cast(highspy.HighsBasis, basis))
 
+    def prices_beside(self) -> bool:
+        """Above LARGE columns `solve_alone` solves from scratch (interior point and crossover,
+        the solver cleared), so that where the instance stands does not matter."""
+        return self.lp.n_cols > LARGE
+
     def keep_basis(self) -> None:
         self._kept = self.highs.getBasis()
 
