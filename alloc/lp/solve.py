@@ -12,7 +12,9 @@ any rule is violated.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -176,6 +178,37 @@ class _Run:
     priced: Priced | None = None
 
 
+PRICING_BYTES_PER_COLUMN = 1_500
+"""Memory a second instance solving the priced level alone takes per LP column (its copy of the
+program, presolve and interior point): 1.36 GB measured at 1e6 columns (BENCHMARKS.md)."""
+TRIM_COLUMNS = 50_000
+"""Programs above this size give the solver's freed memory back to the system after solving."""
+
+
+def room_beside(lp: LinearProgram) -> bool:
+    """Whether two instances of the program solving at once (the run's, still to solve its
+    levels, and a second for the priced level) fit in the memory this process may still use
+    (`alloc.model.size.available_memory`, at most MEMORY_FRACTION of it): the priced level is
+    solved beside the last levels only then, in turn otherwise (the same prices, a lower peak)."""
+    from alloc.model.size import MEMORY_FRACTION, available_memory
+
+    room = available_memory()
+    need = 2 * lp.n_cols * PRICING_BYTES_PER_COLUMN
+    return room is not None and need <= MEMORY_FRACTION * room
+
+
+def _give_back_memory(lp: LinearProgram) -> None:
+    """After a large solve, the memory the solver instances freed given back to the system (glibc
+    keeps it for the process otherwise): the writing that follows starts from a lower peak.
+    Linux only; elsewhere nothing."""
+    if lp.n_cols <= TRIM_COLUMNS or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def cores() -> int:
     """Cores this process may use."""
     if hasattr(os, "sched_getaffinity"):
@@ -187,7 +220,7 @@ def _run_levels(lp: LinearProgram, options: SolveOptions, price: bool = False) -
     solver = solver_name(options.solver)
     model = backend(lp, solver, options.verbose)
     beside = (_PricedBeside(lp, solver, options)
-              if price and model.prices_beside() and cores() > 1 else None)
+              if price and model.prices_beside() and cores() > 1 and room_beside(lp) else None)
     status, objectives, level = solve_levels(model, options.time_limit, options.quadratic,
                                              on_priced=beside.start if beside else None)
     priced = beside.answer() if beside is not None else None
@@ -337,6 +370,7 @@ def solve(lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
     """Solve the levels in order, then check the answer independently of the solver."""
     options = options or SolveOptions()
     run = _run_levels(lp, options, price=True)
+    _give_back_memory(lp)
     return solution_of(lp, run, options)
 
 

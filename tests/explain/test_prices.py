@@ -157,16 +157,69 @@ def test_prices_solved_beside_the_last_levels_are_those_solved_after_them(
         dataclasses.replace(t, level=2) if t is p2 else t for t in plan.targets)))
     started = []
     original = solving._PricedBeside.start
-    monkeypatch.setattr(solving._PricedBeside, "start",
-                        lambda self, objectives: (started.append(1), original(self, objectives)))
+
+    def start(self: solving._PricedBeside, objectives: dict[str, float]) -> None:
+        started.append(1)
+        original(self, objectives)
+
+    monkeypatch.setattr(solving._PricedBeside, "start", start)
     runs = {}
-    for n in (1, 2):
+    for n, room in ((1, True), (2, True), (2, False)):
         monkeypatch.setattr(solving, "cores", lambda n=n: n)
-        runs[n] = solving._run_levels(lp, solving.SolveOptions(), price=True)
-    assert started == [1]                     # beside with two cores only
-    one, two = runs[1].priced, runs[2].priced
-    assert one is not None and two is not None
-    assert one.level == two.level == priced_level(lp) > 0   # not the first level solved
-    np.testing.assert_array_equal(one.duals, two.duals)
-    np.testing.assert_array_equal(one.values, two.values)
-    np.testing.assert_array_equal(runs[1].values, runs[2].values)
+        monkeypatch.setattr(solving, "room_beside", lambda lp, room=room: room)
+        runs[n, room] = solving._run_levels(lp, solving.SolveOptions(), price=True)
+    assert started == [1]       # beside with two cores and the memory for a second instance only
+    first = runs[1, True]
+    assert first.priced is not None and first.priced.level == priced_level(lp) > 0
+    for other in (runs[2, True], runs[2, False]):
+        assert other.priced is not None and other.priced.level == first.priced.level
+        np.testing.assert_array_equal(other.priced.duals, first.priced.duals)
+        np.testing.assert_array_equal(other.priced.values, first.priced.values)
+        np.testing.assert_array_equal(other.values, first.values)
+
+
+def test_a_second_instance_is_made_only_where_the_memory_allows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from alloc.lp import solve as solving
+    from alloc.model import size
+
+    lp = type("Program", (), {"n_cols": 1_000_000})()
+    need = 2 * 1_000_000 * solving.PRICING_BYTES_PER_COLUMN     # the run's instance and one more
+    monkeypatch.setattr(size, "available_memory", lambda: need / size.MEMORY_FRACTION + 1)
+    assert solving.room_beside(lp)
+    monkeypatch.setattr(size, "available_memory", lambda: need / size.MEMORY_FRACTION - 1)
+    assert not solving.room_beside(lp)
+    monkeypatch.setattr(size, "available_memory", lambda: None)
+    assert not solving.room_beside(lp)
+
+
+def test_a_large_solve_gives_its_freed_memory_back_on_linux(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctypes
+    import sys
+
+    from alloc.lp import solve as solving
+
+    calls: list[int] = []
+
+    class Libc:
+        def malloc_trim(self, pad: int) -> int:
+            calls.append(pad)
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.setattr(sys, "platform", "linux")
+    solving._give_back_memory(type("Program", (), {"n_cols": solving.TRIM_COLUMNS})())
+    assert calls == []                                  # small: nothing to give back
+    solving._give_back_memory(type("Program", (), {"n_cols": solving.TRIM_COLUMNS + 1})())
+    assert calls == [0]
+    monkeypatch.setattr(sys, "platform", "win32")
+    solving._give_back_memory(type("Program", (), {"n_cols": solving.TRIM_COLUMNS + 1})())
+    assert calls == [0]
+
+    def missing(name: str) -> None:
+        raise OSError(name)
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(ctypes, "CDLL", missing)        # a C library that is not glibc
+    solving._give_back_memory(type("Program", (), {"n_cols": solving.TRIM_COLUMNS + 1})())
