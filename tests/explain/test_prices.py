@@ -223,3 +223,19 @@ def test_a_large_solve_gives_its_freed_memory_back_on_linux(
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr(ctypes, "CDLL", missing)        # a C library that is not glibc
     solving._give_back_memory(type("Program", (), {"n_cols": solving.TRIM_COLUMNS + 1})())
+
+
+def test_the_cores_are_counted_where_the_affinity_is_unknown(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows and macOS have no `os.sched_getaffinity`: the cores are the machine's."""
+    import os
+
+    from alloc.lp import solve as solving
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert solving.cores() == 3
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    assert solving.cores() == 6
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert solving.cores() == 1
