@@ -144,6 +144,12 @@ class ReductionOptions:
         return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def fixed_total(plan: Plan) -> float:
+    """The ceiling rows' fixed part over all years (revenue lines, growth rules and cuts): what
+    the path moves."""
+    return float(sum(plan.ceiling(y) for y in plan.years))
+
+
 class _Path:
     """The program on one solver instance, moved along the path."""
 
@@ -153,7 +159,7 @@ class _Path:
         self.rows = np.flatnonzero(lp.rules == RULE_GROUPS.index("ceiling"))
         self.base = lp.rhs[self.rows].astype(float)
         self.equal = lp.senses[self.rows] == 2
-        self.total = float(sum(plan.ceiling(y) for y in plan.years))
+        self.total = fixed_total(plan)
         """The ceiling rows' fixed part (revenue lines, growth rules and cuts), all years: what s
         moves."""
         self.earned: dict[float, float] = {}
@@ -400,7 +406,7 @@ def reduction_options(lp: LinearProgram, solution: Solution, options: SolveOptio
     parts = [solution.ceiling_parts(y) for y in plan.years]
     earned = sum(p.support_costs_earned for p in parts)
     out.ceiling = sum(p.total for p in parts)
-    total = float(sum(plan.ceiling(y) for y in plan.years))
+    total = fixed_total(plan)
     total_requirement = sum(plan.requirement_total(y) for y in plan.years)
     rise = min(MAX_RISE, max(0.0, total_requirement / total - 1.0)) if total > 0 else 0
     ends = [(REDUCE, -MAX_CUT)] + ([(FUND, rise)] if rise > 0 else [])

@@ -38,3 +38,33 @@ def test_every_rule_group_of_the_design_is_built() -> None:
                                           "ceiling[2027]"]
     assert all(r.sense == "==" for r in ceiling)
     assert "financial-plan.toml" in ceiling[0].source
+
+
+def test_programs_built_from_kept_requirement_arrays_equal_those_built_afresh(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The requirements' arrays are kept by the identity of the objects a variant shares with its
+    plan: a variant with other requirements (equal in number) gets its own, never the kept ones,
+    and a program built from kept arrays is the one built without them."""
+    import dataclasses
+
+    import numpy as np
+
+    from alloc.lp import build as building
+
+    plan = load_plan("baseline", REPO)
+    halved = dataclasses.replace(plan, requirements=tuple(
+        dataclasses.replace(r, amount=r.amount / 2) for r in plan.requirements))
+
+    def arrays(lp: building.LinearProgram) -> tuple[np.ndarray, ...]:
+        start, index, value = lp.matrix()
+        return start, index, value, lp.rhs, np.concatenate([lv.coefs for lv in lp.levels])
+
+    kept = [arrays(build(p)) for p in (plan, halved, plan)]   # the second and third from the cache
+    assert not np.array_equal(kept[0][3], kept[1][3])         # halved requirements: other bounds
+    monkeypatch.setattr(building, "_REQUIREMENT_ARRAYS", {})
+    for p, got in zip((plan, halved), kept, strict=False):
+        monkeypatch.setattr(building, "_REQUIREMENT_ARRAYS", {})
+        for a, b in zip(arrays(build(p)), got, strict=True):
+            np.testing.assert_array_equal(a, b)
+    for a, b in zip(kept[0], kept[2], strict=True):
+        np.testing.assert_array_equal(a, b)
