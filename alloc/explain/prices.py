@@ -147,7 +147,7 @@ def _what(plan: Plan, lp: LinearProgram, i: int) -> str:
         match = _NAME.match(row.name)
         code, label = [*match.group(2).split(","), ""][:2] if match else [row.name, ""]
         return f"on the target {code} for {label}"
-    w = _words(plan, lp, i)
+    w = _words(plan, lp, i, row)
     if w.noun == "ceiling":
         return f"of ceiling for {w.when}"
     if w.noun.startswith("expected receipts"):

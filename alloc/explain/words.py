@@ -16,6 +16,7 @@ import numpy as np
 from alloc.explain.diagnosis import Move
 from alloc.explain.program import _Rows
 from alloc.lp.build import LinearProgram
+from alloc.lp.program import Row
 from alloc.model.domain import Plan
 
 _NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
@@ -90,8 +91,9 @@ class _Words:
         return " ".join(p for p in parts if p)
 
 
-def _words(plan: Plan, lp: LinearProgram, i: int) -> _Words:
-    row = lp.row(i)
+def _words(plan: Plan, lp: LinearProgram, i: int, row: Row | None = None) -> _Words:
+    """What row i is about, in words (`row`: `lp.row(i)` when the caller has it already)."""
+    row = lp.row(i) if row is None else row
     match = _NAME.match(row.name)
     kind, args = (match.group(1), match.group(2).split(",")) if match else (row.rule, [""])
     key = short_source(row.source)

@@ -529,26 +529,48 @@ class Book:
 
 def lines_of(text: str, width: float, bold: bool = False) -> int:
     """Lines a wrapped text takes in a column `width` characters wide: words laid out line by
-    line as LibreOffice and Excel do (a line breaks at a space or after a hyphen; a word longer
-    than a line is cut), a little generously (proportional letters vary; bold is wider). Row
-    heights come from it: a printout or LibreOffice does not grow a row by itself."""
+    line as LibreOffice and Excel do (a line breaks before a space or after a hyphen; a word
+    longer than a line is cut), a little generously (proportional letters vary; bold is wider).
+    Row heights come from it: a printout or LibreOffice does not grow a row by itself."""
     room = max((width - 1.5) / (0.86 * (1.2 if bold else 1.0)), 1.0)
     text = str(text)
     if len(text) <= room and "\n" not in text:
         return 1        # what the layout below gives a text shorter than a line, without it
-    total = 0
-    for part in str(text).split("\n"):
-        lines, used = 1, 0.0
-        for word in re.split(r"(?<=-)|(?= )", part):
-            size = float(len(word))
-            if used and used + size > room:
-                lines, used = lines + 1, 0.0
-                size = float(len(word.lstrip()))
-            while size > room:
-                lines, size = lines + 1, size - room
-            used += size
-        total += lines
-    return total
+    return sum(_lines(part, room) for part in text.split("\n"))
+
+
+def _lines(part: str, room: float) -> int:
+    """The lines of one paragraph, a whole line at a time: the words that fit on a line are
+    found by searching back from where the line ends (most texts in a sheet have many words)."""
+    n = len(part)
+    lines, used, p = 1, 0.0, 0
+    while p < n:
+        if used:
+            end = p + math.floor(room - used)   # the last place a word that fits may end
+            if end >= n:
+                break
+            p = max(part.rfind(" ", p + 1, end + 1), part.rfind("-", p, end) + 1, p)
+            lines += 1           # the word starting at p does not fit: it starts the next line
+            e = _word_end(part, p)
+            size = float(len(part[p:e].lstrip()))
+            used = 0.0
+        else:                    # at the start of a line: the word is taken whatever its size
+            e = _word_end(part, p)
+            size = float(e - p)
+        while size > room:       # a word longer than a line is cut
+            lines, size = lines + 1, size - room
+        used += size
+        p = e
+    return lines
+
+
+def _word_end(part: str, p: int) -> int:
+    """Where the word starting at p ends: before the next space, or after the next hyphen."""
+    end = part.find(" ", p + 1)
+    if end < 0:
+        end = len(part)
+    hyphen = part.find("-", p, end)
+    return hyphen + 1 if hyphen >= 0 else end
 
 
 def header_text(text: str) -> str:

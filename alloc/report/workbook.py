@@ -814,14 +814,15 @@ def _write_sheet(book: _Book, sheet: Sheet) -> None:
         strong=(bold, [strong[kind] for _, _, kind, _ in sheet.columns]),
         keep_empty=True, blanks=True, before=above, whole=sheet.csv)
     wrapped = [c for c, (_, _, kind, _) in enumerate(sheet.columns) if kind == "wrap"]
-    texts = {c: [str(v or "") for v in cells[c].tolist()] for c in wrapped}
+    heights = [[lines_of(str(v or ""), widths[c]) for v in cells[c].tolist()] for c in wrapped]
+    tall = [max(n) for n in zip(*heights, strict=True)] if heights else [1] * len(frame)
     heads = [head for _, head, _, _ in sheet.columns]
     for part in parts:
         ws = part.ws
         ws.set_row(header, _LINE_POINTS * max(2, *(lines_of(h, w, bold=True)
                                                   for h, w in zip(heads, widths, strict=True))))
         for k, record in enumerate(part.records):
-            n = max((lines_of(texts[c][record], widths[c]) for c in wrapped), default=1)
+            n = tall[record]
             if n > 1:
                 ws.set_row(header + 1 + k, _LINE_POINTS * min(n, 30))
         for c, w in enumerate(widths):
