@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from alloc.explain.reductions import ReductionOptions
     from alloc.lp.build import LinearProgram
     from alloc.lp.solution import Solution
+    from alloc.report.tables import Appendix
     from alloc.sweep.core import Result as VariantResult
     from alloc.sweep.core import Sweep
 
@@ -111,9 +112,22 @@ class Result:
         return {t.id: t.values for t in self._tables}
 
     @cached_property
+    def appendix(self) -> Appendix | None:
+        """Everything the Council workbook shows (every view of the tables, the financial plan,
+        the previous period), from one rounding; None without an optimal allocation. Made once:
+        the report, the terminal and the web view read the same figures."""
+        if not self.optimal:
+            return None
+        from alloc.report.tables import appendix_views
+
+        return appendix_views(self.solution, self.support_costs)
+
+    @cached_property
     def _tables(self) -> list[Any]:
         if not self.optimal:
             return []
+        if "appendix" in self.__dict__ and self.appendix is not None:   # made already
+            return list(self.appendix.tables)
         from alloc.report.tables import appendix_a
 
         return list(appendix_a(self.solution, self.support_costs))
@@ -291,7 +305,7 @@ def write(result: Result, reports: str | Path | None = None, project: str | Path
         extra = _with_reductions(extra, result.reductions)
     beside = kept_beside(result.solution, target)
     files = write_report(result.solution, target, result.seconds,
-                         support_costs=result.support_costs, **extra)
+                         support_costs=result.support_costs, appendix=result.appendix, **extra)
     return Written(target / "not-optimal" if beside else target, files, beside)
 
 

@@ -310,12 +310,11 @@ def _print_run(command: str, result: api.Result, written: api.Written,
     _say_sets(sets or {})
     if solution.optimal and command != "explain":
         from alloc.report.ceiling import equation
-        from alloc.report.tables import appendix_a, summarize
+        from alloc.report.tables import summarize
 
         # the figures the tables publish, rounded as they are (so the terminal and the workbook
-        # never differ by a unit)
-        summary = summarize(solution, appendix_a(solution, result.support_costs),
-                            result.support_costs)
+        # never differ by a unit): the very tables the report was written from
+        summary = summarize(solution, result._tables, result.support_costs)
         say(f"  {'year':<6}{'ceiling':>14}{'regular':>14}{'extrabudgetary':>16}"
             f"{'unallocated':>14}   ({plan.unit})")
         for y in summary.years:

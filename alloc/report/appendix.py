@@ -13,7 +13,7 @@ from alloc.lp.solution import AMOUNT_DECIMALS, Solution
 from alloc.report.book import write_csv
 from alloc.report.markdown import write_markdown
 from alloc.report.requirements import REQUIREMENTS_CSV, requirement_rows, requirements, sheet_columns
-from alloc.report.tables import Table, appendix_views, summarize
+from alloc.report.tables import Appendix, Table, appendix_views, summarize
 from alloc.report.workbook import ANNEX, Sheet, write_annex, write_workbook
 
 TABLES_FOLDER = "tables"
@@ -30,13 +30,14 @@ def write_table_csv(table: Table, folder: Path) -> None:
 
 
 def write_appendix(solution: Solution, folder: Path, support: str = "rows",
-                   run: Mapping[str, object] | None = None, sheets: Sequence[Sheet] = ()
-                   ) -> list[str]:
+                   run: Mapping[str, object] | None = None, sheets: Sequence[Sheet] = (),
+                   appendix: Appendix | None = None) -> list[str]:
     """Write Appendix A for an optimal solution into `folder`; returns the names written.
 
     `sheets` are added to the workbook after the allocation (an explanation's rules and ranges).
+    `appendix`: the solution's views when the caller has them already (`appendix_views`).
     """
-    appendix = appendix_views(solution, support)
+    appendix = appendix if appendix is not None else appendix_views(solution, support)
     tables = appendix.tables
     summary = summarize(solution, tables, support)
     (folder / TABLES_FOLDER / UNROUNDED_FOLDER).mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from alloc.report.appendix import write_appendix
 from alloc.report.book import neutralise, write_csv
 from alloc.report.ceiling import record as ceiling_record
 from alloc.report.folders import NOT_OPTIMAL, RUN, current_status, report_folder, report_subfolder
+from alloc.report.tables import Appendix
 from alloc.report.workbook import Sheet
 from alloc.text import hidden
 
@@ -71,14 +72,16 @@ def write_report(solution: Solution, target: Path, seconds: dict[str, float],
                  extra: Callable[[Path], None] | None = None,
                  support_costs: str = "rows", sheets: Sequence[Sheet] = (),
                  files: Callable[[Path], list[str]] | None = None,
-                 infeasibility: Mapping[str, object] | None = None) -> list[str]:
+                 infeasibility: Mapping[str, object] | None = None,
+                 appendix: Appendix | None = None) -> list[str]:
     """Write a run's files into `target`; returns the names written.
 
     `support_costs` is how Appendix A shows support lines: rows, direct, step-down, reciprocal.
     An explanation adds `sheets` to the workbook and writes its own files with `files`; a
     diagnosis is written as infeasibility.json (`infeasibility`, else the solution's conflicts).
     A run that is not optimal, where an optimal report stands, writes into `target/not-optimal/`
-    and leaves the optimal report as it is (see `kept_beside`).
+    and leaves the optimal report as it is (see `kept_beside`). `appendix`: the solution's
+    Appendix A views when the caller has made them already (else made here).
     """
     written = []
     started = time.perf_counter()
@@ -91,7 +94,7 @@ def write_report(solution: Solution, target: Path, seconds: dict[str, float],
             write_csv(solution.allocation, tmp / "allocation.csv")
             written.append("allocation.csv")
             written += write_appendix(solution, tmp, support_costs, run_record(solution, {}),
-                                      sheets)
+                                      sheets, appendix)
         if files is not None:
             written += files(tmp)
         if infeasibility is not None:

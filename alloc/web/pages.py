@@ -392,10 +392,8 @@ class Solved:
 def solve_scenario(plan: Plan) -> Solved:
     """The solve behind a scenario's pages, with the tables of every view made once (run in a
     worker process by `alloc serve`: what it returns is pickled)."""
-    from alloc.report.tables import appendix_views
-
     result = api.solve(plan)
-    appendix = appendix_views(result.solution, result.support_costs) if result.optimal else None
+    appendix = result.appendix
     result._tables  # noqa: B018 (made here, in the worker, and sent along)
     return Solved(result, appendix)
 

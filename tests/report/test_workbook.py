@@ -396,3 +396,27 @@ def test_sheet_names_are_unique() -> None:
     taken = ["x" * 31]
     name = sheet_name("x" * 40, taken)
     assert name != taken[0] and len(name) <= 31 and name.endswith("(2)")
+
+
+@pytest.mark.parametrize("support", ["rows", "reciprocal"])
+def test_views_made_once_write_the_same_files(tmp_path: Path, support: str) -> None:
+    """The writer given the result's Appendix A views (`Result.appendix`, made once: `api.write`
+    hands them over, the terminal and the web view read them too) writes the same bytes as with
+    views made inside; and after `api.write` the tables the terminal prints are those very ones."""
+    import alloc
+
+    result = alloc.solve(load_plan("fractions", MODELS), support_costs=support)
+    write_report(result.solution, tmp_path / "inside", {}, support_costs=support)
+    write_report(result.solution, tmp_path / "given", {}, support_costs=support,
+                 appendix=result.appendix)
+    inside, given = tmp_path / "inside", tmp_path / "given"
+    names = sorted(p.relative_to(inside).as_posix() for p in inside.rglob("*")
+                   if p.is_file() and p.name != "run.json")
+    assert "appendix-a.xlsx" in names and "tables/a1-priority-entity.csv" in names
+    assert names == sorted(p.relative_to(given).as_posix() for p in given.rglob("*")
+                           if p.is_file() and p.name != "run.json")
+    for name in names:
+        assert (inside / name).read_bytes() == (given / name).read_bytes(), name
+    again = alloc.solve(load_plan("fractions", MODELS), support_costs=support)
+    alloc.write(again, tmp_path / "api")
+    assert again.appendix is not None and again._tables[0] is again.appendix.tables[0]
