@@ -183,16 +183,14 @@ def view_tables(result: api.Result, funds: str, period: str, appendix: Any = Non
     writes them for all funds over the whole period (with the reconciliation); else that view of
     each table (the entity-by-year table only for the whole period, the fund table only for all
     funds)."""
-    from alloc.report.tables import appendix_views
-
     if funds == "all" and period == "all":
         return list(result._tables)
     plan = result.plan
     label = f"{plan.years[0]}-{plan.years[-1]}" if period == "all" else period
-    if appendix is None:
-        appendix = appendix_views(result.solution, result.support_costs)
-    views = appendix.views
-    return [t for t in views if t.funds == funds and t.period == label]
+    made = appendix if appendix is not None else result.appendix
+    if made is None:            # no optimal allocation, no tables
+        return []
+    return [t for t in made.views if t.funds == funds and t.period == label]
 
 
 def charts(tables: Sequence[Any], unit: str) -> list[Markup]:
