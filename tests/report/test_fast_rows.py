@@ -1,0 +1,150 @@
+"""The sheet data alloc puts in the XML itself (`_Worksheet._write_rows`, `_calculate_spans`): byte
+for byte what xlsxwriter writes, on random sheets of every kind of cell and row and column setting,
+and on the workbooks of the shipped reference model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from xlsxwriter import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from alloc.report import book
+from alloc.report.book import OPTIONS, _Worksheet
+
+
+class _Stock(_Worksheet):
+    """The same sheet with xlsxwriter's own row and span writers."""
+
+    _write_rows = Worksheet._write_rows
+    _calculate_spans = Worksheet._calculate_spans
+
+
+TEXTS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12) | \
+    st.sampled_from(["", " lead", "trail ", "a&b<c>\"d\"", "_x0041_", "x\x01y", "<r>rich</r>",
+                     "=1+1", "http://example.org", "007"])
+CELL = st.tuples(
+    st.integers(0, 24), st.integers(0, 8),
+    st.sampled_from(["number", "int", "string", "blank", "boolean", "formula", "rich",
+                     "datetime", "array"]),
+    TEXTS, st.floats(allow_nan=False, allow_infinity=False) | st.integers(-10**12, 10**12),
+    st.integers(0, 3))
+ROW = st.tuples(st.integers(0, 27), st.sampled_from([None, 15, 30.5]), st.integers(0, 3),
+                st.booleans(), st.integers(0, 2))
+COLUMN = st.tuples(st.integers(0, 9), st.integers(0, 3), st.sampled_from([None, 8.43, 20]))
+COMMENT = st.tuples(st.integers(0, 30), st.integers(0, 10), TEXTS)
+
+
+def _sheet(kind: type[Worksheet], cells: list, rows: list, columns: list, comments: list,
+           merge: bool) -> bytes:
+    out = io.BytesIO()
+    wb = Workbook(out, dict(OPTIONS))
+    wb.set_properties({"created": dt.datetime(2020, 1, 1)})
+    formats = [None, wb.add_format({"bold": True}), wb.add_format({"num_format": "0.0%"}),
+               wb.add_format({"italic": True, "text_wrap": True})]
+    ws = wb.add_worksheet("Data", worksheet_class=kind)
+    for first, fmt, width in columns:
+        ws.set_column(first, first + 1, width, formats[fmt])
+    for row, height, fmt, hidden, level in rows:
+        ws.set_row(row, height, formats[fmt], {"hidden": hidden, "level": level})
+    for row, col, what, text, number, fmt in cells:
+        f = formats[fmt]
+        if what == "number":
+            ws.write_number(row, col, float(number), f)
+        elif what == "int":
+            ws.write_number(row, col, int(number), f)
+        elif what == "string":
+            ws.write_string(row, col, text, f)
+        elif what == "blank":
+            ws.write_blank(row, col, None, f)
+        elif what == "boolean":
+            ws.write_boolean(row, col, bool(fmt % 2), f)
+        elif what == "formula":
+            ws.write_formula(row, col, "=1+1", f, number if fmt % 2 else text)
+        elif what == "rich":
+            ws.write_rich_string(row, col, "a", formats[1], text or "b", "c", *([f] if f else []))
+        elif what == "datetime":
+            ws.write_datetime(row, col, dt.datetime(2024, 1, 1 + fmt), formats[2])
+        else:
+            ws.write_array_formula(row, col, row, col, "{=SUM(A1:A2)}", f)
+    for row, col, text in comments:
+        ws.write_comment(row, col, text or "note")
+    if merge:
+        ws.merge_range(90, 1, 91, 3, "merged", formats[1])
+    wb.close()
+    return out.getvalue()
+
+
+def _parts(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(CELL, max_size=120), st.lists(ROW, max_size=12), st.lists(COLUMN, max_size=4),
+       st.lists(COMMENT, max_size=4), st.booleans())
+def test_the_rows_are_the_bytes_xlsxwriter_writes(cells, rows, columns, comments, merge):
+    fast = _sheet(_Worksheet, cells, rows, columns, comments, merge)
+    stock = _sheet(_Stock, cells, rows, columns, comments, merge)
+    if fast != stock:   # name the part that differs
+        a, b = _parts(fast), _parts(stock)
+        assert {n for n in a if a[n] != b.get(n)} == set()
+    assert fast == stock
+
+
+def test_a_seeded_corpus_of_dense_sheets():
+    """Sheets where cells, row and column settings and comments fall on each other often: every
+    rule for a cell's style (its own, its row's, its column's) and every kind of row met."""
+    rng = random.Random(20261201)
+    kinds = ["number", "int", "string", "blank", "boolean", "formula", "rich", "datetime"]
+    texts = ["", " lead", "trail ", "a&b<c>", "_x0041_", "x\x01y", "<r>rich</r>", "plain"]
+    for _ in range(120):
+        cells = [(rng.randrange(40), rng.randrange(12), rng.choice(kinds), rng.choice(texts),
+                  rng.choice([rng.uniform(-1e6, 1e6), rng.randrange(-10**9, 10**9), 0.1, 1e-7]),
+                  rng.randrange(4)) for _ in range(rng.randrange(1, 200))]
+        rows = [(rng.randrange(44), rng.choice([None, 15, 30.5]), rng.randrange(4),
+                 rng.random() < 0.2, rng.randrange(3)) for _ in range(rng.randrange(12))]
+        columns = [(rng.randrange(13), rng.randrange(4), rng.choice([None, 8.43, 20]))
+                   for _ in range(rng.randrange(4))]
+        comments = [(rng.randrange(45), rng.randrange(14), rng.choice(texts))
+                    for _ in range(rng.randrange(3))]
+        merge = rng.random() < 0.3
+        assert (_sheet(_Worksheet, cells, rows, columns, comments, merge)
+                == _sheet(_Stock, cells, rows, columns, comments, merge))
+
+
+@pytest.mark.parametrize("rows", [1, 15, 16, 17, 33, 1000])
+def test_spans_at_the_edges_of_their_blocks(rows):
+    cells = [(r, (r * 7) % 19, "number" if r % 3 else "string", "t", r, r % 4)
+             for r in range(3, 3 + rows)]
+    assert (_sheet(_Worksheet, cells, [], [], [], False)
+            == _sheet(_Stock, cells, [], [], [], False))
+
+
+def test_an_empty_sheet():
+    assert _sheet(_Worksheet, [], [], [], [], False) == _sheet(_Stock, [], [], [], [], False)
+    assert (_sheet(_Worksheet, [], [(4, 30, 0, False, 0)], [], [], False)
+            == _sheet(_Stock, [], [(4, 30, 0, False, 0)], [], [], False))
+
+
+def test_the_reference_workbooks_are_written_the_same(tmp_path: Path, monkeypatch):
+    """The shipped reference model's report, written with alloc's rows and with xlsxwriter's:
+    every workbook the same file."""
+    import alloc
+
+    root = Path(__file__).resolve().parents[2]
+    result = alloc.run("baseline", project=root)
+    fast = alloc.write(result, tmp_path / "fast", project=root)
+    monkeypatch.setattr(book, "_Worksheet", _Stock)
+    stock = alloc.write(result, tmp_path / "stock", project=root)
+    books = [name for name in fast.files if name.endswith(".xlsx")]
+    assert len(books) >= 2
+    for name in books:
+        assert (fast.folder / name).read_bytes() == (stock.folder / name).read_bytes(), name
