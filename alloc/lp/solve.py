@@ -176,6 +176,9 @@ class _Run:
     not_unique: str = ""
     """Why the optimum is not proven unique, "" when it is."""
     priced: Priced | None = None
+    pending: _PricedBeside | None = None
+    """The priced level still solving beside (`_run_levels(..., wait=False)`): `priced` is its
+    answer once `pending.answer()` returns."""
 
 
 PRICING_BYTES_PER_COLUMN = 1_500
@@ -216,21 +219,33 @@ def cores() -> int:
     return os.cpu_count() or 1
 
 
-def _run_levels(lp: LinearProgram, options: SolveOptions, price: bool = False) -> _Run:
+def _run_levels(lp: LinearProgram, options: SolveOptions, price: bool = False,
+                wait: bool = True) -> _Run:
+    """The levels solved in order and, with `price`, the priced level's duals. Without `wait`, a
+    priced level still solving beside when the last level is done is left `pending` (the caller
+    does what needs only the values meanwhile)."""
     solver = solver_name(options.solver)
     model = backend(lp, solver, options.verbose)
     beside = (_PricedBeside(lp, solver, options)
               if price and model.prices_beside() and cores() > 1 and room_beside(lp) else None)
     status, objectives, level = solve_levels(model, options.time_limit, options.quadratic,
                                              on_priced=beside.start if beside else None)
-    priced = beside.answer() if beside is not None else None
     if status != "optimal":
+        if beside is not None:
+            beside.answer()
         return _Run(status, solver, objectives, level)
     run = _Run(status, solver, objectives, level, model.values(), model.duals(),
                uniqueness(model, options.quadratic), model.priced)
-    if price and run.priced is None:
-        run.priced = (priced if beside is not None and beside.started
-                      else _price_alone(model, objectives, options.time_limit))
+    if not price or run.priced is not None:
+        if beside is not None:
+            beside.answer()
+        return run
+    if beside is not None and beside.started:
+        run.pending = beside
+        if wait:
+            run.priced, run.pending = beside.answer(), None
+    else:
+        run.priced = _price_alone(model, objectives, options.time_limit)
     return run
 
 
@@ -369,9 +384,15 @@ def _constraints(lp: LinearProgram, values: np.ndarray, duals: np.ndarray) -> pd
 def solve(lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
     """Solve the levels in order, then check the answer independently of the solver."""
     options = options or SolveOptions()
-    run = _run_levels(lp, options, price=True)
+    run = _run_levels(lp, options, price=True, wait=False)
+    try:
+        solution = solution_of(lp, run, options)
+    finally:
+        if run.pending is not None:   # its prices came beside the values' frames and check
+            run.priced = run.pending.answer()
+    solution.priced = run.priced
     _give_back_memory(lp)
-    return solution_of(lp, run, options)
+    return solution
 
 
 def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions, constraints: bool = True,

@@ -178,6 +178,52 @@ def test_prices_solved_beside_the_last_levels_are_those_solved_after_them(
         np.testing.assert_array_equal(other.values, first.values)
 
 
+def test_the_values_are_checked_while_the_prices_are_still_solving(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`solve` makes the solution's frames and checks it beside the priced level's solve, and
+    only then waits for the prices: the same solution and prices as waiting first; a failure
+    of the check still waits for the thread before it is raised."""
+    from alloc.lp import solve as solving
+    from alloc.lp.backends import highs
+
+    monkeypatch.setattr(highs, "LARGE", 0)
+    monkeypatch.setattr(solving, "cores", lambda: 2)
+    monkeypatch.setattr(solving, "room_beside", lambda lp: True)
+    plan = load_plan("tiny", project)
+    p2 = next(t for t in plan.targets if t.code == "P2")
+    lp = build(dataclasses.replace(plan, targets=tuple(
+        dataclasses.replace(t, level=2) if t is p2 else t for t in plan.targets)))
+    waited = solving._run_levels(lp, solving.SolveOptions(), price=True)
+    order: list[str] = []
+    answer, solution_of = solving._PricedBeside.answer, solving.solution_of
+
+    def answered(self: solving._PricedBeside) -> object:
+        order.append("prices")
+        return answer(self)
+
+    def made(*args: object, **kwargs: object) -> object:
+        order.append("values")
+        return solution_of(*args, **kwargs)
+
+    monkeypatch.setattr(solving._PricedBeside, "answer", answered)
+    monkeypatch.setattr(solving, "solution_of", made)
+    solution = solving.solve(lp)
+    assert order == ["values", "prices"]
+    assert solution.priced is not None and waited.priced is not None
+    np.testing.assert_array_equal(solution.priced.duals, waited.priced.duals)
+    np.testing.assert_array_equal(solution.values, waited.values)
+
+    def broken(*args: object, **kwargs: object) -> object:
+        order.append("values")
+        raise solving.SolveError("checked: broken")
+
+    order.clear()
+    monkeypatch.setattr(solving, "solution_of", broken)
+    with pytest.raises(solving.SolveError, match="broken"):
+        solving.solve(lp)
+    assert order == ["values", "prices"]
+
+
 def test_a_second_instance_is_made_only_where_the_memory_allows(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from alloc.lp import solve as solving
