@@ -251,6 +251,47 @@ class _Worksheet(_XlsxWorksheet):
                                 "rows below it were flushed; the workbook was not written")
         return int(status)
 
+    bulk = True
+    """Whether `store_numbers` and `store_strings` store cells directly (tests turn it off to
+    compare with xlsxwriter's own writers)."""
+
+    def _fits(self, first_row: int, last_row: int, first_col: int, last_col: int) -> bool:
+        """Whether the block fits on the sheet; its corners then set the sheet's dimensions."""
+        if not (0 <= first_row <= last_row < MAX_ROWS and 0 <= first_col <= last_col < MAX_COLS):
+            return False
+        self._check_dimensions(first_row, first_col)
+        self._check_dimensions(last_row, last_col)
+        return True
+
+    def store_numbers(self, row: int, col: int, numbers: Sequence[float], fmt: Format) -> None:
+        """A column of finite floats from (row, col): `write_column`'s cells, stored at once."""
+        if not (self.bulk and numbers and self._fits(row, row + len(numbers) - 1, col, col)):
+            self.write_column(row, col, numbers, fmt)
+            return
+        table = self.table
+        for r, number in enumerate(numbers, row):
+            table[r][col] = _NUMBER_CELL(number, fmt)
+
+    def store_strings(self, row: int, cells: Sequence[tuple[int, str, Format]]) -> None:
+        """Strings along a row, in the order given (the order of the shared strings):
+        `write_string`'s cells, stored at once; a string long enough to need cutting at Excel's
+        limit goes through `write_string`, which cuts it."""
+        if not cells:
+            return
+        cols = [c for c, _, _ in cells]
+        if not (self.bulk and self._fits(row, row, min(cols), max(cols))):
+            for c, text, fmt in cells:
+                self.write_string(row, c, text, fmt)
+            return
+        stored = self.table[row]
+        index = self.str_table._get_shared_string_index
+        half = self.xls_strmax // 2
+        for c, text, fmt in cells:
+            if len(text) > half:
+                self.write_string(row, c, text, fmt)
+            else:
+                stored[c] = _STRING_CELL(index(text), fmt)
+
     def _calculate_spans(self) -> None:
         """xlsxwriter's spans (each block of 16 rows: its first and last used column), from the
         rows' own cells instead of every column of every row: the same attribute, a fraction of
@@ -436,12 +477,21 @@ def _write_records(ws: Worksheet, columns: _Columns, records: range, row: int, c
         cuts = [0, *(np.flatnonzero(key[1:] != key[:-1]) + 1).tolist(), len(part)]
         for start, stop in itertools.pairwise(cuts):
             fmt = bold if emphasis is not None and emphasis[start] else plain
-            if finite[start]:
+            if finite[start] and part.dtype.kind == "f":
+                ws.store_numbers(row + start, col + c, values[a + start:a + stop], fmt)
+            elif finite[start]:
                 ws.write_column(row + start, col + c, values[a + start:a + stop], fmt)
             elif blanks and fmt is not None:
                 for r in range(row + start, row + stop):
                     ws.write_blank(r, col + c, None, fmt)
     if not text:
+        return
+    if all(only_text for *_, only_text in text):     # every value a str, each kept
+        store = ws.store_strings
+        for i in range(a, b):
+            strong_row = emphasis is not None and emphasis[i - a]
+            store(row + i - a, [(c, values[i], bold if strong_row else plain)
+                                for c, values, plain, bold, _ in text])
         return
     write_string = ws.write_string
     for i in range(a, b):

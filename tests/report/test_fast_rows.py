@@ -148,3 +148,75 @@ def test_the_reference_workbooks_are_written_the_same(tmp_path: Path, monkeypatc
     assert len(books) >= 2
     for name in books:
         assert (fast.folder / name).read_bytes() == (stock.folder / name).read_bytes(), name
+
+
+FRAME_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8) | \
+    st.sampled_from(["", " x ", "=SUM(A1)", "a&b", "long " * 4000, "y" * 40000])
+FRAME_VALUE = (st.floats(allow_infinity=True) | st.integers(-10**6, 10**6) | st.booleans()
+               | st.none() | FRAME_TEXT)
+
+
+def _frame_book(kind: type[Worksheet], columns: list[tuple[str, list]], keep_empty: bool,
+                strong: list[bool] | None, blanks: bool) -> bytes:
+    import pandas as pd
+
+    n = min((len(values) for _, values in columns), default=0)
+    frame = pd.DataFrame({f"c{k}": (pd.Series(values[:n], dtype=dtype) if dtype else
+                                    pd.Series(values[:n], dtype=object))
+                          for k, (dtype, values) in enumerate(columns)})
+    out = io.BytesIO()
+    shelf = book.Book.__new__(book.Book)
+    shelf.wb = Workbook(out, dict(OPTIONS))
+    shelf.wb.set_properties({"created": dt.datetime(2020, 1, 1)})
+    shelf.f, shelf.names, shelf.illustrative, shelf.top = book.Formats(shelf.wb), [], False, 0
+    original = book._Worksheet
+    book._Worksheet = kind
+    try:
+        ws = shelf.sheet("Frame")
+        shelf.write_frame(ws, frame, 1, 1, keep_empty=keep_empty,
+                          formats=[shelf.f["num"]] * frame.shape[1])
+        marks = (strong[:n] + [False] * n)[:n] if strong is not None else None
+        shelf.frame_sheets("Parts", frame, 2, keep_empty=keep_empty, blanks=blanks,
+                           strong=None if marks is None else
+                           (marks, [shelf.f["tot_num"]] * frame.shape[1]))
+    finally:
+        book._Worksheet = original
+    shelf.close()
+    return out.getvalue()
+
+
+class _StockStored(_Stock):
+    """xlsxwriter's own writers for storing the cells too."""
+
+    bulk = False
+
+
+COLUMNS = st.lists(st.one_of(
+    st.tuples(st.just("float64"), st.lists(st.floats(allow_infinity=True), max_size=30)),
+    st.tuples(st.just("int64"), st.lists(st.integers(-10**9, 10**9), max_size=30)),
+    st.tuples(st.just("bool"), st.lists(st.booleans(), max_size=30)),
+    st.tuples(st.just("str"), st.lists(FRAME_TEXT, max_size=30)),
+    st.tuples(st.just(""), st.lists(FRAME_VALUE, max_size=30))), max_size=5)
+
+
+@settings(max_examples=80, deadline=None)
+@given(COLUMNS, st.booleans(), st.none() | st.lists(st.booleans(), max_size=30), st.booleans())
+def test_frames_stored_at_once_are_the_cells_xlsxwriter_stores(columns, keep_empty, strong,
+                                                                blanks):
+    """Numbers a column and text a row at a time, stored directly: the same workbook as each
+    cell written through xlsxwriter (strings cut at Excel's limit, blanks, booleans, text
+    columns with other values among them)."""
+    assert (_frame_book(_Worksheet, columns, keep_empty, strong, blanks)
+            == _frame_book(_StockStored, columns, keep_empty, strong, blanks))
+
+
+def test_a_long_frame_stored_at_once(tmp_path: Path):
+    """A few thousand rows of numbers and text, emphasis on some: the same bytes."""
+    rng = random.Random(7)
+    columns = [("float64", [rng.uniform(-1e9, 1e9) for _ in range(3000)]),
+               ("str", [rng.choice(["a", "b", "", "c d", "x" * 20000, "z" * 33000]) for _ in range(3000)]),
+               ("int64", [rng.randrange(10**6) for _ in range(3000)]),
+               ("str", [f"rule {i}" for i in range(3000)])]
+    strong = [rng.random() < 0.1 for _ in range(3000)]
+    assert (_frame_book(_Worksheet, columns, True, strong, True)
+            == _frame_book(_StockStored, columns, True, strong, True))
