@@ -142,7 +142,7 @@ def money(unit: str, amount: float) -> str:
 
 def _what(plan: Plan, lp: LinearProgram, i: int) -> str:
     """'of ceiling for 2024', 'on the floor on TP3 in 2026': what one more unit is added to."""
-    row = lp.row(i)
+    row = lp.row_head(i)
     if row.rule == "target":
         match = _NAME.match(row.name)
         code, label = [*match.group(2).split(","), ""][:2] if match else [row.name, ""]
@@ -371,7 +371,7 @@ def _requirement_sentence(plan: Plan, lp: LinearProgram, i: int, price: float, a
     spending): slack is money beyond the cell's requirements.
     """
     unit = plan.unit
-    name = lp.row(i).name
+    name = lp.row_names[i]
     if name.startswith("funded["):
         if slack > 1e-6 * max(1.0, abs(bound)):
             return (f"Money beyond requirements: {amount_text(round(slack, 3))} {unit} of this "
@@ -423,9 +423,8 @@ def constraint_table(lp: LinearProgram, constraints: pd.DataFrame, prices: Price
     frame["sentence"] = [
         rule_sentence(lp.plan, lp, int(i), r, float(p), bool(bd), float(sl), objective, reqs,
                       float(a), float(b))
-        for i, r, p, bd, sl, a, b in zip(rows, frame["rule"], frame["shadow_price"],
-                                         frame["binding"], frame["slack"], frame["activity"],
-                                         frame["bound"], strict=True)]
+        for i, r, p, bd, sl, a, b in zip(rows.tolist(), *(frame[c].tolist() for c in (
+            "rule", "shadow_price", "binding", "slack", "activity", "bound")), strict=True)]
     for column in ("activity", "bound", "slack"):
         frame[column] = frame[column].astype(float).round(6) + 0.0
     frame["shadow_price"] = frame["shadow_price"].astype(float).round(9) + 0.0

@@ -16,7 +16,7 @@ import numpy as np
 from alloc.explain.diagnosis import Move
 from alloc.explain.program import _Rows
 from alloc.lp.build import LinearProgram
-from alloc.lp.program import Row
+from alloc.lp.program import Row, RowHead
 from alloc.model.domain import Plan
 
 _NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
@@ -52,10 +52,15 @@ def _period(plan: Plan, years: Sequence[int]) -> str:
 
 
 def _years(plan: Plan, label: str) -> tuple[int, ...]:
-    for kind in ("year", "biennium", "plan"):
-        for lab, ys in plan.periods(kind):
-            if lab == label:
-                return tuple(ys)
+    """The years of the period labelled `label` (a year, then a biennium, then the plan, as
+    `Plan.periods` has them), () for none."""
+    for y in plan.years:
+        if str(y) == label:
+            return (y,)
+    if label in plan.biennia:
+        return tuple(plan.biennia[label])
+    if plan.years and label == f"{plan.years[0]}-{plan.years[-1]}":
+        return tuple(plan.years)
     return ()
 
 
@@ -91,9 +96,10 @@ class _Words:
         return " ".join(p for p in parts if p)
 
 
-def _words(plan: Plan, lp: LinearProgram, i: int, row: Row | None = None) -> _Words:
-    """What row i is about, in words (`row`: `lp.row(i)` when the caller has it already)."""
-    row = lp.row(i) if row is None else row
+def _words(plan: Plan, lp: LinearProgram, i: int, row: Row | RowHead | None = None) -> _Words:
+    """What row i is about, in words (`row`: `lp.row(i)` or `lp.row_head(i)` when the caller has
+    it already)."""
+    row = lp.row_head(i) if row is None else row
     match = _NAME.match(row.name)
     kind, args = (match.group(1), match.group(2).split(",")) if match else (row.rule, [""])
     key = short_source(row.source)

@@ -16,7 +16,7 @@ import bisect
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, overload
+from typing import Literal, NamedTuple, overload
 
 import numpy as np
 
@@ -44,6 +44,16 @@ class Row:
     coefs: np.ndarray
     source: str
     text: str
+
+
+class RowHead(NamedTuple):
+    """What a rule is (`LinearProgram.row_head`), without its coefficients: what its words need,
+    for tens of thousands of rules at a fraction of a `Row`'s cost."""
+
+    name: str
+    rule: str
+    sense: Sense
+    source: str
 
 
 @dataclass(frozen=True)
@@ -301,6 +311,11 @@ class LinearProgram:
         a, b = start[i], start[i + 1]
         return Row(self._row_names[i], RULE_GROUPS[rule[i]], SENSES[sense[i]], float(rhs[i]),
                    index[a:b], value[a:b], self._row_sources[i], self._row_texts[i])
+
+    def row_head(self, i: int) -> RowHead:
+        joined = self._join()
+        return RowHead(self._row_names[i], RULE_GROUPS[joined[5][i]], SENSES[joined[3][i]],
+                       self._row_sources[i])
 
     @property
     def rows(self) -> Sequence[Row]:

@@ -68,3 +68,27 @@ def test_programs_built_from_kept_requirement_arrays_equal_those_built_afresh(
             np.testing.assert_array_equal(a, b)
     for a, b in zip(kept[0], kept[2], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "zrg"])
+def test_a_row_head_is_the_row_without_its_coefficients(scenario: str) -> None:
+    """`row_head` (what the rule sentences read for tens of thousands of rules) says of every
+    row what `row` says."""
+    lp = build(load_plan(scenario, REPO))
+    for i in range(lp.n_rows):
+        row, head = lp.row(i), lp.row_head(i)
+        assert (head.name, head.rule, head.sense, head.source) == (
+            row.name, row.rule, row.sense, row.source)
+
+
+def test_the_years_of_a_period_are_those_the_plan_lists() -> None:
+    """The years a rule's period label names, against `Plan.periods` (a year, then a biennium,
+    then the plan; nothing for a label of none)."""
+    from alloc.explain.words import _years
+
+    plan = load_plan("baseline", REPO)
+    labels = {label: ys for kind in ("plan", "biennium", "year")
+              for label, ys in plan.periods(kind)}
+    for label, ys in labels.items():
+        assert _years(plan, label) == tuple(ys)
+    assert _years(plan, "1999") == () and _years(plan, "") == ()
