@@ -171,10 +171,19 @@ notes say how to ask), with True whatever the size, with False none (their notes
     seconds["build"] = time.perf_counter() - t
     t = time.perf_counter()
     options = SolveOptions(solver, time_limit)
-    solution = solve_program(program, options)
+    views: list[Appendix] = []
+
+    def meanwhile(solved: Solution) -> None:   # while the prices are still being solved for
+        from alloc.report.tables import appendix_views
+
+        views.append(appendix_views(solved, support_costs))
+
+    solution = solve_program(program, options, meanwhile=meanwhile)
     seconds["solve_and_check"] = time.perf_counter() - t
     t = time.perf_counter()
     result = Result(plan, solution, support_costs, seconds=seconds)
+    if views:
+        result.__dict__["appendix"] = views[0]      # the cached `Result.appendix`, made already
     if solution.optimal and not prices:
         return result
     _explain(result, program, options, explain, tolerance, cell)

@@ -381,12 +381,20 @@ def _constraints(lp: LinearProgram, values: np.ndarray, duals: np.ndarray) -> pd
     }, columns=CONSTRAINT_COLUMNS)
 
 
-def solve(lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
-    """Solve the levels in order, then check the answer independently of the solver."""
+def solve(lp: LinearProgram, options: SolveOptions | None = None,
+          meanwhile: Callable[[Solution], object] | None = None) -> Solution:
+    """Solve the levels in order, then check the answer independently of the solver.
+
+    When the priced level is still solving beside after the last level (large programs, two
+    cores), the solution's frames and check are made meanwhile, and so is `meanwhile(solution)`
+    (the checked solution, its prices not yet in): the caller's work that needs only the values
+    fills the wait. It is not called otherwise."""
     options = options or SolveOptions()
     run = _run_levels(lp, options, price=True, wait=False)
     try:
         solution = solution_of(lp, run, options)
+        if run.pending is not None and meanwhile is not None and solution.optimal:
+            meanwhile(solution)
     finally:
         if run.pending is not None:   # its prices came beside the values' frames and check
             run.priced = run.pending.answer()

@@ -9,6 +9,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from explain_checks import (
     EXAMPLES,
@@ -207,8 +208,21 @@ def test_the_values_are_checked_while_the_prices_are_still_solving(
 
     monkeypatch.setattr(solving._PricedBeside, "answer", answered)
     monkeypatch.setattr(solving, "solution_of", made)
-    solution = solving.solve(lp)
-    assert order == ["values", "prices"]
+    seen: list[object] = []
+
+    def meanwhile(solved: object) -> None:
+        order.append("meanwhile")
+        seen.append(solved)
+        assert getattr(solved, "priced", None) is None      # the prices are not in yet
+
+    solution = solving.solve(lp, meanwhile=meanwhile)
+    assert order == ["values", "meanwhile", "prices"]
+    assert seen == [solution] and seen[0] is solution
+    order.clear()
+    monkeypatch.setattr(solving, "cores", lambda: 1)      # nothing beside: nothing to fill
+    solving.solve(lp, meanwhile=meanwhile)
+    assert order == ["values"]
+    monkeypatch.setattr(solving, "cores", lambda: 2)
     assert solution.priced is not None and waited.priced is not None
     np.testing.assert_array_equal(solution.priced.duals, waited.priced.duals)
     np.testing.assert_array_equal(solution.values, waited.values)
@@ -218,10 +232,46 @@ def test_the_values_are_checked_while_the_prices_are_still_solving(
         raise solving.SolveError("checked: broken")
 
     order.clear()
+    solution = solving.solve(lp)
+    assert order == ["values", "prices"]
+    order.clear()
     monkeypatch.setattr(solving, "solution_of", broken)
     with pytest.raises(solving.SolveError, match="broken"):
         solving.solve(lp)
     assert order == ["values", "prices"]
+
+
+def test_the_tables_made_while_the_prices_solve_are_the_tables(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`alloc.solve` makes Appendix A's views while the prices are still solving beside (large
+    programs): the same views as made afterwards, and not made a second time."""
+    import alloc
+    from alloc.lp import solve as solving
+    from alloc.lp.backends import highs
+    from alloc.report import tables
+
+    monkeypatch.setattr(highs, "LARGE", 0)
+    monkeypatch.setattr(solving, "cores", lambda: 2)
+    monkeypatch.setattr(solving, "room_beside", lambda lp: True)
+    plan = load_plan("tiny", project)
+    p2 = next(t for t in plan.targets if t.code == "P2")
+    plan = dataclasses.replace(plan, targets=tuple(
+        dataclasses.replace(t, level=2) if t is p2 else t for t in plan.targets))
+    made = []
+    views = tables.appendix_views
+
+    def counted(*args: object, **kwargs: object) -> object:
+        made.append(1)
+        return views(*args, **kwargs)
+
+    monkeypatch.setattr(tables, "appendix_views", counted)
+    result = alloc.solve(plan)
+    assert made == [1] and result.optimal
+    fresh = views(result.solution, result.support_costs)
+    assert result.appendix is not None and made == [1]
+    for kept, again in zip(result.appendix.tables, fresh.tables, strict=True):
+        pd.testing.assert_frame_equal(kept.rounded, again.rounded)
+        pd.testing.assert_frame_equal(kept.values, again.values)
 
 
 def test_a_second_instance_is_made_only_where_the_memory_allows(
