@@ -43,7 +43,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.packager import Packager as _XlsxPackager
+from xlsxwriter.sharedstrings import SharedStrings as _XlsxSharedStrings
+from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import CellNumberTuple as _NUMBER_CELL
 from xlsxwriter.worksheet import CellStringTuple as _STRING_CELL
 from xlsxwriter.worksheet import Worksheet as _XlsxWorksheet
@@ -368,6 +370,51 @@ class _Worksheet(_XlsxWorksheet):
             write("".join(out))
 
 
+_ESCAPED = re.compile(r"_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f]")
+"""What xlsxwriter's `_escape_control_characters` changes in a shared string."""
+
+
+class _SharedStrings(_XlsxSharedStrings):
+    """xlsxwriter's shared strings part, each string's `<si>` made here and written in blocks:
+    the same bytes (tests/report/test_fast_rows.py); a string with nothing to escape skips the
+    two substitutions xlsxwriter runs on every one."""
+
+    def _write_sst_strings(self) -> None:
+        write = self.fh.write
+        out: list[str] = []
+        for string in self.string_table.string_array:
+            if _ESCAPED.search(string):
+                string = self._escape_control_characters(string)
+            if string.startswith("<r>") and string.endswith("</r>"):
+                out.append(f"<si>{string}</si>")
+            else:
+                space = ' xml:space="preserve"' if _preserve_whitespace(string) else ""
+                out.append(f"<si><t{space}>{self._escape_data(string)}</t></si>")
+            if len(out) >= 4096:
+                write("".join(out))
+                out = []
+        write("".join(out))
+
+
+class _Packager(_XlsxPackager):
+    def _write_shared_strings_file(self) -> None:
+        table = self.workbook.str_table
+        if not table.count:
+            return
+        sst = _SharedStrings()
+        sst.string_table = table
+        sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
+        sst._assemble_xml_file()
+
+
+class _Workbook(xlsxwriter.Workbook):
+    """An xlsxwriter workbook packed with alloc's shared strings writer (`_SharedStrings`),
+    through the packager xlsxwriter lets a workbook choose."""
+
+    def _get_packager(self) -> _XlsxPackager:
+        return _Packager()
+
+
 def _cell(row: int, col: int) -> str:
     """A cell in words, even where Excel has no name for it."""
     if row >= 0 and col >= 0:
@@ -510,7 +557,7 @@ class Book:
     refuse what they cannot hold (`SheetTooLarge`) rather than cut it."""
 
     def __init__(self, path: Path, properties: Properties, illustrative: bool = False):
-        self.wb = xlsxwriter.Workbook(str(path), dict(OPTIONS))
+        self.wb = _Workbook(str(path), dict(OPTIONS))
         self.wb.set_properties(properties.as_dict())
         self.f = Formats(self.wb)
         self.names: list[str] = []

@@ -27,6 +27,12 @@ class _Stock(_Worksheet):
     _calculate_spans = Worksheet._calculate_spans
 
 
+def _workbook(kind: type[Worksheet]) -> type[Workbook]:
+    """alloc's workbook (its shared strings writer) for alloc's sheets, xlsxwriter's for the
+    stock ones."""
+    return Workbook if issubclass(kind, _Stock) else book._Workbook
+
+
 TEXTS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12) | \
     st.sampled_from(["", " lead", "trail ", "a&b<c>\"d\"", "_x0041_", "x\x01y", "<r>rich</r>",
                      "=1+1", "http://example.org", "007"])
@@ -45,7 +51,7 @@ COMMENT = st.tuples(st.integers(0, 30), st.integers(0, 10), TEXTS)
 def _sheet(kind: type[Worksheet], cells: list, rows: list, columns: list, comments: list,
            merge: bool) -> bytes:
     out = io.BytesIO()
-    wb = Workbook(out, dict(OPTIONS))
+    wb = _workbook(kind)(out, dict(OPTIONS))
     wb.set_properties({"created": dt.datetime(2020, 1, 1)})
     formats = [None, wb.add_format({"bold": True}), wb.add_format({"num_format": "0.0%"}),
                wb.add_format({"italic": True, "text_wrap": True})]
@@ -143,6 +149,7 @@ def test_the_reference_workbooks_are_written_the_same(tmp_path: Path, monkeypatc
     result = alloc.run("baseline", project=root)
     fast = alloc.write(result, tmp_path / "fast", project=root)
     monkeypatch.setattr(book, "_Worksheet", _Stock)
+    monkeypatch.setattr(book, "_Workbook", Workbook)
     stock = alloc.write(result, tmp_path / "stock", project=root)
     books = [name for name in fast.files if name.endswith(".xlsx")]
     assert len(books) >= 2
@@ -166,7 +173,7 @@ def _frame_book(kind: type[Worksheet], columns: list[tuple[str, list]], keep_emp
                           for k, (dtype, values) in enumerate(columns)})
     out = io.BytesIO()
     shelf = book.Book.__new__(book.Book)
-    shelf.wb = Workbook(out, dict(OPTIONS))
+    shelf.wb = _workbook(kind)(out, dict(OPTIONS))
     shelf.wb.set_properties({"created": dt.datetime(2020, 1, 1)})
     shelf.f, shelf.names, shelf.illustrative, shelf.top = book.Formats(shelf.wb), [], False, 0
     original = book._Worksheet
@@ -220,3 +227,18 @@ def test_a_long_frame_stored_at_once(tmp_path: Path):
     strong = [rng.random() < 0.1 for _ in range(3000)]
     assert (_frame_book(_Worksheet, columns, True, strong, True)
             == _frame_book(_StockStored, columns, True, strong, True))
+
+
+def test_shared_strings_of_every_kind():
+    """Strings with control characters, escapes written out, markup, spaces at either end
+    (Unicode ones too), rich strings, and more than a block of them: the same shared strings
+    part as xlsxwriter's."""
+    rng = random.Random(11)
+    corpus = ["", " ", "a", " lead", "trail ", "\nline", "line\n", "\u00a0nbsp", "nbsp\u00a0",
+              "tab\t", "\x01ctl", "ctl\x1f", "_x0041_", "_X0041_", "_x00zz_", "a_x1234_b\x02",
+              "&", "<b>", '"q"', "<r>rich</r>", "<r>x", "x</r>", "\u2028sep", "emoji \U0001F600"]
+    cells = [(k // 7, k % 7, "string", rng.choice(corpus) + (str(k) if rng.random() < 0.7 else ""),
+              0, k % 4) for k in range(9000)]
+    cells += [(1300, c, "rich", text, 0, 0) for c, text in enumerate(corpus[:6])]
+    assert (_sheet(_Worksheet, cells, [], [], [], False)
+            == _sheet(_Stock, cells, [], [], [], False))
