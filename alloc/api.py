@@ -172,11 +172,15 @@ notes say how to ask), with True whatever the size, with False none (their notes
     t = time.perf_counter()
     options = SolveOptions(solver, time_limit)
     views: list[Appendix] = []
+    phrases: dict[int, str] = {}
 
     def meanwhile(solved: Solution) -> None:   # while the prices are still being solved for
+        from alloc.explain.prices import rule_phrases
         from alloc.report.tables import appendix_views
 
         views.append(appendix_views(solved, support_costs))
+        if solved.constraints is not None:
+            phrases.update(rule_phrases(program, solved.constraints))
 
     solution = solve_program(program, options, meanwhile=meanwhile)
     seconds["solve_and_check"] = time.perf_counter() - t
@@ -186,7 +190,7 @@ notes say how to ask), with True whatever the size, with False none (their notes
         result.__dict__["appendix"] = views[0]      # the cached `Result.appendix`, made already
     if solution.optimal and not prices:
         return result
-    _explain(result, program, options, explain, tolerance, cell)
+    _explain(result, program, options, explain, tolerance, cell, phrases)
     seconds["explain"] = time.perf_counter() - t
     if solution.optimal:
         t = time.perf_counter()
@@ -210,9 +214,10 @@ def _reductions(program: LinearProgram, solution: Solution, options: Any, asked:
 
 
 def _explain(result: Result, program: LinearProgram, options: Any, deep: bool, tolerance: float,
-             cell: str | None) -> None:
+             cell: str | None, phrases: Mapping[int, str] | None = None) -> None:
     """The rules with their prices for an optimal solution (with ranges, room for manoeuvre and
-    the cell's story when `deep`), the conflicts and what to change for an infeasible one."""
+    the cell's story when `deep`), the conflicts and what to change for an infeasible one
+    (`phrases`: the rules' phrases, when made while the prices were solving)."""
     from alloc.explain import diagnose_infeasible, explain
     from alloc.explain import report as words
 
@@ -222,7 +227,7 @@ def _explain(result: Result, program: LinearProgram, options: Any, deep: bool, t
 
         result.explanation = words.restate_ceilings(
             explain(program, solution.constraints, solution.objectives, options, tolerance, deep,
-                    cell, solution.priced, solution.values), solution)
+                    cell, solution.priced, solution.values, phrases), solution)
         result.lines = (words.explanation_lines(result.explanation, plan,
                                                 ceilings=period_equations(solution))
                         if deep else [])

@@ -71,11 +71,12 @@ class Explanation:
 def explain(lp: LinearProgram, constraints: pd.DataFrame, objectives: Mapping[str, float],
             options: SolveOptions | None = None, tolerance: float = DEFAULT_TOLERANCE,
             deep: bool = False, cell: str | None = None, priced: Priced | None = None,
-            values: np.ndarray | None = None) -> Explanation:
+            values: np.ndarray | None = None, phrases: Mapping[int, str] | None = None
+            ) -> Explanation:
     """Prices and the constraint table; with `deep`, ranging and room for manoeuvre too (they
     re-solve the plan many times); with `cell`, that cell's story. `priced` (the run's duals at
-    the priced level, `Solution.priced`) and `values` (its column values, `Solution.values`) are
-    read instead of solving for them again."""
+    the priced level, `Solution.priced`), `values` (its column values, `Solution.values`) and
+    `phrases` (`alloc.explain.prices.rule_phrases`) are read instead of made again."""
     options = options or SolveOptions()
     try:
         prices = shadow_prices(lp, objectives, options, priced)
@@ -84,7 +85,7 @@ def explain(lp: LinearProgram, constraints: pd.DataFrame, objectives: Mapping[st
         level = lp.levels[k]
         prices = Prices(level.name, level.text, math.nan, np.full(lp.n_rows, np.nan), False,
                         str(exc))
-    table = constraint_table(lp, constraints, prices)
+    table = constraint_table(lp, constraints, prices, phrases)
     if not (deep or cell):
         return Explanation(prices, table, tolerance)
     if values is None or len(values) != lp.n_cols:

@@ -285,7 +285,7 @@ def _fund_more(plan: Plan, found: Sequence[Need], lead: Callable[[float], str]) 
 
 
 def _value_sentence(plan: Plan, lp: LinearProgram, i: int, price: float,
-                    reqs: Sequence[Need]) -> str:
+                    reqs: Sequence[Need], what: str) -> str:
     """A binding rule priced at the value level, saying what the marginal money would fund.
 
     A price p < 0: one more unit of the rule's bound funds requirements worth -p: the
@@ -296,7 +296,6 @@ def _value_sentence(plan: Plan, lp: LinearProgram, i: int, price: float,
     """
     unit = plan.unit
     per = per_unit(unit)
-    what = _what(plan, lp, i)
     scope = _scope(lp, i)
     partly = [n for n in reqs if n.partly]
     years = {y for _, y in scope}
@@ -339,11 +338,12 @@ def _value_sentence(plan: Plan, lp: LinearProgram, i: int, price: float,
 def rule_sentence(plan: Plan, lp: LinearProgram, i: int, rule: str, price: float,
                   is_binding: bool, slack: float, objective: str,
                   reqs: Sequence[Need] | None = None, activity: float = 0.0,
-                  bound: float = 0.0) -> str:
+                  bound: float = 0.0, phrase: str | None = None) -> str:
     """A plain sentence for one rule at the optimum: binding or not, and what it costs.
 
     With `reqs` (prices at the value level), a binding rule's price is said as what the next
-    money would fund, and the requirement rows say how far they are funded.
+    money would fund, and the requirement rows say how far they are funded. `phrase`: what one
+    more unit is added to (`rule_phrases`), when made already.
     """
     unit = plan.unit
     if reqs is not None and rule == "requirement":
@@ -353,11 +353,12 @@ def rule_sentence(plan: Plan, lp: LinearProgram, i: int, rule: str, price: float
     head = "Target" if rule == "target" else "Binding"
     if not np.isfinite(price):
         return f"{head}; its shadow price could not be computed."
-    what = f"each extra {_unit_one(unit)[4:]} {_what(plan, lp, i)}"
+    phrase = _what(plan, lp, i) if phrase is None else phrase
+    what = f"each extra {_unit_one(unit)[4:]} {phrase}"
     if abs(price) < 1e-9:
         return f"{head}, but {what} would not change {objective}."
     if reqs is not None and rule != "target":
-        return _value_sentence(plan, lp, i, price, reqs)
+        return _value_sentence(plan, lp, i, price, reqs, phrase)
     verb = "reduce" if price < 0 else "increase"
     return f"{head}: {what} would {verb} {objective} by {abs(price):.4g}."
 
@@ -395,23 +396,45 @@ def _requirement_sentence(plan: Plan, lp: LinearProgram, i: int, price: float, a
 CONSTRAINT_CSV = ["rule", "name", "source", "activity", "bound", "slack", "shadow_price", "text"]
 
 
-def constraint_table(lp: LinearProgram, constraints: pd.DataFrame, prices: Prices
-                     ) -> pd.DataFrame:
-    """Every rule of the solution (`Solution.constraints`) with its price at the final
-    goal-programming level, whether it binds, and a sentence; in the model's order."""
-    import pandas as pd
-
+def _table_rows(lp: LinearProgram, constraints: pd.DataFrame) -> np.ndarray:
+    """The program's row of each rule of `Solution.constraints`, in its order."""
     rows = np.flatnonzero(lp.rules != RULE_GROUPS.index(TIE_BREAK))
     names = constraints["name"].tolist()
     if len(rows) != len(names) or (len(rows) and (lp.row_names[int(rows[0])] != names[0]
                                                   or lp.row_names[int(rows[-1])] != names[-1])):
         where = {name: i for i, name in enumerate(lp.row_names)}
         rows = np.array([where[n] for n in names], dtype=np.int64)
+    return rows
+
+
+def _binding(constraints: pd.DataFrame) -> list[bool]:
+    return [binding(s, r, b, sl) for s, r, b, sl in zip(
+        *(constraints[c].tolist() for c in ("sense", "rule", "bound", "slack")), strict=True)]
+
+
+def rule_phrases(lp: LinearProgram, constraints: pd.DataFrame) -> dict[int, str]:
+    """What one more unit of each rule a sentence may price is added to ('of ceiling for
+    2026'), by program row: the part of `constraint_table`'s sentences that needs the values
+    only, made ahead where a run waits for its prices (`alloc.lp.solve.solve`'s `meanwhile`)."""
+    rows = _table_rows(lp, constraints).tolist()
+    plan = lp.plan
+    return {i: _what(plan, lp, i) for i, rule, tight in zip(
+        rows, constraints["rule"].tolist(), _binding(constraints), strict=True)
+        if tight or rule in SOFT_RULES}
+
+
+def constraint_table(lp: LinearProgram, constraints: pd.DataFrame, prices: Prices,
+                     phrases: Mapping[int, str] | None = None) -> pd.DataFrame:
+    """Every rule of the solution (`Solution.constraints`) with its price at the final
+    goal-programming level, whether it binds, and a sentence; in the model's order.
+    `phrases`: `rule_phrases` of the same rules, when made already."""
+    import pandas as pd
+
+    rows = _table_rows(lp, constraints)
     frame = constraints.reset_index(drop=True).copy()
     frame["shadow_price"] = prices.prices[rows]
-    frame["binding"] = [binding(s, r, b, sl) for s, r, b, sl in
-                        zip(frame["sense"], frame["rule"], frame["bound"], frame["slack"],
-                            strict=True)]
+    frame["binding"] = _binding(frame)
+    phrases = phrases or {}
     objective = prices.level_text
     objective = objective if objective.startswith("the ") else "the " + objective
     reqs = None
@@ -422,7 +445,7 @@ def constraint_table(lp: LinearProgram, constraints: pd.DataFrame, prices: Price
         objective = "the value of the requirements left unfunded"
     frame["sentence"] = [
         rule_sentence(lp.plan, lp, int(i), r, float(p), bool(bd), float(sl), objective, reqs,
-                      float(a), float(b))
+                      float(a), float(b), phrases.get(i))
         for i, r, p, bd, sl, a, b in zip(rows.tolist(), *(frame[c].tolist() for c in (
             "rule", "shadow_price", "binding", "slack", "activity", "bound")), strict=True)]
     for column in ("activity", "bound", "slack"):

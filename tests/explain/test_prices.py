@@ -265,13 +265,54 @@ def test_the_tables_made_while_the_prices_solve_are_the_tables(
         return views(*args, **kwargs)
 
     monkeypatch.setattr(tables, "appendix_views", counted)
+    from alloc.explain import prices as pricing
+
+    phrased = []
+    phrases = pricing.rule_phrases
+
+    def counted_phrases(*args: object, **kwargs: object) -> object:
+        phrased.append(1)
+        return phrases(*args, **kwargs)
+
+    monkeypatch.setattr(pricing, "rule_phrases", counted_phrases)
     result = alloc.solve(plan)
-    assert made == [1] and result.optimal
+    assert made == [1] and phrased == [1] and result.optimal
+    assert result.explanation is not None
+    from alloc.explain import explain
+    from alloc.explain.report import restate_ceilings
+
+    solution = result.solution
+    again = restate_ceilings(explain(build(plan), solution.constraints, solution.objectives,
+                                     priced=solution.priced, values=solution.values), solution)
+    pd.testing.assert_frame_equal(result.explanation.table, again.table)
     fresh = views(result.solution, result.support_costs)
     assert result.appendix is not None and made == [1]
     for kept, again in zip(result.appendix.tables, fresh.tables, strict=True):
         pd.testing.assert_frame_equal(kept.rounded, again.rounded)
         pd.testing.assert_frame_equal(kept.values, again.values)
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "zng", "cut-5pct"])
+def test_phrases_made_ahead_give_the_same_sentences(scenario: str) -> None:
+    """The rules' phrases made before the prices (`rule_phrases`) are the ones the sentences
+    would make, for every rule that needs one; and they are the ones read."""
+    import alloc
+    from alloc.explain.prices import constraint_table, rule_phrases
+
+    root = Path(__file__).resolve().parents[2]
+    result = alloc.run(scenario, project=root)
+    assert result.explanation is not None
+    lp = build(result.plan)
+    constraints = result.solution.constraints
+    phrases = rule_phrases(lp, constraints)
+    assert phrases
+    ahead = constraint_table(lp, constraints, result.explanation.prices, phrases)
+    pd.testing.assert_frame_equal(ahead, constraint_table(lp, constraints,
+                                                          result.explanation.prices))
+    marked = constraint_table(lp, constraints, result.explanation.prices,
+                              {i: "<ahead>" for i in phrases})
+    assert marked["sentence"].str.contains("<ahead>", regex=False).any()
+    assert not ahead["sentence"].str.contains("<ahead>", regex=False).any()
 
 
 def test_a_second_instance_is_made_only_where_the_memory_allows(
