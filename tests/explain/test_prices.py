@@ -257,26 +257,19 @@ def test_the_tables_made_while_the_prices_solve_are_the_tables(
     p2 = next(t for t in plan.targets if t.code == "P2")
     plan = dataclasses.replace(plan, targets=tuple(
         dataclasses.replace(t, level=2) if t is p2 else t for t in plan.targets))
-    made = []
-    views = tables.appendix_views
-
-    def counted(*args: object, **kwargs: object) -> object:
-        made.append(1)
-        return views(*args, **kwargs)
-
-    monkeypatch.setattr(tables, "appendix_views", counted)
     from alloc.explain import prices as pricing
 
-    phrased = []
-    phrases = pricing.rule_phrases
+    views = tables.appendix_views
+    made: list[str] = []
+    for module, name in ((tables, "appendix_views"), (pricing, "rule_phrases")):
+        def counted(*args: object, _made: object = getattr(module, name), _name: str = name,
+                    **kwargs: object) -> object:
+            made.append(_name)
+            return _made(*args, **kwargs)      # type: ignore[operator]
 
-    def counted_phrases(*args: object, **kwargs: object) -> object:
-        phrased.append(1)
-        return phrases(*args, **kwargs)
-
-    monkeypatch.setattr(pricing, "rule_phrases", counted_phrases)
+        monkeypatch.setattr(module, name, counted)
     result = alloc.solve(plan)
-    assert made == [1] and phrased == [1] and result.optimal
+    assert made == ["appendix_views", "rule_phrases"] and result.optimal
     assert result.explanation is not None
     from alloc.explain import explain
     from alloc.explain.report import restate_ceilings
@@ -286,7 +279,7 @@ def test_the_tables_made_while_the_prices_solve_are_the_tables(
                                      priced=solution.priced, values=solution.values), solution)
     pd.testing.assert_frame_equal(result.explanation.table, again.table)
     fresh = views(result.solution, result.support_costs)
-    assert result.appendix is not None and made == [1]
+    assert result.appendix is not None and made == ["appendix_views", "rule_phrases"]
     for kept, again in zip(result.appendix.tables, fresh.tables, strict=True):
         pd.testing.assert_frame_equal(kept.rounded, again.rounded)
         pd.testing.assert_frame_equal(kept.values, again.values)
