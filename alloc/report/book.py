@@ -22,8 +22,8 @@ Rules it keeps:
   time (so that the shared strings come in the order they always did: the same bytes as the
   cell-by-cell writer this replaced), with the garbage collector paused while millions of cells
   are stored; when the workbook is packed, the numbers and shared strings of each row are put in
-  the XML by `_Worksheet._write_rows`, the same bytes as xlsxwriter's in about a third of the
-  time.
+  the XML by `_Worksheet._write_rows` and the shared strings by `_SharedStrings`: the same bytes
+  as xlsxwriter's, in less time (BENCHMARKS.md, fifth stop of issue 16).
 """
 
 from __future__ import annotations
@@ -324,8 +324,8 @@ class _Worksheet(_XlsxWorksheet):
     def _write_rows(self) -> None:
         """xlsxwriter's rows and cells, numbers and shared strings (nearly every cell alloc
         writes) put in the XML here, a row at a time, other cells by xlsxwriter: byte for byte
-        what xlsxwriter writes (tests/report/test_fast_rows.py compares them) in about a third
-        of the time, which a sheet of a million rules spends packing."""
+        what xlsxwriter writes (tests/report/test_fast_rows.py compares them), without its
+        per-cell calls, which a sheet of a million rules spends most of its packing on."""
         self._calculate_spans()
         table, row_info, comments, spans = self.table, self.row_info, self.comments, self.row_spans
         columns = self.col_info
