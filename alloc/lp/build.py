@@ -19,8 +19,10 @@ This module knows no solver: the program (`alloc.lp.program`) is handed to one b
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -52,6 +54,7 @@ __all__ = [
     "tie_breaks",
 ]
 
+T = TypeVar("T")
 LevelCosts = dict[int, tuple[list[int], list[float]]]
 """Per target level: the deviation columns and their costs, in the order the targets add them."""
 
@@ -64,12 +67,12 @@ def build(plan: Plan) -> LinearProgram:
     lp = _allocation_columns(plan, admits)
     ix = Index(plan, lp, cells)
     ceiling(lp, plan, ix)
-    envelopes(lp, plan, ix)
-    committed(lp, plan, ix)
-    bounds(lp, plan, ix)
-    stability(lp, plan, ix)
-    funds(lp, plan, ix)
-    mandate_cells(lp, plan, ix)
+    _kept_rows(envelopes, lp, plan, ix, plan.envelopes)
+    _kept_rows(committed, lp, plan, ix, plan.commitments)
+    _kept_rows(bounds, lp, plan, ix, plan.bounds, plan.biennia)
+    _kept_rows(stability, lp, plan, ix, plan.stability)
+    _kept_rows(funds, lp, plan, ix)
+    _kept_rows(mandate_cells, lp, plan, ix)
     funded = requirements(lp, plan, ix)
     goal_levels(lp, plan, funded, targets(lp, plan, ix))
     ref = reference_distribution(plan, lp, ix)
@@ -86,6 +89,59 @@ def check_fits(plan: Plan, copies: int = 1, admits: np.ndarray | None = None) ->
         admits = _admits(plan, _Cells(plan))
     fits_in_memory(int(admits.sum()) * len(plan.years), len(plan.mandate), len(plan.years),
                    len(plan.funds), BYTES_PER_COLUMN, copies)
+
+
+class _Kept(Generic[T]):
+    """Values made once for the same objects, a few at a time: kept by the objects' identity
+    (checked, not only their ids, and the objects held so that no other takes their ids).
+
+    Why: `alloc explain` and the reduction options build hundreds of variants of one plan (a
+    ceiling or a target moved), which share every other part of it by identity."""
+
+    def __init__(self, size: int = 8):
+        self._size = size
+        self._items: dict[tuple[int, ...], tuple[tuple[object, ...], T]] = {}
+        self._lock = threading.Lock()   # explain builds variants on several threads
+
+    def get(self, parts: tuple[object, ...], make: Callable[[], T]) -> T:
+        key = tuple(id(p) for p in parts)
+        with self._lock:
+            kept = self._items.get(key)
+        if kept is not None and all(a is b for a, b in zip(kept[0], parts, strict=True)):
+            return kept[1]
+        value = make()
+        with self._lock:
+            if len(self._items) >= self._size:
+                self._items.pop(next(iter(self._items)))
+            self._items[key] = (parts, value)
+        return value
+
+
+_ROWS: _Kept[LinearProgram] = _Kept(32)
+"""Rule groups' rows (`_kept_rows`), some five plans' worth."""
+KEEP_ROWS_COLUMNS = 100_000
+"""Programs up to this many allocation columns keep their rule groups' rows for the next build
+(a copy beside the program's own): beyond, what is built is solved once, not probed in hundreds
+of variants."""
+
+
+def _kept_rows(group: Callable[[LinearProgram, Plan, Index], None], lp: LinearProgram,
+               plan: Plan, ix: Index, *parts: object) -> None:
+    """The rows of a rule group that reads nothing of the plan but its columns (mandate, years,
+    funds), its sources and `parts`: made once for the same objects, then the same rows added
+    again (at 1e4 columns, a variant's build takes half the time)."""
+    if lp.n_alloc > KEEP_ROWS_COLUMNS:
+        group(lp, plan, ix)
+        return
+
+    def make() -> LinearProgram:
+        rows = LinearProgram(plan, lp.cell, lp.year, lp.fund)
+        group(rows, plan, ix)
+        rows.matrix()   # joined before it is shared
+        return rows
+
+    lp.add_rows_of(_ROWS.get((group, plan.mandate, plan.years, plan.funds, plan.sources, *parts),
+                             make))
 
 
 # --- the columns and their index ------------------------------------------------------------------
@@ -481,21 +537,17 @@ class _RequirementArrays:
     """Per (mandate cell, year), in the same numbering: the requirements' total."""
 
 
-_REQUIREMENT_ARRAYS: dict[tuple[int, int, int], tuple[tuple[object, ...], _RequirementArrays]] = {}
-_KEPT = 8
+_REQUIREMENT_ARRAYS: _Kept[_RequirementArrays] = _Kept()
 
 
 def _requirement_arrays(plan: Plan) -> _RequirementArrays:
-    """The requirements' arrays, made once for the same requirements, mandate and years.
+    """The requirements' arrays, made once for the same requirements, mandate and years (reading
+    every requirement was a third of each build of a variant)."""
+    return _REQUIREMENT_ARRAYS.get((plan.requirements, plan.mandate, plan.years),
+                                   lambda: _make_requirement_arrays(plan))
 
-    Why: `alloc explain` builds hundreds of variants of one plan (a ceiling or a target moved),
-    which share these objects; reading every requirement was a third of each build. Kept by the
-    objects' identity (checked, not only their ids), a few plans at a time."""
-    parts = (plan.requirements, plan.mandate, plan.years)
-    key = (id(parts[0]), id(parts[1]), id(parts[2]))
-    kept = _REQUIREMENT_ARRAYS.get(key)
-    if kept is not None and all(a is b for a, b in zip(kept[0], parts, strict=True)):
-        return kept[1]
+
+def _make_requirement_arrays(plan: Plan) -> _RequirementArrays:
     reqs = plan.requirements
     n_years = len(plan.years)
     cell_pos = {m.cell: c for c, m in enumerate(plan.mandate)}
@@ -507,9 +559,6 @@ def _requirement_arrays(plan: Plan) -> _RequirementArrays:
                                 np.array([r.value for r in reqs], dtype=float), cell_year, need)
     for array in (cell_year, amount, need, arrays.value):
         array.flags.writeable = False   # shared by every program built from these objects
-    if len(_REQUIREMENT_ARRAYS) >= _KEPT:
-        _REQUIREMENT_ARRAYS.pop(next(iter(_REQUIREMENT_ARRAYS)), None)
-    _REQUIREMENT_ARRAYS[key] = (parts, arrays)
     return arrays
 
 
@@ -559,13 +608,20 @@ def targets(lp: LinearProgram, plan: Plan, ix: Index) -> LevelCosts:
     """Per target (by level, then code) and period: a row that its excess and shortfall columns
     balance; returns the deviations' costs per level, each divided by the target's normaliser."""
     costs: LevelCosts = {}
+    available: dict[tuple[str, int], float] = {}    # each fund-year once (a ceiling sums lines)
+
+    def money(f: str, y: int) -> float:
+        if (f, y) not in available:
+            available[f, y] = plan.available(f, y)
+        return available[f, y]
+
     for t in plan.targets:
         in_funds = ix.funds(t.funds)
         sel = ix.select(t.selection) & in_funds
         where = plan.sources.get(f"rules.targets.{t.code}", "")
         for label, ys in plan.periods(t.period):
             in_period = ix.years(ys)
-            total = resources(plan, t.funds, ys)
+            total = sum(money(f, y) for f in t.funds for y in ys)   # `resources`, in its order
             if t.share is not None:
                 cols = np.flatnonzero(in_funds & in_period)
                 coefs = np.where(sel[cols], 1.0, 0.0) - t.share

@@ -259,6 +259,21 @@ class LinearProgram:
         self._row_sources.extend(repeated(sources, n) if isinstance(sources, str) else sources)
         self._joined = None
 
+    def add_rows_of(self, other: LinearProgram) -> None:
+        """Append the rows of `other`, a program of rows only over the same columns, sharing their
+        arrays (neither program changes them): rows made once and kept (`alloc.lp.build`)."""
+        other._join()
+        for mine, theirs in ((self._counts, other._counts), (self._index, other._index),
+                             (self._value, other._value), (self._sense, other._sense),
+                             (self._rhs, other._rhs), (self._rule, other._rule)):
+            mine.extend(theirs)
+        for chain, their_chain in ((self._row_names, other._row_names),
+                                   (self._row_texts, other._row_texts),
+                                   (self._row_sources, other._row_sources)):
+            for block in their_chain._blocks:
+                chain.extend(block)
+        self._joined = None
+
     def _join(self) -> tuple[np.ndarray, ...]:
         if self._joined is None:
             def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

@@ -148,6 +148,25 @@ def test_witness_keeps_every_rule_and_check_agrees(model: GeneratedModel) -> Non
 # --- the solution --------------------------------------------------------------------------
 
 @PROPERTY
+@given(feasible_models(requirements=True))
+def test_rows_kept_from_a_build_make_the_program_built_afresh(model: GeneratedModel) -> None:
+    """Built again from the rule groups' rows kept from its first build, and as a variant with
+    its ceiling moved, a random plan's program is the one built with nothing kept."""
+    from test_build import assert_same_program
+
+    from alloc.explain.reductions import plan_with_ceiling
+    from alloc.lp import build as building
+
+    with written_project(model) as root:
+        plan = load_plan(model.scenario, root)
+    for p in (plan, plan, plan_with_ceiling(plan, -0.05)):
+        kept = build(p)
+        with mock.patch.multiple(building, _ROWS=building._Kept(),
+                                 _REQUIREMENT_ARRAYS=building._Kept(), KEEP_ROWS_COLUMNS=-1):
+            assert_same_program(kept, build(p))
+
+
+@PROPERTY
 @given(feasible_models())
 def test_solution_keeps_every_rule(model: GeneratedModel) -> None:
     """On a feasible model alloc finds an optimum, and it keeps every rule we wrote."""
