@@ -125,8 +125,10 @@ def solve_levels(model: Backend, time_limit: float | None = None, quadratic: boo
 
     When the priced level (`priced_level`, a goal) is the first solved, its duals and values are
     kept as `model.priced`: shadow prices are then read, not solved for again. When it is not,
-    `on_priced` (if given) is called with the optima so far as soon as it is solved, else the
-    instance keeps its basis for `_price_alone`.
+    `on_priced` (if given) is called with the optima of the levels before it, as soon as they are
+    solved (its program alone, `_price_alone`, needs no more: it can be solved beside while this
+    instance solves it and the levels after it), else the instance keeps its basis for
+    `_price_alone` once it is solved.
     """
     levels = model.lp.levels
     chosen = solved_levels(model.lp, quadratic and model.quadratic_ok())
@@ -139,6 +141,8 @@ def solve_levels(model: Backend, time_limit: float | None = None, quadratic: boo
     while n < len(chosen):
         k = chosen[n]
         level = levels[k]
+        if k == priced and level.role == GOAL and n > 0 and on_priced is not None:
+            on_priced(dict(objectives))     # its program alone needs only the optima before it
         remaining = None
         if time_limit is not None:
             remaining = max(time_limit - (time.perf_counter() - started), MIN_TIME)
@@ -154,9 +158,7 @@ def solve_levels(model: Backend, time_limit: float | None = None, quadratic: boo
             if n == 0:
                 model.priced = Priced(k, np.array(model.duals(), dtype=float) * level.scale,
                                       np.array(model.values(), dtype=float))
-            elif on_priced is not None:
-                on_priced(dict(objectives))
-            else:  # earlier levels held: `solve_alone` may re-solve it from here
+            elif on_priced is None:  # earlier levels held: `solve_alone` may re-solve from here
                 model.keep_basis()
         if n < len(chosen) - 1:
             model.hold_level(k, objectives[level.name])
@@ -251,11 +253,11 @@ def _run_levels(lp: LinearProgram, options: SolveOptions, price: bool = False,
 
 class _PricedBeside:
     """The priced level solved alone for its shadow prices on an instance of its own, on a thread,
-    while the run's instance goes on with the levels after it (HiGHS releases Python's lock as it
-    solves). At 1e5 columns its 5.4 s then pass beside the 3.5 s of the last level instead of
-    after them. The answer is `_price_alone`'s on the run's instance, bit for bit (the backend
-    says when: `Backend.prices_beside`; tested), at the cost of a second copy of the program in
-    the solver while both solve."""
+    while the run's instance solves it (held on the faces of the levels before it) and the levels
+    after it (HiGHS releases Python's lock as it solves). At 1e5 columns its 4.7 s then pass
+    beside the 3 s of the last levels instead of after them. The answer is `_price_alone`'s on
+    the run's instance, bit for bit (the backend says when: `Backend.prices_beside`; tested), at
+    the cost of a second copy of the program in the solver while both solve."""
 
     def __init__(self, lp: LinearProgram, solver: str, options: SolveOptions):
         self.lp, self.solver, self.options = lp, solver, options

@@ -145,9 +145,10 @@ def test_prices_read_from_the_run_are_those_solved_for_on_random_models(
 def test_prices_solved_beside_the_last_levels_are_those_solved_after_them(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Above LARGE columns the priced level is solved again from scratch, on an instance of its
-    own and a thread while the run goes on (two cores or more): the same prices, bit for bit, as
-    on the run's own instance after its levels (one core). LARGE is lowered so that the tiny
-    model takes that path."""
+    own and a thread while the run goes on (two cores or more), started as soon as the levels
+    before it are solved, with their optima only: the same prices, bit for bit, as on the run's
+    own instance after its levels (one core). LARGE is lowered so that the tiny model takes that
+    path."""
     from alloc.lp import solve as solving
     from alloc.lp.backends import highs
 
@@ -160,7 +161,7 @@ def test_prices_solved_beside_the_last_levels_are_those_solved_after_them(
     original = solving._PricedBeside.start
 
     def start(self: solving._PricedBeside, objectives: dict[str, float]) -> None:
-        started.append(1)
+        started.append(list(objectives))
         original(self, objectives)
 
     monkeypatch.setattr(solving._PricedBeside, "start", start)
@@ -169,9 +170,10 @@ def test_prices_solved_beside_the_last_levels_are_those_solved_after_them(
         monkeypatch.setattr(solving, "cores", lambda n=n: n)
         monkeypatch.setattr(solving, "room_beside", lambda lp, room=room: room)
         runs[n, room] = solving._run_levels(lp, solving.SolveOptions(), price=True)
-    assert started == [1]       # beside with two cores and the memory for a second instance only
     first = runs[1, True]
     assert first.priced is not None and first.priced.level == priced_level(lp) > 0
+    # beside with two cores and the memory for a second instance only, before the priced level
+    assert started == [[lv.name for lv in lp.levels[:first.priced.level]]]
     for other in (runs[2, True], runs[2, False]):
         assert other.priced is not None and other.priced.level == first.priced.level
         np.testing.assert_array_equal(other.priced.duals, first.priced.duals)
