@@ -48,6 +48,7 @@ from xlsxwriter.sharedstrings import SharedStrings as _XlsxSharedStrings
 from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import CellNumberTuple as _NUMBER_CELL
 from xlsxwriter.worksheet import CellStringTuple as _STRING_CELL
+from xlsxwriter.worksheet import RowInfo
 from xlsxwriter.worksheet import Worksheet as _XlsxWorksheet
 
 from alloc.errors import SheetTooLarge
@@ -293,6 +294,24 @@ class _Worksheet(_XlsxWorksheet):
                 self.write_string(row, c, text, fmt)
             else:
                 stored[c] = _STRING_CELL(index(text), fmt)
+
+    def set_row_heights(self, rows: Sequence[int], heights: Sequence[float]) -> None:
+        """These rows (ascending) given these heights in points, with no format, shown, at level
+        0: `set_row`'s settings for each, stored at once."""
+        if not rows:
+            return
+        pixels = [int(height * 4.0 / 3.0 + 0.5) for height in heights]
+        min_col = self.dim_colmin if self.dim_colmin is not None else 0
+        if not (self.bulk and all(pixels)   # 0 pixels: a hidden row, which set_row makes
+                and self._fits(rows[0], rows[-1], min_col, min_col)):
+            for r, height in zip(rows, heights, strict=True):
+                self.set_row(r, height)
+            return
+        row_info, row_sizes = self.row_info, self.row_sizes
+        for r, height in zip(rows, pixels, strict=True):
+            row_info[r] = RowInfo(height=height, row_format=None, hidden=False, level=0,
+                                  collapsed=False)
+            row_sizes[r] = [height, False]
 
     def _calculate_spans(self) -> None:
         """xlsxwriter's spans (each block of 16 rows: its first and last used column), from the

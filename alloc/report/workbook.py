@@ -821,10 +821,9 @@ def _write_sheet(book: _Book, sheet: Sheet) -> None:
         ws = part.ws
         ws.set_row(header, _LINE_POINTS * max(2, *(lines_of(h, w, bold=True)
                                                   for h, w in zip(heads, widths, strict=True))))
-        for k, record in enumerate(part.records):
-            n = tall[record]
-            if n > 1:
-                ws.set_row(header + 1 + k, _LINE_POINTS * min(n, 30))
+        taller = [(header + 1 + k, tall[record]) for k, record in enumerate(part.records)
+                  if tall[record] > 1]
+        ws.set_row_heights([r for r, _ in taller], [_LINE_POINTS * min(n, 30) for _, n in taller])
         for c, w in enumerate(widths):
             ws.set_column(c, c, w)
         ws.freeze_panes(header + 1, 0)

@@ -217,6 +217,40 @@ def test_frames_stored_at_once_are_the_cells_xlsxwriter_stores(columns, keep_emp
             == _frame_book(_StockStored, columns, keep_empty, strong, blanks))
 
 
+def _heights_book(kind: type[Worksheet], before: list, rows: list[int], heights: list[float],
+                  cells: list) -> bytes:
+    out = io.BytesIO()
+    wb = _workbook(kind)(out, dict(OPTIONS))
+    wb.set_properties({"created": dt.datetime(2020, 1, 1)})
+    ws = wb.add_worksheet("Data", worksheet_class=kind)
+    for row, col in cells:
+        ws.write_number(row, col, row + col)
+    for row, height in before:
+        ws.set_row(row, height)
+    ws.set_row_heights(rows, heights)
+    wb.close()
+    return out.getvalue()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.sampled_from([None, 12, 45])), max_size=6),
+       st.dictionaries(st.integers(0, 60), st.sampled_from([0.0, 0.3, 12.75, 15, 25.5, 300]),
+                       max_size=30),
+       st.lists(st.tuples(st.integers(0, 70), st.integers(0, 6)), max_size=20))
+def test_row_heights_set_at_once_are_those_set_row_sets(before, heights, cells):
+    """Heights of many rows (tall rows of a long sheet) stored at once: the same workbook as
+    each row set through `set_row`, heights that round to a hidden row and rows set before
+    included."""
+    rows = sorted(heights)
+    assert (_heights_book(_Worksheet, before, rows, [heights[r] for r in rows], cells)
+            == _heights_book(_StockStored, before, rows, [heights[r] for r in rows], cells))
+
+
+def test_row_heights_beyond_the_sheet_are_refused():
+    with pytest.raises(book.SheetTooLarge):
+        _heights_book(_Worksheet, [], [3, book.MAX_ROWS], [15.0, 15.0], [])
+
+
 def test_a_long_frame_stored_at_once(tmp_path: Path):
     """A few thousand rows of numbers and text, emphasis on some: the same bytes."""
     rng = random.Random(7)
