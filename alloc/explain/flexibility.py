@@ -92,7 +92,7 @@ def flexibility(lp: LinearProgram, objectives: Mapping[str, float], values: np.n
     # every item's two ends are objectives over the same rows: one program, one solver
     # instance, each objective solved warm from the last basis (a level of its own, none held)
     groups = [_group_cols(lp, kind, code) for kind, code in items]
-    ends = [Level("room", cols, np.full(len(cols), sign), "")
+    ends = [Level("room", cols, np.full(len(cols), sign), "", primal=True)
             for cols in groups for sign in (1.0, -1.0)]
     program = copy.program(ends)
     solver = solver_name(options.solver)

@@ -68,6 +68,9 @@ class Level:
     constant: float = 0.0
     quadratic: np.ndarray | None = None
     role: str = GOAL
+    primal: bool = False
+    """Solved from the basis of another objective over the same rows, which stays primal
+    feasible (the ends of a room for manoeuvre): by primal simplex, whatever its breadth."""
 
     def value(self, x: np.ndarray) -> float:
         """The level's objective at column values x."""

@@ -105,3 +105,33 @@ def test_the_room_is_the_same_whatever_the_threads() -> None:
     one = flexibility(lp, objectives, values, threads=1)
     three = flexibility(lp, objectives, values, threads=3)
     assert one == three and len(one) > 3
+
+
+def test_the_ends_after_the_first_are_solved_by_primal_simplex(monkeypatch) -> None:
+    """Every end after the first is another objective over the same rows, from a basis that
+    stays primal feasible: HiGHS is asked for primal simplex, however broad the objective and
+    however large the model (4.1 -> 0.6 s at 1e4 columns, where dual simplex took phase after
+    phase; BENCHMARKS.md)."""
+    from alloc.explain.flexibility import flexibility
+    from alloc.lp.backends import highs
+    from alloc.lp.solve import solve_raw
+
+    root = Path(__file__).resolve().parents[2]
+    lp = build(load_plan("baseline", root))
+    status, objectives, values, _ = solve_raw(lp)
+    assert status == "optimal"
+    asked: list[tuple[int, dict]] = []
+    original = highs.level_options
+
+    def recorded(n_cols: int, k: int, level: object) -> dict:
+        options = original(n_cols, k, level)
+        if getattr(level, "name", "") == "room":
+            asked.append((k, options))
+        return options
+
+    monkeypatch.setattr(highs, "level_options", recorded)
+    monkeypatch.setattr(highs, "LARGE", 0)      # a "large" model: interior point otherwise
+    rooms = flexibility(lp, objectives, values, threads=1)
+    assert len(asked) == 1 + 2 * len(rooms)     # the first end once more, to start each item from
+    assert all(options["simplex_strategy"] == 4 for k, options in asked if k > 0)
+    assert {options["solver"] for k, options in asked if k == 0} == {"ipm"}
