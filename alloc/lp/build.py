@@ -11,7 +11,10 @@ sections 3 to 5. Each rule function takes the program, the plan and the
 
 Families of rows (per entity and year, per cell, per column, ...) are cut from column indices
 grouped by one sort, never from a mask over all columns per row, which is quadratic in the size of
-the model. Names and sentences are made when first asked for: a solve needs none of them.
+the model. Names and sentences are made when first asked for: a solve needs none of them. The
+rule groups that read nothing a ranging probe or a reduction option changes (envelopes to cells)
+are built once for the same plan parts and their rows added again to each variant's program
+(`_kept_rows`): explain builds hundreds of variants.
 
 This module knows no solver: the program (`alloc.lp.program`) is handed to one by
 `alloc.lp.backends`. The names of `alloc.lp.program` are importable from here as well.
