@@ -296,14 +296,14 @@ class _Worksheet(_XlsxWorksheet):
                 stored[c] = _STRING_CELL(index(text), fmt)
 
     def set_row_heights(self, rows: Sequence[int], heights: Sequence[float]) -> None:
-        """These rows (ascending) given these heights in points, with no format, shown, at level
-        0: `set_row`'s settings for each, stored at once."""
+        """These rows given these heights in points, with no format, shown, at level 0:
+        `set_row`'s settings for each, in that order, stored at once."""
         if not rows:
             return
         pixels = [int(height * 4.0 / 3.0 + 0.5) for height in heights]
         min_col = self.dim_colmin if self.dim_colmin is not None else 0
         if not (self.bulk and all(pixels)   # 0 pixels: a hidden row, which set_row makes
-                and self._fits(rows[0], rows[-1], min_col, min_col)):
+                and self._fits(min(rows), max(rows), min_col, min_col)):
             for r, height in zip(rows, heights, strict=True):
                 self.set_row(r, height)
             return

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from xlsxwriter import Workbook
 from xlsxwriter.worksheet import Worksheet
@@ -237,13 +237,14 @@ def _heights_book(kind: type[Worksheet], before: list, rows: list[int], heights:
        st.dictionaries(st.integers(0, 60), st.sampled_from([0.0, 0.3, 12.75, 15, 25.5, 300]),
                        max_size=30),
        st.lists(st.tuples(st.integers(0, 70), st.integers(0, 6)), max_size=20))
+@example([], {5: 30.0, 1: 30.0, 10: 30.0}, [])    # the first row neither the lowest nor the last
 def test_row_heights_set_at_once_are_those_set_row_sets(before, heights, cells):
     """Heights of many rows (tall rows of a long sheet) stored at once: the same workbook as
     each row set through `set_row`, heights that round to a hidden row and rows set before
     included."""
-    rows = sorted(heights)
-    assert (_heights_book(_Worksheet, before, rows, [heights[r] for r in rows], cells)
-            == _heights_book(_StockStored, before, rows, [heights[r] for r in rows], cells))
+    for rows in (sorted(heights), list(heights)):     # in order, and as drawn
+        assert (_heights_book(_Worksheet, before, rows, [heights[r] for r in rows], cells)
+                == _heights_book(_StockStored, before, rows, [heights[r] for r in rows], cells))
 
 
 def test_row_heights_beyond_the_sheet_are_refused():
