@@ -602,21 +602,24 @@ def tie_breaks(lp: LinearProgram, funded: Funded, ref: np.ndarray) -> None:
             constant=float(ref @ (ref * weight)) / 2, quadratic=weight, role=TIE_BREAK))
 
 
-def resources(plan: Plan, funds: Sequence[str], years: Sequence[int]) -> float:
-    """Money the funds can spend over the years: ceilings plus expected receipts."""
-    return sum(plan.available(f, y) for f in funds for y in years)
+def resources(plan: Plan, funds: Sequence[str], years: Sequence[int],
+              available: Callable[[str, int], float] | None = None) -> float:
+    """Money the funds can spend over the years: ceilings plus expected receipts (`available`:
+    a fund's in a year, when the caller keeps them; `plan.available` otherwise)."""
+    money = available or plan.available
+    return sum(money(f, y) for f in funds for y in years)
 
 
 def targets(lp: LinearProgram, plan: Plan, ix: Index) -> LevelCosts:
     """Per target (by level, then code) and period: a row that its excess and shortfall columns
     balance; returns the deviations' costs per level, each divided by the target's normaliser."""
     costs: LevelCosts = {}
-    available: dict[tuple[str, int], float] = {}    # each fund-year once (a ceiling sums lines)
+    kept: dict[tuple[str, int], float] = {}    # each fund-year once (a ceiling sums lines)
 
-    def money(f: str, y: int) -> float:
-        if (f, y) not in available:
-            available[f, y] = plan.available(f, y)
-        return available[f, y]
+    def available(f: str, y: int) -> float:
+        if (f, y) not in kept:
+            kept[f, y] = plan.available(f, y)
+        return kept[f, y]
 
     for t in plan.targets:
         in_funds = ix.funds(t.funds)
@@ -624,7 +627,7 @@ def targets(lp: LinearProgram, plan: Plan, ix: Index) -> LevelCosts:
         where = plan.sources.get(f"rules.targets.{t.code}", "")
         for label, ys in plan.periods(t.period):
             in_period = ix.years(ys)
-            total = sum(money(f, y) for f in t.funds for y in ys)   # `resources`, in its order
+            total = resources(plan, t.funds, ys, available)
             if t.share is not None:
                 cols = np.flatnonzero(in_funds & in_period)
                 coefs = np.where(sel[cols], 1.0, 0.0) - t.share
