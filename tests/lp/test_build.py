@@ -161,7 +161,8 @@ def _copied(value: Any) -> Any:
 
 
 def _changed(part: str, value: Any) -> Any:
-    """The part with one number (or text) changed."""
+    """The part with one number (or text) changed; the biennia only as equal new objects (the
+    baseline's bounds are yearly: no row reads them)."""
     if part == "sources":
         return {k: f"elsewhere: {v}" for k, v in value.items()}
     if part == "biennia":
