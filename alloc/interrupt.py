@@ -4,15 +4,22 @@ SIGINT and SIGTERM are handled alike. While a command works, the first signal ra
 KeyboardInterrupt, which the CLI turns into its line; later signals are ignored while it stops.
 Before the work starts and after it is done, the handler writes the line itself and leaves at
 once. The line says which reports now stand, from what `alloc.report.folders` switched into place.
+
+Python runs a signal's handler wherever the main thread happens to be, and an exception raised
+inside a finalizer or a weakref callback (the import system's module locks have one) is printed
+as "Exception ignored" and dropped. The interruption would be lost and the command would go on to
+the end under a traceback; `_on_unraisable` catches that drop and delivers the signal again.
 """
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 from alloc.report import folders as folders
@@ -23,6 +30,11 @@ SIGNALS = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if 
 
 LOADING, WORKING, STOPPING, DONE = "loading", "working", "stopping", "done"
 _phase = LOADING
+_phase_lock = threading.Lock()
+_raised: int | None = None
+"""The signal the handler turned into KeyboardInterrupt, until the command stops."""
+_in_hook = False
+_previous_unraisable: Callable[[sys.UnraisableHookArgs], object] = sys.unraisablehook
 
 
 def message() -> str:
@@ -56,20 +68,55 @@ def _leave() -> None:
 
 
 def _on_signal(signum: int, frame: object) -> None:
-    global _phase
+    global _phase, _raised
     if folders.defer(signum):   # a report is being switched into place: after it, whole
         return
     if _phase == WORKING:
-        _phase = STOPPING
+        _phase, _raised = STOPPING, signum
         raise KeyboardInterrupt
     if _phase == STOPPING:
         return
     _leave()
 
 
-def set_phase(phase: str) -> None:
+def _on_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """The interruption was raised inside a finalizer, where Python drops it: raise it again
+    from outside. Another thread sends the signal to the main thread once this hook has
+    returned; until then the phase stays STOPPING, so the signal cannot land in the hook itself
+    (should it land in another finalizer, it comes back here). Any other drop is the previous
+    hook's."""
+    global _in_hook
+    if (_phase == STOPPING and _raised is not None
+            and isinstance(unraisable.exc_value, KeyboardInterrupt)
+            and threading.current_thread() is threading.main_thread()):
+        _in_hook = True
+        threading.Thread(target=_deliver, args=(_raised,), daemon=True).start()
+        _in_hook = False
+        return
+    _previous_unraisable(unraisable)
+
+
+def _deliver(signum: int) -> None:
+    """The signal again, to the main thread, so that a wait it is in (a lock, a sleep) ends."""
     global _phase
-    _phase = phase
+    while _in_hook:
+        time.sleep(0.001)
+    with _phase_lock:
+        if _phase == STOPPING:   # else the work is done meanwhile: the handler says so, and leaves
+            _phase = WORKING
+    main = threading.main_thread().ident
+    if hasattr(signal, "pthread_kill") and main is not None:
+        signal.pthread_kill(main, signum)
+    else:
+        _thread.interrupt_main(signal.Signals(signum))
+
+
+def set_phase(phase: str) -> None:
+    global _phase, _raised
+    with _phase_lock:
+        _phase = phase
+        if phase == WORKING:
+            _raised = None
 
 
 def install() -> Callable[[], None]:
@@ -77,15 +124,20 @@ def install() -> Callable[[], None]:
     handlers."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
+    global _previous_unraisable
     previous = {s: signal.getsignal(s) for s in SIGNALS}
     if all(h is _on_signal for h in previous.values()):
         return lambda: None
     for s in SIGNALS:
         signal.signal(s, _on_signal)
+    unraisable = sys.unraisablehook
+    if unraisable is not _on_unraisable:
+        _previous_unraisable, sys.unraisablehook = unraisable, _on_unraisable
 
     def restore() -> None:
         for s, h in previous.items():
             signal.signal(s, h)
+        sys.unraisablehook = unraisable
     return restore
 
 
