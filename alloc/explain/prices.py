@@ -29,7 +29,7 @@ from alloc.explain.program import (
 )
 from alloc.explain.words import _NAME, _words, amount_text
 from alloc.lp.build import EQ, RULE_GROUPS, LinearProgram
-from alloc.lp.program import priced_level
+from alloc.lp.program import dot, priced_level
 from alloc.lp.solution import Priced
 from alloc.lp.solve import SolveOptions
 from alloc.model.domain import Plan
@@ -114,7 +114,7 @@ def _degenerate(b: _Rows, copy: _Copy, values: np.ndarray) -> bool:
     used = set(b.index[np.concatenate([np.arange(b.start[i], b.start[i + 1]) for i in rows])
                        ].tolist()) if len(rows) else set()
     for sense, r, cols, coefs in copy.extra:
-        act = float(coefs @ values[cols])
+        act = dot(coefs, values[cols])
         tight_rows += int(sense == EQ or abs(act - r) <= 1e-7 * max(1.0, abs(r)))
         used.update(cols.tolist())
     used_cols = np.array(sorted(used), np.int64)

@@ -36,7 +36,7 @@ import pandas as pd
 
 from alloc.explain.program import on_instances, probe_threads
 from alloc.lp.build import build
-from alloc.lp.program import RULE_GROUPS, LinearProgram, solved_levels
+from alloc.lp.program import RULE_GROUPS, LinearProgram, dot, solved_levels
 from alloc.lp.solution import AMOUNT_DECIMALS
 from alloc.lp.solve import SolveOptions, backend, solve_levels, solver_name, uniqueness
 from alloc.model.domain import CeilingAdjustment, Cell, Plan
@@ -196,7 +196,7 @@ class _Path:
         if status != "optimal":
             raise _Stop(f"the solver ended with '{status}' at a ceiling moved by {s:+.2%}")
         duals = model.duals()[self.rows]
-        point = (level.value(model.values()), level.scale * float(duals @ self.base))
+        point = (level.value(model.values()), level.scale * dot(duals, self.base))
         self.points[s] = point
         return point
 

@@ -42,6 +42,7 @@ from alloc.lp.program import (
     LinearProgram,
     Row,
     Sense,
+    dot,
     face_threshold,
     level_bound,
     repeated,
@@ -573,7 +574,7 @@ def goal_levels(lp: LinearProgram, plan: Plan, funded: Funded, costs: LevelCosts
         levels.append((plan.valuation.level, 0, Level(
             "value", funded.cols, -funded.value,
             "the weighted unfunded requirement (the value of the requirements left unfunded)",
-            constant=float(funded.value @ funded.amount))))
+            constant=dot(funded.value, funded.amount))))
     for level in sorted(costs):
         cols, coefs = costs[level]
         levels.append((level, 1, Level(
@@ -599,7 +600,7 @@ def tie_breaks(lp: LinearProgram, funded: Funded, ref: np.ndarray) -> None:
         lp.levels.append(Level(
             "unique", np.arange(n, dtype=np.int64), -ref * weight,
             "relative distance to the reference distribution (the unique allocation)",
-            constant=float(ref @ (ref * weight)) / 2, quadratic=weight, role=TIE_BREAK))
+            constant=dot(ref, ref * weight) / 2, quadratic=weight, role=TIE_BREAK))
 
 
 def resources(plan: Plan, funds: Sequence[str], years: Sequence[int],

@@ -34,6 +34,14 @@ tie-break (strictly convex, quadratic) only makes the optimum unique; a stand-in
 the tie-breaks' place with a solver, or a model size, that cannot solve quadratic levels."""
 
 
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """The sum of a * b, to the last bit the same on every machine: numpy's own (pairwise) sum
+    of the products. `a @ b` goes to the BLAS, whose kernels, chosen for the processor, add in
+    other orders: a level's constant, and so the programs and reports, differed in the last
+    digit from one machine to another."""
+    return float(np.add.reduce(np.multiply(a, b, dtype=float)))
+
+
 @dataclass(frozen=True)
 class Row:
     name: str
@@ -75,9 +83,9 @@ class Level:
     def value(self, x: np.ndarray) -> float:
         """The level's objective at column values x."""
         v = x[self.cols]
-        total = self.constant + float(self.coefs @ v)
+        total = self.constant + dot(self.coefs, v)
         if self.quadratic is not None:
-            total += 0.5 * float(self.quadratic @ (v * v))
+            total += 0.5 * dot(self.quadratic, v * v)
         return total
 
     @property
