@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alloc.errors import SolveError
-from alloc.lp.backends.base import Backend
+from alloc.lp.backends.base import Backend, SolvesAlone
 from alloc.lp.program import (
     GE,
     GOAL,
@@ -228,8 +228,9 @@ def _run_levels(lp: LinearProgram, options: SolveOptions, price: bool = False,
     does what needs only the values meanwhile)."""
     solver = solver_name(options.solver)
     model = backend(lp, solver, options.verbose)
-    beside = (_PricedBeside(lp, solver, options)
-              if price and model.prices_beside() and cores() > 1 and room_beside(lp) else None)
+    alone = price and model.prices_beside()
+    beside = (_PricedBeside(lp, options)
+              if alone and cores() > 1 and room_beside(lp) else None)
     status, objectives, level = solve_levels(model, options.time_limit, options.quadratic,
                                              on_priced=beside.start if beside else None)
     if status != "optimal":
@@ -246,21 +247,32 @@ def _run_levels(lp: LinearProgram, options: SolveOptions, price: bool = False,
         run.pending = beside
         if wait:
             run.priced, run.pending = beside.answer(), None
+    elif alone:     # the run's instance given back before the priced level's own is made
+        del model
+        run.priced = _price_alone(_level_alone(lp, options), objectives, options.time_limit)
     else:
         run.priced = _price_alone(model, objectives, options.time_limit)
     return run
+
+
+def _level_alone(lp: LinearProgram, options: SolveOptions) -> SolvesAlone:
+    """An instance of its own for the priced level alone (`Backend.prices_beside`)."""
+    from alloc.lp.backends.highs import LevelAlone
+
+    return LevelAlone(lp, options.verbose)
 
 
 class _PricedBeside:
     """The priced level solved alone for its shadow prices on an instance of its own, on a thread,
     while the run's instance solves it (held on the faces of the levels before it) and the levels
     after it (HiGHS releases Python's lock as it solves). At 1e5 columns its 4.7 s then pass
-    beside the 3 s of the last levels instead of after them. The answer is `_price_alone`'s on
-    the run's instance, bit for bit (the backend says when: `Backend.prices_beside`; tested), at
-    the cost of a second copy of the program in the solver while both solve."""
+    beside the 3 s of the last levels instead of after them. The answer is the one made after
+    the levels (on one core, or without the memory for two instances), bit for bit: the same
+    instance of its own (`_level_alone`), made a little sooner, at the cost of holding it beside
+    the run's while both solve."""
 
-    def __init__(self, lp: LinearProgram, solver: str, options: SolveOptions):
-        self.lp, self.solver, self.options = lp, solver, options
+    def __init__(self, lp: LinearProgram, options: SolveOptions):
+        self.lp, self.options = lp, options
         self.thread: threading.Thread | None = None
         self._answer: Priced | None = None
         self._error: BaseException | None = None
@@ -272,8 +284,8 @@ class _PricedBeside:
     def start(self, objectives: dict[str, float]) -> None:
         def work() -> None:
             try:
-                model = backend(self.lp, self.solver, self.options.verbose)
-                self._answer = _price_alone(model, objectives, self.options.time_limit)
+                self._answer = _price_alone(_level_alone(self.lp, self.options), objectives,
+                                            self.options.time_limit)
             except BaseException as exc:   # raised again in the calling thread
                 self._error = exc
 
@@ -290,13 +302,13 @@ class _PricedBeside:
         return self._answer
 
 
-def _price_alone(model: Backend, objectives: dict[str, float], time_limit: float | None
+def _price_alone(model: SolvesAlone, objectives: dict[str, float], time_limit: float | None
                  ) -> Priced | None:
-    """The priced level solved alone once more on the run's own instance, warm, each earlier goal
-    level bounded by the bound the run held it to (`level_bound`), its face no longer fixed:
-    the program `alloc.explain.prices.shadow_prices` would otherwise build and solve from
-    scratch. None when the backend cannot or the solve does not end optimal (the prices are
-    then solved for from scratch, as before)."""
+    """The priced level solved alone once more (on the run's own instance, warm, or on one of
+    its own, `Backend.prices_beside`), each earlier goal level bounded by the bound the run held
+    it to (`level_bound`), its face no longer fixed: the program `alloc.explain.prices.
+    shadow_prices` would otherwise build and solve from scratch. None when the backend cannot or
+    the solve does not end optimal (the prices are then solved for from scratch, as before)."""
     lp = model.lp
     k = priced_level(lp)
     level = lp.levels[k]

@@ -181,6 +181,137 @@ def test_prices_solved_beside_the_last_levels_are_those_solved_after_them(
         np.testing.assert_array_equal(other.values, first.values)
 
 
+def _whole_program_alone(lp: LinearProgram, objectives: dict[str, float]) -> tuple:
+    """The referee of `LevelAlone`: the priced level alone on the whole program (the stand-in's
+    rows freed and its columns held at 0, as the run's instance did before), from scratch by
+    interior point and crossover, each earlier goal bounded as `_price_alone` bounds it."""
+    import highspy
+
+    from alloc.lp.backends import highs
+    from alloc.lp.program import level_bound
+
+    model = highs.HighsModel(lp)
+    k = priced_level(lp)
+    h = model.highs
+    bounds = [(j, level_bound(objectives[lv.name], lp.plan.level_tolerance) - lv.constant)
+              for j, lv in enumerate(lp.levels[:k]) if lv.role == GOAL]
+    for row in highs._bound_rows(lp, bounds):
+        h.addRow(-highs.INF, *row)
+    for key, value in {**highs.level_options(lp.n_cols, k, lp.levels[k]), "solver": "ipm",
+                       "run_crossover": "on"}.items():
+        h.setOptionValue(key, value)
+    model.set_level(k)
+    model._free_stand_in(True)
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    solution = h.getSolution()
+    return (k, bounds, np.asarray(solution.row_dual)[: lp.n_rows],
+            np.asarray(solution.col_value), h.getInfo().objective_function_value)
+
+
+def _assert_alone_is_the_whole(lp: LinearProgram, objectives: dict[str, float],
+                               unique: bool = True) -> None:
+    """The same optimum; the same duals and values where they are unique."""
+    from alloc.lp.backends.highs import LevelAlone
+    from alloc.lp.program import RULE_GROUPS, STAND_IN
+
+    k, bounds, duals, values, objective = _whole_program_alone(lp, objectives)
+    alone = LevelAlone(lp)
+    stand_in_rows = int((lp.rules == RULE_GROUPS.index("reference")).sum())
+    stand_in_cols = sum(len(lv.cols) for lv in lp.levels if lv.role == STAND_IN)
+    assert stand_in_rows and stand_in_cols   # something is left out
+    assert alone.highs.getNumRow() == lp.n_rows - stand_in_rows
+    assert alone.highs.getNumCol() == lp.n_cols - stand_in_cols
+    status, got_duals, got_values = alone.solve_alone(k, bounds, None)
+    assert status == "optimal" and got_duals.shape == duals.shape
+    assert alone.highs.getInfo().objective_function_value == pytest.approx(objective, rel=1e-9,
+                                                                           abs=1e-9)
+    if unique:
+        np.testing.assert_allclose(got_duals, duals, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(got_values, values, rtol=1e-7, atol=1e-6)
+    again = alone.solve_alone(k, bounds, None)     # solved again on the same instance: the same
+    assert again is not None and alone.highs.getNumRow() == lp.n_rows - stand_in_rows + len(bounds)
+    np.testing.assert_array_equal(again[1], got_duals)
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "cut-5pct", "eb-high"])
+def test_the_priced_level_alone_leaves_the_stand_in_out_and_answers_the_same(
+        scenario: str) -> None:
+    """`LevelAlone` never hands the solver the linear stand-in's rows and columns: the same
+    optimum, duals and values as the whole program with them freed, answered for every row and
+    column of the program (0 where left out)."""
+    from alloc.lp.solve import solve
+
+    root = Path(__file__).resolve().parents[2]
+    lp = build(load_plan(scenario, root))
+    _assert_alone_is_the_whole(lp, solve(lp).objectives)
+
+
+@settings(PROPERTY, max_examples=max(3, EXAMPLES // 4))
+@given(model=feasible_models(requirements=True))
+def test_the_priced_level_alone_answers_as_the_whole_program_on_random_models(
+        model: GeneratedModel) -> None:
+    from alloc.lp.solve import solve
+
+    with written(model) as root:
+        try:
+            plan = load_plan(model.scenario, root)
+        except InputError:
+            assume(False)
+    lp = build(plan)
+    solution = solve(lp)
+    assume(solution.optimal)
+    from alloc.explain.prices import shadow_prices
+
+    unique = not shadow_prices(lp, solution.objectives).degenerate
+    event("prices compared" if unique else "degenerate: the optimum alone compared")
+    _assert_alone_is_the_whole(lp, solution.objectives, unique)
+
+
+def test_the_priced_level_alone_declines_a_level_that_reads_the_stand_in(project: Path) -> None:
+    from alloc.lp.backends.highs import LevelAlone
+    from alloc.lp.program import STAND_IN
+
+    lp = build(load_plan("tiny", project))
+    stand_in = next(k for k, lv in enumerate(lp.levels) if lv.role == STAND_IN)
+    assert LevelAlone(lp).solve_alone(stand_in, [], None) is None
+    assert LevelAlone(lp).solve_alone(priced_level(lp), [(stand_in, 1.0)], None) is None
+
+
+def test_in_turn_the_run_s_instance_is_given_back_before_the_priced_level_s_is_made(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On one core (or without the memory for two), the priced level's instance of its own is
+    made only once the run's is gone: never two programs in the solver at once."""
+    import weakref
+
+    from alloc.lp import solve as solving
+    from alloc.lp.backends import highs
+
+    monkeypatch.setattr(highs, "LARGE", 0)
+    monkeypatch.setattr(solving, "cores", lambda: 1)
+    plan = load_plan("tiny", project)
+    p2 = next(t for t in plan.targets if t.code == "P2")
+    lp = build(dataclasses.replace(plan, targets=tuple(
+        dataclasses.replace(t, level=2) if t is p2 else t for t in plan.targets)))
+    runs: list[weakref.ref] = []
+    alive: list[bool] = []
+    made, init = solving.backend, highs.LevelAlone.__init__
+
+    def backend(*args: object, **kwargs: object) -> object:
+        model = made(*args, **kwargs)   # type: ignore[arg-type]
+        runs.append(weakref.ref(model))
+        return model
+
+    def level_alone(self: highs.LevelAlone, *args: object, **kwargs: object) -> None:
+        alive.append(any(ref() is not None for ref in runs))
+        init(self, *args, **kwargs)     # type: ignore[arg-type]
+
+    monkeypatch.setattr(solving, "backend", backend)
+    monkeypatch.setattr(highs.LevelAlone, "__init__", level_alone)
+    run = solving._run_levels(lp, solving.SolveOptions(), price=True)
+    assert run.priced is not None and alive == [False] and len(runs) == 1
+
+
 def test_the_values_are_checked_while_the_prices_are_still_solving(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`solve` makes the solution's frames and checks it beside the priced level's solve, and

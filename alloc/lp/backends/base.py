@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
 from alloc.lp.program import LinearProgram
 from alloc.lp.solution import Priced, Status
+
+
+class SolvesAlone(Protocol):
+    """What solves one level alone for its shadow prices (`alloc.lp.solve._price_alone`): a
+    backend after its levels, or an instance of its own (`alloc.lp.backends.highs.LevelAlone`)."""
+
+    lp: LinearProgram
+
+    def solve_alone(self, k: int, bounds: Sequence[tuple[int, float]], time_limit: float | None
+                    ) -> tuple[Status, np.ndarray, np.ndarray] | None: ...
 
 
 class Backend(ABC):
@@ -34,9 +45,9 @@ class Backend(ABC):
         return None
 
     def prices_beside(self) -> bool:
-        """Whether `solve_alone` gives the same answer on a fresh instance of the program as on
-        this one after its levels, so that the priced level can be solved on an instance of its
-        own while this one goes on with the levels after it (`alloc.lp.solve`)."""
+        """Whether the priced level is solved from scratch on an instance of its own rather than
+        warm on this one (`solve_alone`): then it can be solved while this one goes on with the
+        levels after it, or after them once this one is given back (`alloc.lp.solve`)."""
         return False
 
     def keep_basis(self) -> None:
