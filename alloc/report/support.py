@@ -125,7 +125,7 @@ def _reciprocal(sv: Services) -> np.ndarray:
             "the reciprocal method has no solution: some support lines serve only each other, "
             "so their costs never reach a thematic priority; give each a share for the priorities")
     full = np.linalg.solve(system, np.eye(k)) if k else np.zeros((0, 0))  # full[s, o]
-    out = full.T @ sv.to_priorities
+    out = transposed_product(full, sv.to_priorities)
     if k and not np.allclose(out.sum(1), 1.0, atol=1e-9):
         raise SupportDistributionError(
             "the reciprocal method does not close: the services between support lines leave "
@@ -272,7 +272,7 @@ def distribute(amounts: np.ndarray, thematic_rows: list[int], support_rows: list
                matrix: np.ndarray) -> np.ndarray:
     """Rows of the thematic priorities with the support rows spread over them, per column."""
     amounts = np.asarray(amounts, dtype=float)
-    return amounts[thematic_rows] + matrix.T @ amounts[support_rows]
+    return amounts[thematic_rows] + transposed_product(matrix, amounts[support_rows])
 
 
 def _pct(share: float) -> str:
@@ -340,3 +340,15 @@ def describe(method: str, plan: Plan, unserved: Sequence[str] = ()) -> str:
                 "priority: their support costs go over all thematic priorities by the plan's "
                 "direct costs.")
     return head + rule + same + fallback
+
+
+def transposed_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a.T @ b summed row after row, in the same order on every processor: `@` goes to the
+    BLAS, whose kernels add in another order on another processor, and a figure rounded at a
+    tie could then differ from one machine to the next. The rows are priorities or support
+    lines: a few dozen at most."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    out = np.zeros(a.shape[1:] + b.shape[1:])
+    for i in range(len(a)):
+        out = out + np.multiply.outer(a[i], b[i])
+    return out

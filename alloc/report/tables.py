@@ -35,6 +35,7 @@ from alloc.report.support import (
     describe,
     distribute_allocation,
     gross_costs,
+    transposed_product,
     unserved_entities,
 )
 
@@ -524,7 +525,7 @@ class _Views:
                     shares[i, goals.index(g)] = s / total
             else:
                 shares[i, -1] = 1.0
-        goal_rows = shares.T @ body.loc[pr.thematic].to_numpy()
+        goal_rows = transposed_product(shares, body.loc[pr.thematic].to_numpy())
         labels = [*goals, UNASSIGNED_GOAL]
         keep = [k for k in range(len(labels)) if k < len(goals) or shares[:, k].any()]
         frame = pd.DataFrame(goal_rows[keep], index=[labels[k] for k in keep],

@@ -241,3 +241,29 @@ def test_itu_support_costs_reach_only_priorities_the_entity_serves(itu_baseline:
         gross = tables["support-gross"]
         assert set(gross.rows) == set(lines)
         assert gross.values.at["Total", "Total"] > support   # services counted at both ends
+
+
+_FINITE = st.floats(-1e9, 1e9, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), rows=st.integers(0, 12), cols=st.integers(1, 6),
+       width=st.none() | st.integers(1, 5))
+def test_the_reports_products_add_in_one_fixed_order(data: st.DataObject, rows: int, cols: int,
+                                                     width: int | None) -> None:
+    """a.T @ b summed row after row, exactly as a plain loop adds: the same bits on every
+    processor (the BLAS adds in an order of its kernel's choosing), and a.T @ b to rounding."""
+    from alloc.report.support import transposed_product
+
+    a = np.array(data.draw(st.lists(st.lists(_FINITE, min_size=cols, max_size=cols),
+                                    min_size=rows, max_size=rows)), dtype=float).reshape(rows, cols)
+    shape = (rows,) if width is None else (rows, width)
+    b = np.array(data.draw(st.lists(_FINITE, min_size=int(np.prod(shape)),
+                                    max_size=int(np.prod(shape)))), dtype=float).reshape(shape)
+    got = transposed_product(a, b)
+    looped = np.zeros(got.shape)
+    for i in range(rows):
+        looped = looped + (a[i] * b[i] if width is None else a[i][:, None] * b[i][None, :])
+    np.testing.assert_array_equal(got, looped)
+    np.testing.assert_allclose(got, a.T @ b, rtol=1e-9, atol=1e-6 * max(1.0, np.abs(a).max(
+        initial=0) * np.abs(b).max(initial=0) * rows))
