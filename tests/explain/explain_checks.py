@@ -14,15 +14,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, event, note, settings
+from hypothesis import HealthCheck, assume, event, note, settings
 from hypothesis.errors import InvalidArgument
 from lp_oracle import LE, feasible, minimise, relaxed_rhs
 from strategies import GeneratedModel
 
+from alloc.errors import InputError
 from alloc.explain import diagnose_infeasible
 from alloc.explain.words import amount_text, short_source
 from alloc.lp.build import LinearProgram
 from alloc.lp.program import GOAL
+from alloc.model.domain import Plan
+from alloc.model.load import load_plan
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("ALLOC_EXPLAIN_EXAMPLES", "25"))
@@ -68,6 +71,17 @@ def written(model: GeneratedModel) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="alloc-explain-") as tmp:
         model.write(Path(tmp))
         yield Path(tmp)
+
+
+def plan_of(model: GeneratedModel) -> Plan:
+    """The plan of a generated model; the example is dropped when its files do not load (the
+    generator can draw rules that validation refuses)."""
+    with written(model) as root:
+        try:
+            return load_plan(model.scenario, root)
+        except InputError:
+            assume(False)
+            raise
 
 
 def level_objective(lp: LinearProgram, k: int, scale: float = 1.0) -> dict[int, float]:

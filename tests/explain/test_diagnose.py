@@ -25,14 +25,14 @@ from explain_checks import (
     PROPERTY,
     REPO,
     assert_diagnosis,
-    written,
+    plan_of,
 )
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from lp_oracle import feasible, relaxed_rhs
 from strategies import GeneratedModel, feasible_models
 
-from alloc.errors import InputError, SolveError
+from alloc.errors import SolveError
 from alloc.explain import diagnose as diagnose_module
 from alloc.explain import diagnose_infeasible
 from alloc.explain.words import amount_text, short_source
@@ -86,11 +86,7 @@ def broken(plan: Plan, how: str, factor: float, pick: int) -> Plan:
        factor=st.sampled_from([0.4, 1.0, 2.5]), pick=st.integers(0, 50))
 def test_every_diagnosis_is_a_minimal_repair(model: GeneratedModel, how: str, factor: float,
                                              pick: int) -> None:
-    with written(model) as root:
-        try:
-            plan = load_plan(model.scenario, root)
-        except InputError:
-            assume(False)
+    plan = plan_of(model)
     lp = build(broken(plan, how, factor, pick))
     assume(not feasible(lp))
     assert_diagnosis(lp)

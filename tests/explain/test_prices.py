@@ -17,13 +17,12 @@ from explain_checks import (
     held,
     level_objective,
     lexicographic,
-    written,
+    plan_of,
 )
 from hypothesis import assume, event, given, settings
 from lp_oracle import minimise
 from strategies import GeneratedModel, feasible_models
 
-from alloc.errors import InputError
 from alloc.lp.build import LinearProgram, build
 from alloc.lp.program import GOAL, priced_level
 from alloc.model.load import load_plan
@@ -127,11 +126,7 @@ def test_prices_are_read_from_the_run_s_own_solver(project: Path) -> None:
 def test_prices_read_from_the_run_are_those_solved_for_on_random_models(
         model: GeneratedModel) -> None:
     """Where the optimum is not degenerate the duals are unique: both ways give them."""
-    with written(model) as root:
-        try:
-            plan = load_plan(model.scenario, root)
-        except InputError:
-            assume(False)
+    plan = plan_of(model)
     read, solved, solution = _both_ways(build(plan))
     assume(solution.priced is not None)
     assert read.objective == pytest.approx(solved.objective, rel=1e-9, abs=1e-7)
@@ -253,11 +248,7 @@ def test_the_priced_level_alone_answers_as_the_whole_program_on_random_models(
         model: GeneratedModel) -> None:
     from alloc.lp.solve import solve
 
-    with written(model) as root:
-        try:
-            plan = load_plan(model.scenario, root)
-        except InputError:
-            assume(False)
+    plan = plan_of(model)
     lp = build(plan)
     solution = solve(lp)
     assume(solution.optimal)
