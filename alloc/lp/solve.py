@@ -129,10 +129,16 @@ def solve_levels(model: Backend, time_limit: float | None = None, quadratic: boo
     solved (its program alone, `_price_alone`, needs no more: it can be solved beside while this
     instance solves it and the levels after it), else the instance keeps its basis for
     `_price_alone` once it is solved.
+
+    A level that finds the held faces infeasible is solved again with them released
+    (`Backend.release_faces`), the levels before kept by their bound rows alone: the optimal
+    face of a feasible level is never empty, so only the solver's rounding of a borderline face
+    can make it so (`model.faces_released` names that level).
     """
     levels = model.lp.levels
     chosen = solved_levels(model.lp, quadratic and model.quadratic_ok())
     model.quadratic_failed = ""
+    model.faces_released = ""
     model.priced = None
     priced = priced_level(model.lp)
     objectives: dict[str, float] = {}
@@ -147,6 +153,9 @@ def solve_levels(model: Backend, time_limit: float | None = None, quadratic: boo
         if time_limit is not None:
             remaining = max(time_limit - (time.perf_counter() - started), MIN_TIME)
         status = model.solve_level(k, remaining)
+        if status == "infeasible" and n > 0 and model.release_faces():
+            model.faces_released = level.name
+            status = model.solve_level(k, remaining)
         if status == "error" and level.quadratic is not None:
             model.quadratic_failed = level.name
             chosen = chosen[:n] + [j for j in solved_levels(model.lp, False) if j > k]
@@ -178,6 +187,8 @@ class _Run:
     not_unique: str = ""
     """Why the optimum is not proven unique, "" when it is."""
     priced: Priced | None = None
+    released: str = ""
+    """The level at which the held faces were released (`Backend.release_faces`), if any."""
     pending: _PricedBeside | None = None
     """The priced level still solving beside (`_run_levels(..., wait=False)`): `priced` is its
     answer once `pending.answer()` returns."""
@@ -238,7 +249,8 @@ def _run_levels(lp: LinearProgram, options: SolveOptions, price: bool = False,
             beside.answer()
         return _Run(status, solver, objectives, level)
     run = _Run(status, solver, objectives, level, model.values(), model.duals(),
-               uniqueness(model, options.quadratic), model.priced)
+               uniqueness(model, options.quadratic), model.priced,
+               released=model.faces_released)
     if not price or run.priced is not None:
         if beside is not None:
             beside.answer()
@@ -447,6 +459,8 @@ def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions, constraints
     solution = Solution(lp.plan, "optimal", run.solver, objectives=run.objectives,
                         allocation=allocation, funding=funding_frame(lp, values),
                         not_unique=run.not_unique, values=values, priced=run.priced)
+    if run.released:
+        solution.message = released_faces(run.released)
     if constraints:
         solution.constraints = _constraints(lp, values, duals)
     violations = check(lp.plan, allocation, solution.funding) if check_answer else []
@@ -455,6 +469,13 @@ def solution_of(lp: LinearProgram, run: _Run, options: SolveOptions, constraints
         raise SolveError(f"the {run.solver} solution breaks {len(violations)} rule(s) when checked "
                          f"independently; it is not reported:\n{listed}")
     return solution
+
+
+def released_faces(level: str) -> str:
+    """What a solution says when the held faces were released at `level` (`solve_levels`)."""
+    return (f"from the level '{level}' on, the levels before were kept within their tolerance of "
+            "the optimum, not exactly on it: held exactly, the solver's rounding made them "
+            "infeasible")
 
 
 def solve_raw(lp: LinearProgram, options: SolveOptions | None = None

@@ -28,6 +28,9 @@ class Backend(ABC):
     lp: LinearProgram
     quadratic_failed: str = ""
     """The quadratic level the solver failed on in the last `solve_levels`, if any."""
+    faces_released: str = ""
+    """The level that found the held faces infeasible in the last `solve_levels` (they were
+    then released, `release_faces`), if any."""
 
     can_update = False
     """Whether `update` can hand the instance another program of the same shape (warm)."""
@@ -63,6 +66,14 @@ class Backend(ABC):
         column values. None where the solver cannot re-solve in place (then the caller builds
         that program and solves it from scratch)."""
         return None
+
+    def release_faces(self) -> bool:
+        """Undo the faces held so far (`hold_level`: columns fixed at zero, rows made equalities),
+        each held level still kept by its bound row, within the tolerance of its optimum: the
+        way on when a level finds the held faces infeasible, which only the solver's rounding
+        can make them (the optimal face of a feasible level is never empty). False when nothing
+        was held, or the backend cannot undo it."""
+        return False
 
     def update(self, lp: LinearProgram) -> None:
         """Hold `lp` instead, a program with the same rows and columns in the same places."""

@@ -173,6 +173,7 @@ class HighsModel(Backend):
         self._lower = self.row_lower.copy()
         self._upper = self.row_upper.copy()
         self._fixed: list[np.ndarray] = []
+        self._pinned: list[np.ndarray] = []
         self._held: list[np.ndarray] = []
         self._costed: np.ndarray = np.zeros(0, dtype=np.int32)
         self._hessian = False
@@ -220,10 +221,9 @@ class HighsModel(Backend):
     def reset(self) -> None:
         """Undo the holding of levels: free fixed columns, restore row bounds, drop level rows."""
         h = self.highs
-        if self._fixed:
-            cols = np.unique(np.concatenate(self._fixed)).astype(np.int32)
-            h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), np.full(len(cols), INF))
-            self._fixed = []
+        self._fixed += self._pinned
+        self._pinned = []
+        self._free_columns()
         if self._held:
             rows = np.unique(np.concatenate(self._held))
             rows = rows[rows < self.n_rows].astype(np.int32)
@@ -236,6 +236,34 @@ class HighsModel(Backend):
             h.deleteRows(extra, np.arange(self.n_rows, self.n_rows + extra, dtype=np.int32))
         self._lower = self.row_lower.copy()
         self._upper = self.row_upper.copy()
+
+    def _free_columns(self) -> None:
+        """The columns fixed at zero freed, but for those a quadratic level pinned since."""
+        if self._fixed:
+            cols = np.unique(np.concatenate(self._fixed))
+            if self._pinned:
+                cols = np.setdiff1d(cols, np.concatenate(self._pinned))
+            cols = cols.astype(np.int32)
+            self.highs.changeColsBounds(len(cols), cols, np.zeros(len(cols)),
+                                        np.full(len(cols), INF))
+            self._fixed = []
+
+    def release_faces(self) -> bool:
+        """The linear levels' faces undone: columns freed, held rows back to their own bounds
+        (a level's bound row to its bound alone); each level's bound row kept, and a quadratic
+        level's columns kept at their values (its optimum has no bound row, and is unique)."""
+        if not self._fixed and not self._held:
+            return False
+        self._free_columns()
+        if self._held:
+            rows = np.unique(np.concatenate(self._held))
+            own = rows[rows < self.n_rows]
+            self._lower[own], self._upper[own] = self.row_lower[own], self.row_upper[own]
+            self._lower[rows[rows >= self.n_rows]] = -INF
+            _change_rows_bounds(self.highs, rows.astype(np.int32), self._lower[rows],
+                                self._upper[rows])
+            self._held = []
+        return True
 
     # --- solving -------------------------------------------------------------------------------
     def quadratic_ok(self) -> bool:
@@ -353,7 +381,7 @@ class HighsModel(Backend):
             cols = level.cols.astype(np.int32)
             at = np.maximum(self.col_value[cols], 0.0)
             h.changeColsBounds(len(cols), cols, at, at)
-            self._fixed.append(cols)
+            self._pinned.append(cols)
             return
         threshold = face_threshold(level)
         fix = np.flatnonzero((self.col_dual > threshold) & (np.abs(self.col_value) <= AT_ZERO))

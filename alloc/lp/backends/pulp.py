@@ -57,6 +57,8 @@ class PulpModel(Backend):
         for i, row in enumerate(lp.rows):
             self.constraints.append(self._add(f"r{i}", row.sense, row.rhs, row.cols, row.coefs))
         self.level_bounds: list[Any] = []
+        self._faces: list[tuple[Any, str, Any]] = []
+        """What `hold_level` changed, to undo: (variable or row, attribute, value before)."""
 
     def _add(self, name: str, sense: Sense, rhs: float, cols: np.ndarray,
              coefs: np.ndarray) -> Any:
@@ -111,15 +113,27 @@ class PulpModel(Backend):
         for var in self.vars:
             if (var.dj is not None and var.dj > threshold and var.varValue is not None
                     and abs(var.varValue) <= AT_ZERO):
+                self._faces.append((var, "upBound", var.upBound))
                 var.upBound = 0.0
         for constraint in (*self.constraints, *self.level_bounds):
             if (constraint.pi is not None and abs(constraint.pi) > threshold
                     and constraint.sense != pulp.LpConstraintEQ
                     and constraint.slack is not None and abs(constraint.slack) <= ACTIVE):
+                self._faces.append((constraint, "sense", constraint.sense))
                 constraint.sense = pulp.LpConstraintEQ
         self.level_bounds.append(self._add(f"level{k}", "<=",
                                            level_bound(optimum, self.lp.plan.level_tolerance)
                                            - level.constant, level.cols, level.coefs))
+
+    def release_faces(self) -> bool:
+        """Columns and rows back as they were before any face was held; the `level{k}` rows
+        kept."""
+        if not self._faces:
+            return False
+        for thing, attribute, before in reversed(self._faces):
+            setattr(thing, attribute, before)
+        self._faces = []
+        return True
 
     def quadratic_ok(self) -> bool:
         """CBC solves no quadratic level (nor does PuLP hand one to HiGHS)."""
