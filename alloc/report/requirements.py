@@ -181,7 +181,7 @@ def sheet_columns() -> tuple[tuple[str, str, str, float], ...]:
 
 def objective_lines(solution: Solution) -> list[str]:
     """The objective in words, for the terminal: requirements funded, the value left unfunded,
-    and whether the optimum is proven unique."""
+    whether the optimum is proven unique, and how it was reached when that needs saying."""
     plan = solution.plan
     lines = []
     f = solution.funding
@@ -201,6 +201,8 @@ def objective_lines(solution: Solution) -> list[str]:
         lines.append(f"{name} targets: weighted shortfall and excess {value:.6g}")
     if solution.optimal and solution.not_unique:
         lines.append(f"the optimum is not proven unique: {solution.not_unique}")
+    if solution.optimal and solution.message:
+        lines.append(solution.message)
     return lines
 
 

@@ -20,6 +20,7 @@ from alloc.lp.program import GOAL, RULE_GROUPS, STAND_IN, LinearProgram, level_b
 from alloc.lp.solution import Status
 from alloc.lp.solve import SolveOptions, released_faces, solve, solve_levels
 from alloc.model.load import load_plan
+from alloc.report.requirements import objective_lines
 
 INF = highspy.kHighsInf
 
@@ -230,6 +231,7 @@ def test_a_run_on_a_face_held_off_ends_optimal_checked_and_says_so(
     assert solution.optimal
     released = made[-1].faces_released
     assert released and solution.message == released_faces(released)
+    assert released_faces(released) in objective_lines(solution)     # the terminal, the web view
     monkeypatch.undo()
     reference = solve(build(load_plan("baseline", project)), SolveOptions())
     assert reference.optimal and reference.message == ""
