@@ -8,7 +8,7 @@ services between support lines (HR serving regional presence, regional presence 
 - direct: ignored; each support line goes straight to the priorities;
 - step-down: support lines are closed one by one in a declared order, each spreading its cost
   (with what it received) over the lines not yet closed and the priorities;
-- reciprocal: all services at once, as simultaneous equations (numpy.linalg.solve).
+- reciprocal: all services at once, as simultaneous equations (`solve_in_order`).
 
 Each method is a matrix M (support line x priority) whose rows add up to 1: the share of a support
 line's direct cost that ends in each priority. Applying it column by column (an entity, an
@@ -119,12 +119,11 @@ def _step_down(sv: Services) -> np.ndarray:
 def _reciprocal(sv: Services) -> np.ndarray:
     """Total cost C of each line: C = D + among^T C, for a unit of direct cost at each line."""
     k = len(sv.support)
-    system = np.eye(k) - sv.among.T
-    if k and np.linalg.matrix_rank(system) < k:
+    full = solve_in_order(np.eye(k) - sv.among.T, np.eye(k))  # full[s, o]
+    if full is None:
         raise SupportDistributionError(
             "the reciprocal method has no solution: some support lines serve only each other, "
             "so their costs never reach a thematic priority; give each a share for the priorities")
-    full = np.linalg.solve(system, np.eye(k)) if k else np.zeros((0, 0))  # full[s, o]
     out = transposed_product(full, sv.to_priorities)
     if k and not np.allclose(out.sum(1), 1.0, atol=1e-9):
         raise SupportDistributionError(
@@ -249,11 +248,10 @@ def gross_costs(plan: Plan, allocation: pd.DataFrame) -> pd.DataFrame:
                               year=allocation["year"].astype(str))
     direct = (frame[frame["priority"].isin(lines)].groupby(["priority", "year"])["amount"].sum()
               .unstack(fill_value=0).reindex(index=lines, columns=years, fill_value=0.0))
-    system = np.eye(len(lines)) - sv.among.T
-    if len(lines) and np.linalg.matrix_rank(system) < len(lines):
+    gross = solve_in_order(np.eye(len(lines)) - sv.among.T, direct.to_numpy(dtype=float))
+    if gross is None:
         raise SupportDistributionError(
             "the reciprocal method has no solution: some support lines serve only each other")
-    gross = np.linalg.solve(system, direct.to_numpy(dtype=float)) if lines else np.zeros((0, len(years)))
     return pd.DataFrame(gross, index=lines, columns=years)
 
 
@@ -340,6 +338,35 @@ def describe(method: str, plan: Plan, unserved: Sequence[str] = ()) -> str:
                 "priority: their support costs go over all thematic priorities by the plan's "
                 "direct costs.")
     return head + rule + same + fallback
+
+
+SINGULAR = 1e-12
+"""A pivot at most this times the system's largest entry is taken as zero (`solve_in_order`)."""
+
+
+def solve_in_order(system: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
+    """x with system @ x = rhs (rhs a vector or a matrix), by Gauss-Jordan elimination with
+    partial pivoting, or None when the system is singular. Each step is element by element, so
+    the answer is the same to the last bit on every processor: LAPACK's `numpy.linalg.solve`
+    picks its kernels by processor, and a rounded figure at a tie could move. The systems are
+    the support lines': a few dozen at most."""
+    a = np.array(system, dtype=float)
+    if not len(a):
+        return np.zeros(np.shape(rhs))
+    b = np.array(rhs, dtype=float).reshape(len(a), -1)
+    scale = float(np.abs(a).max()) if a.size else 0.0
+    for j in range(len(a)):
+        p = j + int(np.argmax(np.abs(a[j:, j])))
+        if not abs(a[p, j]) > SINGULAR * scale:
+            return None
+        a[[j, p]], b[[j, p]] = a[[p, j]], b[[p, j]]
+        b[j] = b[j] / a[j, j]
+        a[j] = a[j] / a[j, j]
+        factor = a[:, j].copy()
+        factor[j] = 0.0
+        a = a - np.multiply.outer(factor, a[j])
+        b = b - np.multiply.outer(factor, b[j])
+    return b.reshape(np.shape(rhs))
 
 
 def transposed_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:

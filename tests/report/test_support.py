@@ -267,3 +267,65 @@ def test_the_reports_products_add_in_one_fixed_order(data: st.DataObject, rows: 
     np.testing.assert_array_equal(got, looped)
     np.testing.assert_allclose(got, a.T @ b, rtol=1e-9, atol=1e-6 * max(1.0, np.abs(a).max(
         initial=0) * np.abs(b).max(initial=0) * rows))
+
+
+def _gauss_jordan(system: list[list[float]], rhs: list[list[float]]) -> list[list[float]] | None:
+    """The elimination as a plain loop over Python floats: one multiplication and one subtraction
+    per entry and step, in one order."""
+    a, b = [row[:] for row in system], [row[:] for row in rhs]
+    n = len(a)
+    scale = max((abs(x) for row in a for x in row), default=0.0)
+    for j in range(n):
+        p = max(range(j, n), key=lambda i: (abs(a[i][j]), -i))
+        if not abs(a[p][j]) > 1e-12 * scale:
+            return None
+        a[j], a[p], b[j], b[p] = a[p], a[j], b[p], b[j]
+        pivot = a[j][j]
+        b[j] = [x / pivot for x in b[j]]
+        a[j] = [x / pivot for x in a[j]]
+        for i in range(n):
+            if i != j:
+                f = a[i][j]
+                a[i] = [x - f * y for x, y in zip(a[i], a[j], strict=True)]
+                b[i] = [x - f * y for x, y in zip(b[i], b[j], strict=True)]
+    return b
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), k=st.integers(1, 7), width=st.none() | st.integers(1, 4))
+def test_the_reciprocal_systems_are_solved_in_one_fixed_order(data: st.DataObject, k: int,
+                                                              width: int | None) -> None:
+    """The support lines' systems (I - among^T, among a matrix of shares whose rows add up to
+    at most 1) solved element by element: exactly as a plain loop over floats does (the same
+    bits on every processor; LAPACK picks its kernels by processor), and as LAPACK to rounding."""
+    from alloc.report.support import solve_in_order
+
+    shares = np.array(data.draw(st.lists(st.floats(0, 1), min_size=k * k, max_size=k * k)),
+                      dtype=float).reshape(k, k)
+    np.fill_diagonal(shares, 0.0)
+    keep = np.array(data.draw(st.lists(st.floats(0, 1), min_size=k, max_size=k)))
+    among = shares / np.maximum(shares.sum(1), 1e-300)[:, None] * (1 - keep)[:, None]
+    system = np.eye(k) - among.T
+    shape = (k,) if width is None else (k, width)
+    rhs = np.array(data.draw(st.lists(st.floats(0, 1e6), min_size=int(np.prod(shape)),
+                                      max_size=int(np.prod(shape)))), dtype=float).reshape(shape)
+    got = solve_in_order(system, rhs)
+    looped = _gauss_jordan(system.tolist(), rhs.reshape(k, -1).tolist())
+    if looped is None:
+        assert got is None
+        return
+    assert got is not None and got.shape == rhs.shape
+    np.testing.assert_array_equal(got, np.array(looped).reshape(shape))
+    if np.linalg.cond(system) < 1e8:
+        np.testing.assert_allclose(got, np.linalg.solve(system, rhs), rtol=1e-6,
+                                   atol=1e-6 * max(1.0, np.abs(rhs).max()))
+
+
+def test_a_closed_loop_of_support_lines_is_singular_and_none_is_empty() -> None:
+    from alloc.report.support import solve_in_order
+
+    assert solve_in_order(np.array([[1.0, -1.0], [-1.0, 1.0]]), np.eye(2)) is None
+    np.testing.assert_array_equal(solve_in_order(np.zeros((0, 0)), np.zeros((0, 3))),
+                                  np.zeros((0, 3)))
+    np.testing.assert_array_equal(solve_in_order(np.array([[0.0, 2.0], [1.0, 0.0]]),
+                                                 np.array([4.0, 3.0])), [3.0, 2.0])
