@@ -116,7 +116,7 @@ def solve_levels(model: Backend, time_limit: float | None = None, quadratic: boo
                  on_priced: Callable[[dict[str, float]], None] | None = None
                  ) -> tuple[Status, dict[str, float], str]:
     """Solve every level in order, each held on the optimal face of those before it (docs/
-    formulation.md, section 5.4); status, optimum per level (unscaled), and the level that failed.
+    formulation.md, section 5.6); status, optimum per level (unscaled), and the level that failed.
 
     The tie-breaks are quadratic where the solver can (`Backend.quadratic_ok`) and `quadratic`
     allows, else their linear stand-in is solved; so it is too when the quadratic solver fails
