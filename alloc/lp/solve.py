@@ -149,13 +149,10 @@ def solve_levels(model: Backend, time_limit: float | None = None, quadratic: boo
         level = levels[k]
         if k == priced and level.role == GOAL and n > 0 and on_priced is not None:
             on_priced(dict(objectives))     # its program alone needs only the optima before it
-        remaining = None
-        if time_limit is not None:
-            remaining = max(time_limit - (time.perf_counter() - started), MIN_TIME)
-        status = model.solve_level(k, remaining)
+        status = model.solve_level(k, _left(time_limit, started))
         if status == "infeasible" and n > 0 and model.release_faces():
             model.faces_released = level.name
-            status = model.solve_level(k, remaining)
+            status = model.solve_level(k, _left(time_limit, started))
         if status == "error" and level.quadratic is not None:
             model.quadratic_failed = level.name
             chosen = chosen[:n] + [j for j in solved_levels(model.lp, False) if j > k]
@@ -173,6 +170,13 @@ def solve_levels(model: Backend, time_limit: float | None = None, quadratic: boo
             model.hold_level(k, objectives[level.name])
         n += 1
     return "optimal", objectives, ""
+
+
+def _left(time_limit: float | None, started: float) -> float | None:
+    """What is left of `time_limit` since `started`, at least MIN_TIME; None for no limit."""
+    if time_limit is None:
+        return None
+    return max(time_limit - (time.perf_counter() - started), MIN_TIME)
 
 
 @dataclass
